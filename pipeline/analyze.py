@@ -1,0 +1,156 @@
+"""Batch analysis of a file: intake -> QC -> pose -> cleaning -> (movement) -> report + artifacts.
+
+Every stage here is the live stage run in a loop; there is no private batch implementation.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .cleaning import CleanFrame, PoseCleaner
+from .config import IntakeLimits
+from .draw import draw_panel, draw_skeleton
+from .errors import NoPersonError, OutputError
+from .qc import QCMonitor, QCResult
+from .report import PoseModel, QCModel, QCWarningModel, Report, VideoMeta
+from .track import PoseTrack, atomic_write, extract_pose
+from .video import VideoInfo, VideoReader
+from .writer import Mp4Writer
+
+log = logging.getLogger(__name__)
+
+
+def clean_track(track: PoseTrack, cleaner: PoseCleaner | None = None) -> tuple[list[CleanFrame], PoseCleaner]:
+    cleaner = cleaner or PoseCleaner()
+    return [cleaner.update(pf) for pf in track.frames()], cleaner
+
+
+def run_qc(track: PoseTrack, clean: list[CleanFrame], info: VideoInfo | None,
+           required: list[int] | None = None) -> QCResult:
+    qc = QCMonitor(required=required)
+    for st, cf in zip(track.frame_stats(), clean):
+        qc.update(st, cf)
+    return qc.result(info)
+
+
+@dataclass
+class Analysis:
+    info: VideoInfo
+    track: PoseTrack
+    clean: list[CleanFrame]
+    qc: QCResult
+    report: Report
+
+
+def _progress_bar(enabled: bool, desc: str):
+    if not enabled:
+        return None, (lambda *a: None)
+    from tqdm import tqdm
+
+    bar = tqdm(total=0, desc=desc, unit="frame", file=sys.stderr, leave=False, dynamic_ncols=True)
+
+    def cb(done: int, total: int) -> None:
+        if total and bar.total != total:
+            bar.total = total
+        bar.update(done - bar.n)
+
+    return bar, cb
+
+
+def _check_out_dir(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"cannot create output folder {out}: {e.strerror or e}") from None
+    if not os.access(out, os.W_OK):
+        raise OutputError(f"output folder is not writable: {out}")
+
+
+def analyze_file(path: str | os.PathLike, out_dir: str | os.PathLike | None = None, *,
+                 exercise: str | None = None, use_cache: bool = False, progress: bool = False,
+                 render: bool = True, limits: IntakeLimits | None = None) -> Analysis:
+    """Analyse a video file. Raises :class:`~pipeline.errors.SpotterError` for bad input."""
+    out = Path(out_dir) if out_dir is not None else None
+    if out is not None:
+        _check_out_dir(out)
+    bar, cb = _progress_bar(progress, "pose")
+    try:
+        info, track = extract_pose(path, limits=limits, progress=cb, use_cache=use_cache)
+    finally:
+        if bar is not None:
+            bar.close()
+    clean, cleaner = clean_track(track)
+    qc = run_qc(track, clean, info)
+    report = build_report(info, track, clean, qc, cleaner)
+    if out is not None:
+        if render and qc.ok:
+            report.artifacts["annotated_video"] = "annotated.mp4"
+            render_annotated(path, out / "annotated.mp4", info, clean, limits=limits, progress=progress)
+        write_report(report, out / "report.json")
+    return Analysis(info=info, track=track, clean=clean, qc=qc, report=report)
+
+
+def build_report(info: VideoInfo, track: PoseTrack, clean: list[CleanFrame], qc: QCResult,
+                 cleaner: PoseCleaner) -> Report:
+    valid = np.array([c.valid for c in clean], bool)
+    return Report(
+        video=VideoMeta(path=os.path.basename(info.path), duration_s=round(info.duration_s, 3),
+                        fps=round(info.measured_fps, 3), width=info.width, height=info.height,
+                        rotation=info.rotation, frames=len(track), vfr=info.vfr, codec=info.codec,
+                        pose_width=info.pose_width, pose_height=info.pose_height),
+        qc=QCModel(ok=qc.ok, warnings=[QCWarningModel(**w.as_dict()) for w in qc.warnings], metrics=qc.metrics),
+        pose=PoseModel(backend="mediapipe-blazepose-full", frames=len(track),
+                       detected_ratio=round(track.detected_ratio, 4),
+                       valid_ratio=round(float(valid.mean()) if len(valid) else 0.0, 4),
+                       subject_jumps=cleaner.jumps, subject_changes=cleaner.reanchors),
+    )
+
+
+def write_report(report: Report, path: Path) -> None:
+    data = report.model_dump_json(indent=2).encode()
+    try:
+        atomic_write(path, lambda f: f.write(data))
+    except OSError as e:
+        raise OutputError(f"cannot write {path}: {e.strerror or e}") from None
+
+
+def render_annotated(src: str | os.PathLike, dst: Path, info: VideoInfo, clean: list[CleanFrame], *,
+                     overlay: Callable[[int, CleanFrame], tuple[list[str], str | None, list[int]]] | None = None,
+                     limits: IntakeLimits | None = None, progress: bool = False) -> Path:
+    """Second, pose-free pass: decode again and draw the stored landmarks and overlay."""
+    bar, cb = _progress_bar(progress, "render")
+    reader = VideoReader(src, limits)
+    n = len(clean)
+    try:
+        with Mp4Writer(dst, reader.info.pose_width, reader.info.pose_height, fps=info.fps) as w:
+            for fr in reader:
+                i = fr.index
+                if i >= n:
+                    break
+                cf = clean[i]
+                img = fr.image
+                if overlay is not None:
+                    lines, cue, hl = overlay(i, cf)
+                else:
+                    lines, cue, hl = [f"t {cf.t:5.1f}s"], None, []
+                if cf.valid:
+                    draw_skeleton(img, cf.image, cf.mask | cf.filled, highlight=hl)
+                draw_panel(img, lines, cue)
+                w.write(img, fr.t)
+                cb(i + 1, n)
+    finally:
+        reader.close()
+        if bar is not None:
+            bar.close()
+    return dst
+
+
+def report_json(report: Report) -> str:
+    return json.dumps(report.model_dump(mode="json"), indent=2)
