@@ -64,13 +64,20 @@ def _progress_bar(enabled: bool, desc: str):
     return bar, cb
 
 
-def _check_out_dir(out: Path) -> None:
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise OutputError(f"cannot create output folder {out}: {e.strerror or e}") from None
-    if not os.access(out, os.W_OK):
-        raise OutputError(f"output folder is not writable: {out}")
+def _check_out_dir(out: Path, create: bool = False) -> None:
+    """Fail early (before the long pose pass) if the output folder cannot be written."""
+    probe = out
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and (not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK)):
+        raise OutputError(f"output folder is not writable: {probe}")
+    if create:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise OutputError(f"cannot create output folder {out}: {e.strerror or e}") from None
 
 
 def analyze_file(path: str | os.PathLike, out_dir: str | os.PathLike | None = None, *,
@@ -90,6 +97,7 @@ def analyze_file(path: str | os.PathLike, out_dir: str | os.PathLike | None = No
     qc = run_qc(track, clean, info)
     report = build_report(info, track, clean, qc, cleaner)
     if out is not None:
+        _check_out_dir(out, create=True)
         if render and qc.ok:
             report.artifacts["annotated_video"] = "annotated.mp4"
             render_annotated(path, out / "annotated.mp4", info, clean, limits=limits, progress=progress)

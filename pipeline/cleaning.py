@@ -27,6 +27,14 @@ class OneEuro:
         self.d_cutoff = d_cutoff
         self.reset()
 
+    def _start_subject(self, centre, size) -> None:
+        self._f_img.reset()
+        self._f_world.reset()
+        self._torso.clear()
+        self._ref_centre, self._ref_size = centre, size
+        self._jump_since = None
+        self._jump_centre = None
+
     def reset(self) -> None:
         self._x = None
         self._dx = None
@@ -108,11 +116,12 @@ class PoseCleaner:
     """Stateful causal cleaner: ``update(PoseFrame) -> CleanFrame``, one frame at a time."""
 
     def __init__(self, min_visibility: float = 0.5, max_gap_s: float = 0.35, jump_frac: float = 0.45,
-                 reanchor_s: float = 1.5, min_cutoff: float = 1.7, beta: float = 1.5):
+                 reanchor_s: float = 1.5, lost_s: float = 2.5, min_cutoff: float = 1.7, beta: float = 1.5):
         self.min_visibility = min_visibility
         self.max_gap_s = max_gap_s
         self.jump_frac = jump_frac
         self.reanchor_s = reanchor_s
+        self.lost_s = lost_s
         self._f_img = OneEuro(min_cutoff, beta)
         self._f_world = OneEuro(min_cutoff, beta * 0.5)
         self._last: CleanFrame | None = None
@@ -125,8 +134,16 @@ class PoseCleaner:
         self.jumps = 0
         self.reanchors = 0
 
+    def _start_subject(self, centre, size) -> None:
+        self._f_img.reset()
+        self._f_world.reset()
+        self._torso.clear()
+        self._ref_centre, self._ref_size = centre, size
+        self._jump_since = None
+        self._jump_centre = None
+
     def reset(self) -> None:
-        self.__init__(self.min_visibility, self.max_gap_s, self.jump_frac, self.reanchor_s,
+        self.__init__(self.min_visibility, self.max_gap_s, self.jump_frac, self.reanchor_s, self.lost_s,
                       self._f_img.min_cutoff, self._f_img.beta)
 
     # ------------------------------------------------------------------
@@ -142,27 +159,27 @@ class PoseCleaner:
 
         # -- subject persistence --------------------------------------
         if self._ref_centre is not None and self._last_good_t is not None:
-            recent = (t - self._last_good_t) <= max(self.max_gap_s, 1.0)
-            dist = float(np.linalg.norm(centre - self._ref_centre))
-            ratio = max(size, self._ref_size) / max(1.0, min(size, self._ref_size))
-            jumped = recent and (dist > self.jump_frac * max(self._ref_size, size) or ratio > 2.2)
-            if jumped:
-                if self._jump_since is None or self._jump_centre is None or \
-                        np.linalg.norm(centre - self._jump_centre) > self.jump_frac * size:
-                    self._jump_since = t
-                    self._jump_centre = centre
-                    self.jumps += 1
-                if t - self._jump_since < self.reanchor_s:
-                    self._jump_centre = 0.8 * self._jump_centre + 0.2 * centre
-                    return self._gap(t, "subject_jump", w, h, allow_fill=False)
-                # the other person stayed: they are the subject now
-                self.reanchors += 1
-                self._f_img.reset()
-                self._f_world.reset()
-                self._torso.clear()
-                self._ref_centre, self._ref_size = centre, size
-            self._jump_since = None
-            self._jump_centre = None
+            gap = t - self._last_good_t
+            if gap > self.lost_s:  # subject gone for a while: whoever is here now is the subject
+                self._start_subject(centre, size)
+            else:
+                dist = float(np.linalg.norm(centre - self._ref_centre))
+                ratio = max(size, self._ref_size) / max(1.0, min(size, self._ref_size))
+                jumped = dist > self.jump_frac * max(self._ref_size, size) or ratio > 2.2
+                if jumped:
+                    if self._jump_since is None or self._jump_centre is None or \
+                            np.linalg.norm(centre - self._jump_centre) > self.jump_frac * size:
+                        self._jump_since = t
+                        self._jump_centre = centre
+                        self.jumps += 1
+                    if t - self._jump_since < self.reanchor_s:
+                        self._jump_centre = 0.8 * self._jump_centre + 0.2 * centre
+                        return self._gap(t, "subject_jump", w, h, allow_fill=False)
+                    # the other person stayed: they are the subject now
+                    self.reanchors += 1
+                    self._start_subject(centre, size)
+                self._jump_since = None
+                self._jump_centre = None
 
         img = self._f_img(pf.image, t).astype(np.float32)
         world = self._f_world(pf.world, t).astype(np.float32)

@@ -37,8 +37,9 @@ def cmd_analyze(a: argparse.Namespace) -> int:
             print(f"  qc: {w.message}")
         print(f"wrote {os.path.join(a.out, 'report.json')}")
     if not rep.qc.ok:
-        print("spotter: no person found in the video; nothing to analyse", file=sys.stderr)
-        return 3
+        print("spotter: error: no person found in the video; nothing to analyse (see report.json qc)",
+              file=sys.stderr)
+        return 2
     return 0
 
 

@@ -111,6 +111,83 @@ class NotJudged(BaseModel):
     reason: str
 
 
+# ---- language layer (summary, verification, profile) -------------------------------------------
+
+class Profile(BaseModel):
+    """What the user told Spotter about themselves. Free text here is user data, never instructions."""
+    goal: Optional[str] = Field(None, max_length=200, description="e.g. 'strength', 'technique', 'general fitness'")
+    experience: Optional[Literal["beginner", "intermediate", "advanced"]] = None
+    equipment: list[str] = Field(default_factory=list, description="e.g. ['barbell', 'dumbbells', 'none']")
+    intended_exercise: Optional[ExerciseLabel] = None
+    intended_variation: Optional[str] = Field(None, description="a variation code, e.g. 'pause_squat'")
+    limitations: list[str] = Field(default_factory=list,
+                                   description="known limitations the user chose to note (not interpreted)")
+
+
+class FixItem(BaseModel):
+    """One fix per detected issue. code/label/reps/cue/value are filled in by code from the evidence."""
+    code: str
+    label: str
+    severity: float
+    reps: list[int] = Field(default_factory=list, description="rep numbers where the issue was detected")
+    focus_rep: Optional[int] = None
+    value: Optional[float] = None
+    threshold: Optional[float] = None
+    unit: str = ""
+    cue: str = ""
+    text: str = Field(description="the wording: what to do about it")
+
+
+class VariationNote(BaseModel):
+    code: str
+    label: str
+    text: str
+
+
+class ConfidenceNote(BaseModel):
+    reason: Literal["pose", "view", "router", "video", "not_judged", "intent"]
+    text: str
+
+
+class Summary(BaseModel):
+    source: Literal["model", "deterministic"]
+    reason: str = Field(description="why this path produced the summary")
+    model: Optional[str] = Field(None, description="model file name when a local model was tried")
+    headline: str = Field(description="facts line written by code")
+    what_you_did: str
+    looked_good: list[str] = Field(default_factory=list)
+    fix_first: list[FixItem] = Field(default_factory=list, description="ordered by severity, highest first")
+    variation_notes: list[VariationNote] = Field(default_factory=list)
+    next_session: list[str] = Field(default_factory=list)
+    confidence_notes: list[ConfidenceNote] = Field(default_factory=list)
+    disclaimer: str
+    generation_s: Optional[float] = None
+    tokens: Optional[int] = None
+    tokens_per_s: Optional[float] = None
+
+
+class CheckFailure(BaseModel):
+    check: str = Field(description="name of the failed check, e.g. 'issue_label', 'rep_count', 'medical_claim'")
+    section: str = ""
+    text: str = Field("", description="the offending span or sentence")
+    detail: str = ""
+
+
+class VerificationAttempt(BaseModel):
+    source: Literal["model", "deterministic"]
+    passed: bool
+    failures: list[CheckFailure] = Field(default_factory=list)
+
+
+class Verification(BaseModel):
+    """Verifier result. It always runs; there is no switch to turn it off."""
+    passed: bool = Field(description="the stored summary passed every check")
+    checks: list[str] = Field(default_factory=list, description="checks that were run")
+    failures: list[CheckFailure] = Field(default_factory=list, description="failures of the stored summary")
+    attempts: list[VerificationAttempt] = Field(default_factory=list,
+                                                description="every summary tried, in order (model first)")
+
+
 class Report(BaseModel):
     schema_version: str = SCHEMA_VERSION
     created_at: str = Field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
@@ -122,7 +199,7 @@ class Report(BaseModel):
     variations: list[VariationModel] = Field(default_factory=list)
     issues: list[IssueModel] = Field(default_factory=list)
     not_judged: list[NotJudged] = Field(default_factory=list)
-    summary: Optional[dict[str, Any]] = None
-    verification: Optional[dict[str, Any]] = None
+    summary: Optional[Summary] = None
+    verification: Optional[Verification] = None
     artifacts: dict[str, str] = Field(default_factory=dict)
-    profile: Optional[dict[str, Any]] = None
+    profile: Optional[Profile] = None

@@ -1,0 +1,92 @@
+"""Shared test fixtures. Real clips are read in place from ../shared (never copied into the repo)."""
+from __future__ import annotations
+
+import csv
+import os
+import struct
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("SPOTTER_SHARED", ROOT.parent / "shared"))
+CLIPS = SHARED / "data" / "clips"
+MANIFEST = CLIPS / "manifest.csv"
+
+# pose results of the real clips are cached between runs (outside git)
+os.environ.setdefault("SPOTTER_CACHE", str(ROOT / ".cache" / "spotter"))
+os.environ.setdefault("GLOG_minloglevel", "2")
+
+
+def manifest_rows() -> list[dict]:
+    if not MANIFEST.exists():
+        return []
+    with open(MANIFEST, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def clip_path(name: str) -> Path:
+    """Path of a dev clip by file stem or manifest path; skips if ../shared is missing."""
+    for r in manifest_rows():
+        if r["file"] == name or Path(r["file"]).stem == name or Path(r["file"]).stem.startswith(name + "_"):
+            return CLIPS / r["file"]
+    pytest.skip(f"clip {name} not available (../shared/data/clips missing)")
+
+
+@pytest.fixture(scope="session")
+def rows():
+    r = manifest_rows()
+    if not r:
+        pytest.skip("../shared/data/clips/manifest.csv not found")
+    return r
+
+
+def write_video(path: Path, frames, times=None, fps: int = 30, codec: str = "libx264") -> Path:
+    """Write RGB frames to an MP4 with optional explicit timestamps (seconds) for VFR files."""
+    import av
+
+    path = Path(path)
+    frames = list(frames)
+    h, w = frames[0].shape[:2]
+    with av.open(str(path), "w", format="mp4") as c:
+        s = c.add_stream(codec, rate=fps)
+        s.width, s.height, s.pix_fmt = w, h, "yuv420p"
+        s.time_base = Fraction(1, 1000)
+        s.codec_context.time_base = Fraction(1, 1000)
+        for i, img in enumerate(frames):
+            fr = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
+            t = times[i] if times is not None else i / fps
+            fr.pts = int(round(t * 1000))
+            fr.time_base = Fraction(1, 1000)
+            for p in s.encode(fr):
+                c.mux(p)
+        for p in s.encode(None):
+            c.mux(p)
+    return path
+
+
+def set_mp4_rotation(path: Path, degrees_cw: int) -> None:
+    """Patch the video track's tkhd display matrix so players rotate the picture clockwise."""
+    data = bytearray(Path(path).read_bytes())
+    i = data.find(b"tkhd")
+    assert i > 0
+    version = data[i + 4]
+    off = i + 4 + 4 + (32 if version == 1 else 20) + 8 + 8
+    one, m1 = 0x00010000, 0xFFFF0000
+    mats = {0: (one, 0, 0, 0, one, 0), 90: (0, one, 0, m1, 0, 0), 180: (m1, 0, 0, 0, m1, 0),
+            270: (0, m1, 0, one, 0, 0)}
+    a, b, u, c, d, v = mats[degrees_cw % 360]
+    struct.pack_into(">9I", data, off, a, b, u, c, d, v, 0, 0, 0x40000000)
+    Path(path).write_bytes(bytes(data))
+
+
+def read_clip_frames(path: Path, start_s: float = 0.0, end_s: float = 1e9, long_side: int = 640):
+    from pipeline.video import VideoReader
+
+    out = []
+    for fr in VideoReader(path, long_side=long_side):
+        if start_s <= fr.t <= end_s:
+            out.append(fr)
+    return out
