@@ -33,6 +33,7 @@ class IssueFacts:
     threshold: float
     unit: str
     cue: str
+    worst_rep: Optional[int] = None
     numbers: list[float] = field(default_factory=list)   # every value/threshold/rep metric of this issue
 
 
@@ -135,7 +136,8 @@ def extract_evidence(report: Report) -> Evidence:
                     nums.append(float(v))
         issues.append(IssueFacts(code=code, label=worst.label, severity=max(i.severity for i in occ), reps=rnums,
                                  count=len(occ), metric=worst.metric, value=float(worst.value),
-                                 threshold=float(worst.threshold), unit=worst.unit, cue=worst.cue, numbers=nums))
+                                 threshold=float(worst.threshold), unit=worst.unit, cue=worst.cue,
+                                 worst_rep=worst.rep if worst.rep and worst.rep > 0 else None, numbers=nums))
     issues.sort(key=lambda f: (-f.severity, -f.count, f.code))
 
     required: dict[str, str] = {}

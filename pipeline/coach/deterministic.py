@@ -1,0 +1,187 @@
+"""The deterministic summary: built only from the evidence and the knowledge cards.
+
+It is the fallback for every failure of the model path, so it must always pass the verifier; the tests
+check that for every issue and variation code of every exercise.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from ..report import ConfidenceNote, FixItem, Report, Summary, VariationNote
+from .cards import CardSet, load_cards
+from .evidence import Evidence, IssueFacts, extract_evidence, fmt_value, unit_kind
+
+DISCLAIMER = ("Spotter is a form coach, not a medical device: it does not diagnose and does not claim to prevent "
+              "injury. If something hurts, stop and ask a qualified professional.")
+
+VIEW_WORDS = {"side": "the side", "front": "the front", "diagonal": "a diagonal angle"}
+
+
+def exercise_title(ev: Evidence, cards: CardSet) -> str:
+    c = cards.exercises.get(ev.exercise)
+    return c.title if c else ev.exercise.replace("_", " ")
+
+
+def rep_list(reps: list[int]) -> str:
+    """'rep 3' / 'reps 2 and 5' / 'reps 2, 4 and 5' (a form the verifier parses)."""
+    if not reps:
+        return ""
+    if len(reps) == 1:
+        return f"rep {reps[0]}"
+    return "reps " + ", ".join(map(str, reps[:-1])) + f" and {reps[-1]}"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def headline(ev: Evidence, cards: CardSet) -> str:
+    title = exercise_title(ev, cards)
+    if ev.exercise == "unknown":
+        return "Exercise not recognised; no reps counted."
+    s = f"{title}: {_plural(ev.rep_count, 'rep')}"
+    if ev.partial:
+        s += f" plus {_plural(ev.partial, 'partial rep')}"
+    s += f", {_plural(len(ev.issues), 'issue')}" if ev.issues else ", no issues detected"
+    return s + "."
+
+
+def what_you_did(ev: Evidence, cards: CardSet) -> str:
+    if ev.exercise == "unknown":
+        return "Spotter could not recognise the exercise in this video, so it did not count reps or judge form."
+    title = exercise_title(ev, cards).lower()
+    s = f"You did {ev.rep_count} {title} {'rep' if ev.rep_count == 1 else 'reps'}"
+    if ev.partial:
+        s += f" plus {_plural(ev.partial, 'partial rep')}"
+    s += f" in {ev.duration_s:.1f} s"
+    if ev.view in VIEW_WORDS:
+        s += f", filmed from {VIEW_WORDS[ev.view]}"
+    s += "."
+    if ev.variations:
+        labels = [cards.variations[c].title if c in cards.variations else lab for c, lab in ev.variations.items()]
+        s += f" Spotter recognised the {' / '.join(labels)} variation."
+    return s
+
+
+def looked_good(ev: Evidence, cards: CardSet, suppressed: set[str]) -> list[str]:
+    if ev.exercise == "unknown" or ev.rep_count == 0:
+        return []
+    out: list[str] = []
+    if not ev.issues:
+        out.append(f"No form issues detected in any of your {_plural(ev.rep_count, 'rep')}.")
+    if ev.partial == 0 and ev.rep_count:
+        out.append("Every rep was counted as a full rep.")
+    clean = [c for c in cards.issues.values()
+             if c.exercise == ev.exercise and c.code not in ev.issue_codes and c.code not in ev.not_judged
+             and c.code not in suppressed]
+    for c in clean[:2]:
+        out.append(f"Spotter did not flag {c.title.lower()} on any rep.")
+    return out[:3]
+
+
+def fix_text(f: IssueFacts, cards: CardSet) -> str:
+    card = cards.issues.get(f.code)
+    where = f" on {rep_list(f.reps)}" if f.reps else " across the set"
+    s = f"{f.label}{where}"
+    if unit_kind(f.unit) != "plain":
+        s += f" (worst: {fmt_value(f.value, f.unit)} measured, threshold {fmt_value(f.threshold, f.unit)})"
+    s += "."
+    if card is not None:
+        s += " " + " ".join(card.fixes[:2])
+    s += f" Cue: \u201c{f.cue or (card.cue if card else '')}\u201d."
+    return s
+
+
+def fix_items(ev: Evidence, cards: CardSet, texts: Optional[dict[str, str]] = None,
+              focus: Optional[dict[str, int]] = None) -> list[FixItem]:
+    out = []
+    for f in ev.issues:
+        text = (texts or {}).get(f.code) or fix_text(f, cards)
+        fr = (focus or {}).get(f.code, f.worst_rep)
+        out.append(FixItem(code=f.code, label=f.label, severity=round(f.severity, 3), reps=list(f.reps),
+                           focus_rep=fr, value=f.value, threshold=f.threshold, unit=f.unit,
+                           cue=f.cue or (cards.issues[f.code].cue if f.code in cards.issues else ""), text=text))
+    return out
+
+
+def variation_notes(ev: Evidence, cards: CardSet) -> list[VariationNote]:
+    out = []
+    for code, label in ev.variations.items():
+        card = cards.variations.get(code)
+        text = f"{label} is a recognised variation, not a fault."
+        if card is not None:
+            text += f" {card.why}"
+            if card.not_an_issue:
+                text += f" {card.not_an_issue[0]}"
+        out.append(VariationNote(code=code, label=label, text=text))
+    return out
+
+
+def next_session(ev: Evidence, cards: CardSet, report: Report) -> list[str]:
+    out: list[str] = []
+    if ev.exercise == "unknown":
+        ex = cards.exercises.get("unknown")
+        return list(ex.fixes[:2]) if ex else []
+    if ev.issues:
+        top = ev.issues[0]
+        out.append(f"Work on one thing first: {top.label.lower()}. Use the cue \u201c{top.cue}\u201d on every rep.")
+    else:
+        out.append("Keep the same technique and only add load or reps while every rep stays this clean.")
+    if ev.rep_count:
+        out.append(f"Do a set of {_plural(ev.rep_count, 'rep')} again and compare the report rep by rep.")
+    if "view" in ev.required_notes or ev.not_judged:
+        ex = cards.exercises.get(ev.exercise)
+        if ex:
+            out.append(ex.fixes[0])
+    prof = report.profile
+    if prof is not None and prof.experience == "beginner" and ev.issues:
+        out.append("Keep the load light while you practise the cue.")
+    return out[:3]
+
+
+def confidence_notes(ev: Evidence, cards: CardSet, report: Report) -> list[ConfidenceNote]:
+    out: list[ConfidenceNote] = []
+    req = ev.required_notes
+    if "pose" in req:
+        out.append(ConfidenceNote(reason="pose", text=(
+            f"Spotter could track your pose on only {report.pose.valid_ratio * 100:.0f}% of frames, so some reps or "
+            "issues may be missed.")))
+    if "router" in req:
+        if ev.exercise == "unknown" or ev.exercise_confidence is None:
+            t = "Spotter could not recognise the exercise with confidence."
+        else:
+            t = (f"Spotter was only {ev.exercise_confidence * 100:.0f}% sure this was a "
+                 f"{exercise_title(ev, cards).lower()}; if that is wrong, choose the exercise in the app and run it again.")
+        out.append(ConfidenceNote(reason="router", text=t))
+    if "view" in req:
+        out.append(ConfidenceNote(reason="view", text=(
+            "Spotter could not tell the camera view, so judgements of depth and alignment are less certain.")))
+    if "not_judged" in req:
+        names = [cards.issues[c].title.lower() if c in cards.issues else c.replace("_", " ") for c in ev.not_judged]
+        out.append(ConfidenceNote(reason="not_judged", text=(
+            f"From this camera view Spotter could not judge {' or '.join(names)}.")))
+    if "video" in req:
+        out.append(ConfidenceNote(reason="video", text=(
+            "The video quality check raised warnings (see the quality section), so judgements from this video are "
+            "less certain.")))
+    if "intent" in req:
+        out.append(ConfidenceNote(reason="intent", text=(
+            f"Spotter recognised a {exercise_title(ev, cards).lower()}, which is not the exercise you chose in the "
+            "app; check the exercise setting.")))
+    return out
+
+
+def suppressed_codes(report: Report, ev: Evidence) -> set[str]:
+    return {c for v in report.variations for c in v.suppresses if c not in ev.issue_codes}
+
+
+def deterministic_summary(report: Report, cards: Optional[CardSet] = None, reason: str = "",
+                          evidence: Optional[Evidence] = None) -> Summary:
+    cards = cards or load_cards()
+    ev = evidence or extract_evidence(report)
+    return Summary(source="deterministic", reason=reason or "deterministic summary requested",
+                   headline=headline(ev, cards), what_you_did=what_you_did(ev, cards),
+                   looked_good=looked_good(ev, cards, suppressed_codes(report, ev)),
+                   fix_first=fix_items(ev, cards), variation_notes=variation_notes(ev, cards),
+                   next_session=next_session(ev, cards, report), confidence_notes=confidence_notes(ev, cards, report),
+                   disclaimer=DISCLAIMER)
