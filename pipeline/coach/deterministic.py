@@ -84,7 +84,7 @@ def fix_text(f: IssueFacts, cards: CardSet) -> str:
     where = f" on {rep_list(f.reps)}" if f.reps else " across the set"
     s = f"{f.label}{where}"
     if unit_kind(f.unit) != "plain":
-        s += f" (worst: {fmt_value(f.value, f.unit)} measured, threshold {fmt_value(f.threshold, f.unit)})"
+        s += f" (at its most severe {fmt_value(f.value, f.unit)}, threshold {fmt_value(f.threshold, f.unit)})"
     s += "."
     if card is not None:
         s += " " + " ".join(card.fixes[:2])

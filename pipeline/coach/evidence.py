@@ -112,7 +112,8 @@ def _add(ev: Evidence, kind: str, v: Optional[float]) -> None:
         ev.percents.append(v * 100.0)
     elif kind == "percent":
         ev.percents.append(v)
-    ev.plain.append(v)
+    else:
+        ev.plain.append(v)
 
 
 def extract_evidence(report: Report) -> Evidence:

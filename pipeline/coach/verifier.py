@@ -49,9 +49,9 @@ MEDICAL_PATTERNS: list[tuple[str, str]] = [
                   r"scoliosis|patellofemoral|meniscus|acl|rotator cuff|syndrome|disorder|osteo\w*|"
                   r"inflammation|inflamed|condition"),
     ("injury", r"injur\w*|tear|torn|sprain\w*|strains?|damag\w*|trauma|wear and tear"),
-    ("injury", r"(?:protects?|protecting|safeguard\w*) (?:your |the )?(?:knees?|back|spine|joints?|shoulders?|"
+    ("injury", r"(?:protects?|protecting|safeguard\w*) (?:your |the )?(?:\w+ )?(?:knees?|back|spine|joints?|shoulders?|"
                r"elbows?|wrists?|hips?|neck|body)"),
-    ("injury", r"(?:keeps?|keeping|stay|stays) (?:your |the )?(?:knees?|back|spine|joints?|shoulders?|elbows?|wrists?|"
+    ("injury", r"(?:keeps?|keeping|stay|stays) (?:your |the )?(?:\w+ )?(?:knees?|back|spine|joints?|shoulders?|elbows?|wrists?|"
                r"hips?|neck|body|you) safe"),
     ("injury", r"safer|dangerous|harmful|unsafe|hazard\w*|risk of|risky|bulletproof|injury-free"),
     ("injury", r"prevents?|preventing|prevention|preventive|preventative"),
@@ -213,6 +213,7 @@ def check_text(section: str, text: str, ev: Evidence, cards: CardSet,
         iss = _mentions(sent, lex, "issue", post=True)
         ok_spans = [(m.start, m.end) for m in iss if m.term.codes & detected]
         sent_issue_codes: set[str] = set()
+        reported: set[frozenset] = set()
         for m in iss:
             if m.term.codes & detected:
                 if m.positive:
@@ -220,8 +221,9 @@ def check_text(section: str, text: str, ev: Evidence, cards: CardSet,
                 continue
             if not m.positive:
                 continue
-            if any(a < m.end and m.start < b for a, b in ok_spans):
-                continue  # part of a longer mention of a detected issue
+            if any(a < m.end and m.start < b for a, b in ok_spans) or m.term.codes in reported:
+                continue  # part of a longer mention of a detected issue, or already reported
+            reported.add(m.term.codes)
             sup = [c for c in m.term.codes if c in suppressed]
             if sup:
                 _fail(fails, "variation_as_fault", section, sent,
@@ -316,7 +318,8 @@ def _check_numbers(section: str, sent: str, ev: Evidence, issue_codes: set[str])
             if not _close(x, ev.seconds, TIME_TOL_S, TIME_TOL_REL):
                 _fail(fails, "number", section, sent, f"{x:g} s matches no measured time")
         else:
-            pool = ev.plain + [float(v) for v in ev.allowed_counts()] + [float(r) for r in ev.rep_numbers]
+            pool = (ev.plain + [float(v) for v in ev.allowed_counts()] + [float(r) for r in ev.rep_numbers]
+                    + [n for f in ev.issues for n in f.numbers])
             if not _close(x, pool, 0.0, PLAIN_TOL_REL) and not _close(x, pool, 0.005, 0.0):
                 _fail(fails, "number", section, sent, f"number {x:g} is not in the evidence")
     return fails
