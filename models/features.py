@@ -44,7 +44,7 @@ ANGLES = [(11, 13, 15), (12, 14, 16),  # elbows
 # 2D segment directions; (-1, j) means hip-centre -> shoulder-centre (torso)
 SEGMENTS = [(-1, -1), (11, 13), (12, 14), (13, 15), (14, 16), (23, 25), (24, 26), (25, 27), (26, 28)]
 # joints used for the motion energy (how much the body moves in the window)
-MOTION_JOINTS = [0, 13, 14, 15, 16, 23, 24, 25, 26, 11, 12]
+MOTION_PAIRS = [(11, 12), (13, 14), (15, 16), (25, 26)]
 
 N_FEAT = NK * 2 + NK * 3 + len(ANGLES) * 2 + len(SEGMENTS) * 2 + NK + NK * 2 + len(ANGLES) * 2
 FEATURE_VERSION = 1
@@ -182,11 +182,13 @@ def features_from_window(px: np.ndarray, world: np.ndarray, vis: np.ndarray) -> 
 
 
 def motion_energy(px: np.ndarray) -> float:
-    """How much the body moves in the window: largest temporal std of a key joint, in body-scale units."""
+    """How much the body moves in the window: the largest temporal std of a key point, in body-scale units.
+    Key points are midpoints of left/right pairs (shoulders, elbows, wrists, knees) relative to the hip centre,
+    the nose, and the hip centre itself, so left/right label swaps of the pose model add no false motion."""
     hip2 = (px[:, 23] + px[:, 24]) / 2
     s = max(_bone_scale(px), 1e-3)
-    # joints relative to the hip centre, plus the hip centre itself relative to its mean
-    rel = (px[:, MOTION_JOINTS] - hip2[:, None]) / s
+    pts = [px[:, 0]] + [(px[:, a] + px[:, b]) / 2 for a, b in MOTION_PAIRS]
+    rel = (np.stack(pts, 1) - hip2[:, None]) / s
     e = rel.std(axis=0).max(axis=-1).max()
     e_hip = (hip2 / s).std(axis=0).max()
     return float(max(e, e_hip))

@@ -1,0 +1,1082 @@
+"""Motion synthesiser: a 3D skeleton with MediaPipe's 33-landmark topology performing exercises and
+many other movements, seen through random cameras with MediaPipe-like noise.
+
+Body frame (metres): x = the subject's left, y = up, z = the subject's forward; the floor is y = 0.
+Limbs are placed by two-bone inverse kinematics from end-effector targets, so every bone keeps its
+length in every frame. ``render`` projects a motion through a camera and returns what MediaPipe would
+give: normalised image landmarks (perspective, possibly outside [0, 1]), camera-aligned hip-centred
+world landmarks (y down), visibility (low for the far side and out of frame), jitter, left/right swaps
+and dropped frames.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipeline.landmarks import MIRROR
+
+LABELS = ("squat", "push_up", "shoulder_press", "unknown")
+
+# ----------------------------------------------------------------------------- skeleton
+
+
+@dataclass
+class Body:
+    height: float
+    hip_w: float
+    sh_w: float
+    torso: float
+    ua: float  # upper arm
+    fa: float  # forearm
+    hand: float
+    thigh: float
+    shin: float
+    ankle_h: float
+    foot: float
+    heel: float
+    neck: float  # shoulder centre -> nose (up)
+    head_fwd: float
+
+    @classmethod
+    def random(cls, rng: np.random.Generator) -> "Body":
+        H = rng.uniform(1.45, 1.98)
+
+        def f(x, sd=0.06):
+            return x * H * float(np.clip(rng.normal(1.0, sd), 0.82, 1.18))
+
+        return cls(height=H, hip_w=f(0.115), sh_w=f(0.20, 0.08), torso=f(0.30), ua=f(0.17), fa=f(0.15),
+                   hand=f(0.055), thigh=f(0.245), shin=f(0.245), ankle_h=f(0.04), foot=f(0.11), heel=f(0.035),
+                   neck=f(0.125), head_fwd=f(0.045))
+
+    @property
+    def leg(self) -> float:
+        return self.thigh + self.shin
+
+    @property
+    def arm(self) -> float:
+        return self.ua + self.fa
+
+
+def _unit(v):
+    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-9)
+
+
+def ik(a, c, l1, l2, pole):
+    """Two-bone IK: joint b with |b-a| = l1 and end e with |e-b| = l2, e as close to c as reachable,
+    b bent toward ``pole`` (a direction). Arrays (T, 3)."""
+    d = c - a
+    dist = np.linalg.norm(d, axis=-1, keepdims=True)
+    u = d / np.maximum(dist, 1e-9)
+    dist = np.clip(dist, abs(l1 - l2) + 1e-4, l1 + l2 - 1e-5)
+    x = (l1 ** 2 - l2 ** 2 + dist ** 2) / (2 * dist)
+    h = np.sqrt(np.maximum(l1 ** 2 - x ** 2, 0.0))
+    p = pole - (pole * u).sum(-1, keepdims=True) * u
+    bad = np.linalg.norm(p, axis=-1, keepdims=True) < 1e-6
+    alt = np.cross(u, np.array([1.0, 0.0, 0.0]))
+    p = np.where(bad, alt, p)
+    v = _unit(p)
+    b = a + x * u + h * v
+    e = a + dist * u
+    return b, e
+
+
+def rot_x(a):
+    """Rotation about x (pitch): positive a turns +y toward +z (leaning forward). a: (T,)."""
+    c, s = np.cos(a), np.sin(a)
+    o, z = np.ones_like(a), np.zeros_like(a)
+    return np.stack([np.stack([o, z, z], -1), np.stack([z, c, -s], -1), np.stack([z, s, c], -1)], -2)
+
+
+def rot_y(a):
+    """Rotation about the vertical axis (yaw). a: (T,)."""
+    c, s = np.cos(a), np.sin(a)
+    o, z = np.ones_like(a), np.zeros_like(a)
+    return np.stack([np.stack([c, z, s], -1), np.stack([z, o, z], -1), np.stack([-s, z, c], -1)], -2)
+
+
+def rot_z(a):
+    """Rotation about the forward axis (roll / lateral bend)."""
+    c, s = np.cos(a), np.sin(a)
+    o, z = np.ones_like(a), np.zeros_like(a)
+    return np.stack([np.stack([c, -s, z], -1), np.stack([s, c, z], -1), np.stack([z, z, o], -1)], -2)
+
+
+def _mv(R, v):
+    """Rotate vector(s) v (3,) or (T,3) by R (T,3,3)."""
+    v = np.broadcast_to(v, R.shape[:-1])
+    return np.einsum("tij,tj->ti", R, v)
+
+
+@dataclass
+class Controls:
+    """Per-frame pose controls (T frames); everything in the body/world frame."""
+
+    pelvis: np.ndarray  # (T,3) hip centre
+    R_pelvis: np.ndarray  # (T,3,3)
+    R_trunk: np.ndarray  # (T,3,3)
+    R_head: np.ndarray  # (T,3,3) relative to trunk
+    wrist: np.ndarray  # (T,2,3) targets [left, right]
+    elbow_pole: np.ndarray  # (T,2,3)
+    ankle: np.ndarray  # (T,2,3) targets
+    knee_pole: np.ndarray  # (T,2,3)
+    foot_dir: np.ndarray  # (T,2,3) heel->toe direction
+    hand_dir: np.ndarray | None = None  # (T,2,3) direction of the hand beyond the wrist
+
+
+def skeleton(b: Body, c: Controls) -> np.ndarray:
+    """Controls -> (T, 33, 3) landmark positions."""
+    Tn = len(c.pelvis)
+    P = np.zeros((Tn, 33, 3))
+    Rp, Rt = c.R_pelvis, c.R_trunk
+    hipL = c.pelvis + _mv(Rp, np.array([b.hip_w / 2, 0, 0]))
+    hipR = c.pelvis + _mv(Rp, np.array([-b.hip_w / 2, 0, 0]))
+    shc = c.pelvis + _mv(Rt, np.array([0, b.torso, 0]))
+    shL = shc + _mv(Rt, np.array([b.sh_w / 2, 0, 0]))
+    shR = shc + _mv(Rt, np.array([-b.sh_w / 2, 0, 0]))
+    P[:, 23], P[:, 24], P[:, 11], P[:, 12] = hipL, hipR, shL, shR
+    Rh = np.einsum("tij,tjk->tik", Rt, c.R_head)
+    nose = shc + _mv(Rh, np.array([0, b.neck, b.head_fwd]))
+    H = b.height
+    head_pts = {  # offsets from the nose in the head frame
+        0: (0, 0, 0), 1: (0.012, 0.018, -0.012), 2: (0.022, 0.019, -0.014), 3: (0.032, 0.018, -0.018),
+        4: (-0.012, 0.018, -0.012), 5: (-0.022, 0.019, -0.014), 6: (-0.032, 0.018, -0.018),
+        7: (0.045, 0.008, -0.06), 8: (-0.045, 0.008, -0.06), 9: (0.016, -0.025, -0.008),
+        10: (-0.016, -0.025, -0.008)}
+    for j, off in head_pts.items():
+        P[:, j] = nose + _mv(Rh, np.array(off) * H / 1.0 * 0.95)
+    for k, (sh, hip, ie, iw, ik_, ia) in enumerate([(shL, hipL, 13, 15, 25, 27), (shR, hipR, 14, 16, 26, 28)]):
+        el, wr = ik(sh, c.wrist[:, k], b.ua, b.fa, c.elbow_pole[:, k])
+        P[:, ie], P[:, iw] = el, wr
+        hd = c.hand_dir[:, k] if c.hand_dir is not None else _unit(wr - el)
+        hd = _unit(hd)
+        side = _unit(np.cross(hd, _unit(wr - el) + 1e-3 * np.array([0, 0, 1]))) * (1 if k == 0 else -1)
+        P[:, 17 + k] = wr + hd * b.hand * 0.8 + side * b.hand * 0.35  # pinky
+        P[:, 19 + k] = wr + hd * b.hand * 1.0 - side * b.hand * 0.1  # index
+        P[:, 21 + k] = wr + hd * b.hand * 0.45 - side * b.hand * 0.4  # thumb
+        kn, an = ik(hip, c.ankle[:, k], b.thigh, b.shin, c.knee_pole[:, k])
+        P[:, ik_], P[:, ia] = kn, an
+        fd = _unit(c.foot_dir[:, k])
+        P[:, 29 + k] = an - fd * b.heel + np.array([0, -b.ankle_h * 0.6, 0])
+        P[:, 31 + k] = an + fd * b.foot + np.array([0, -b.ankle_h * 0.8, 0])
+    return P
+
+
+# ----------------------------------------------------------------------------- motion helpers
+
+def smoothstep(x):
+    x = np.clip(x, 0, 1)
+    return x * x * (3 - 2 * x)
+
+
+def rep_signal(t, rng, period=(1.6, 4.0), pause_top=(0.0, 1.0), pause_bottom=(0.0, 0.5), start_delay=(0, 0),
+               p_pause=0.5, depth_jitter=0.1, start_bottom=0.0):
+    """Repetition phase s(t) in [0, 1] (0 = start position, 1 = end of range), with random tempo and pauses."""
+    out = np.zeros_like(t)
+    cur = float(t[0]) + rng.uniform(*start_delay) if start_delay[1] > 0 else float(t[0]) - rng.uniform(0, 1.0)
+    T_end = float(t[-1]) + 1.0
+    P = rng.uniform(*period)
+    first = True
+    while cur < T_end:
+        per = P * rng.uniform(0.85, 1.15)
+        down = per * rng.uniform(0.35, 0.6)
+        up = per - down
+        pb = rng.uniform(*pause_bottom) if rng.random() < p_pause else 0.0
+        pt = rng.uniform(*pause_top) if rng.random() < p_pause else 0.0
+        depth = float(np.clip(rng.normal(1.0, depth_jitter), 0.6, 1.1))
+        if first and rng.random() < start_bottom:  # clip opens at the bottom
+            cur -= down + pb
+        first = False
+        m1, m2, m3, m4 = cur + down, cur + down + pb, cur + down + pb + up, cur + down + pb + up + pt
+        seg = (t >= cur) & (t < m4)
+        ph = np.where(t < m1, smoothstep((t - cur) / down), np.where(t < m2, 1.0, np.where(
+            t < m3, 1 - smoothstep((t - m2) / up), 0.0)))
+        out = np.where(seg, ph * depth, out)
+        cur = m4
+    return out
+
+
+def smooth_noise(t, rng, sd=1.0, tau=1.0, n=1):
+    """Smooth random signal(s) with time scale tau (sum of random sinusoids)."""
+    out = np.zeros((len(t), n))
+    for _ in range(4):
+        f = rng.uniform(0.3, 1.5) / tau
+        ph = rng.uniform(0, 2 * np.pi, n)
+        a = rng.normal(0, sd / 2, n)
+        out += a * np.sin(2 * np.pi * f * t[:, None] + ph)
+    return out if n > 1 else out[:, 0]
+
+
+def _const(Tn, v):
+    return np.tile(np.asarray(v, float), (Tn, 1))
+
+
+def _pair(Tn, l, r):
+    return np.stack([_const(Tn, l), _const(Tn, r)], 1)
+
+
+def _eye(Tn):
+    return np.tile(np.eye(3), (Tn, 1, 1))
+
+
+@dataclass
+class Motion:
+    P: np.ndarray  # (T,33,3)
+    active: np.ndarray  # (T,) phase signal of the labelled exercise (zeros for negatives)
+    label: str
+    kind: str
+
+
+def _standing(b: Body, t, rng, stance=None, toe_out=None, sway=0.01):
+    """Default standing controls with feet planted."""
+    Tn = len(t)
+    stance = stance if stance is not None else b.hip_w * rng.uniform(0.9, 1.6)
+    toe_out = np.deg2rad(toe_out if toe_out is not None else rng.uniform(0, 25))
+    sw = smooth_noise(t, rng, sway, 2.0, 3)
+    stand_h = b.ankle_h + b.leg * 0.985
+    pelvis = np.stack([sw[:, 0], stand_h + sw[:, 1] * 0.3, sw[:, 2]], -1)
+    ank = _pair(Tn, [stance / 2, b.ankle_h, 0], [-stance / 2, b.ankle_h, 0])
+    fd = _pair(Tn, [np.sin(toe_out), 0, np.cos(toe_out)], [-np.sin(toe_out), 0, np.cos(toe_out)])
+    kp = _pair(Tn, [np.sin(toe_out) + 0.1, 0, 1], [-np.sin(toe_out) - 0.1, 0, 1])
+    return dict(pelvis=pelvis, R_pelvis=_eye(Tn), R_trunk=_eye(Tn), R_head=_eye(Tn), ankle=ank, knee_pole=kp,
+                foot_dir=fd, stance=stance)
+
+
+def _shoulders(b: Body, c):
+    shc = c["pelvis"] + _mv(c["R_trunk"], np.array([0, b.torso, 0]))
+    shL = shc + _mv(c["R_trunk"], np.array([b.sh_w / 2, 0, 0]))
+    shR = shc + _mv(c["R_trunk"], np.array([-b.sh_w / 2, 0, 0]))
+    return shc, shL, shR
+
+
+def _arms_hanging(b, c, rng, fwd=0.05, out=0.04, swing=None):
+    _, shL, shR = _shoulders(b, c)
+    Tn = len(shL)
+    down = np.array([0, -b.arm * 0.97, 0])
+    wl = shL + down + np.array([out, 0, fwd])
+    wr = shR + down + np.array([-out, 0, fwd])
+    if swing is not None:
+        wl = wl + swing[:, None] * np.array([0, 0, 1.0])
+        wr = wr - swing[:, None] * np.array([0, 0, 1.0])
+    c["wrist"] = np.stack([wl, wr], 1)
+    c["elbow_pole"] = _pair(Tn, [0.3, 0, -1], [-0.3, 0, -1])
+
+
+def _arm_pose(b, c, rng, style):
+    """Static-ish arm styles for squats, lunges, etc. (relative to the trunk)."""
+    shc, shL, shR = _shoulders(b, c)
+    Tn = len(shc)
+    Rt = c["R_trunk"]
+    if style == "hang":
+        _arms_hanging(b, c, rng)
+        return
+    if style == "forward":
+        h = rng.uniform(-0.05, 0.1)
+        wl = shL + _mv(Rt, np.array([-0.03, h, b.arm * 0.95]))
+        wr = shR + _mv(Rt, np.array([0.03, h, b.arm * 0.95]))
+        pole = [0, -1, 0]
+    elif style == "chest":  # crossed / goblet
+        wl = shc + _mv(Rt, np.array([0.04, -0.12, 0.22]))
+        wr = shc + _mv(Rt, np.array([-0.04, -0.12, 0.22]))
+        pole = [0, -1, -0.3]
+    elif style == "hips":
+        wl = shL + _mv(Rt, np.array([0.05, -b.torso * 0.85, 0.0]))
+        wr = shR + _mv(Rt, np.array([-0.05, -b.torso * 0.85, 0.0]))
+        pole = [0, 0, -1]
+    elif style == "backbar":
+        g = rng.uniform(1.3, 2.0)
+        wl = shc + _mv(Rt, np.array([b.sh_w / 2 * g, 0.02, -0.08]))
+        wr = shc + _mv(Rt, np.array([-b.sh_w / 2 * g, 0.02, -0.08]))
+        pole = [0, -1, -0.8]
+    elif style == "frontrack":
+        wl = shL + _mv(Rt, np.array([-0.02, 0.02, 0.12]))
+        wr = shR + _mv(Rt, np.array([0.02, 0.02, 0.12]))
+        pole = [0, -0.3, 1]
+    elif style == "overhead":
+        g = rng.uniform(1.5, 2.4)
+        wl = shc + _mv(Rt, np.array([b.sh_w / 2 * g, b.arm * 0.93, -0.02]))
+        wr = shc + _mv(Rt, np.array([-b.sh_w / 2 * g, b.arm * 0.93, -0.02]))
+        pole = [1, 0, 0]
+    else:  # behind head
+        wl = shc + _mv(Rt, np.array([0.08, b.neck + 0.02, -0.1]))
+        wr = shc + _mv(Rt, np.array([-0.08, b.neck + 0.02, -0.1]))
+        pole = [1, 0, 0.5]
+    c["wrist"] = np.stack([wl, wr], 1)
+    c["elbow_pole"] = np.stack([_mv(Rt, np.array([1, pole[1], pole[2]]) * [abs(pole[0]) + 0.3, 1, 1]),
+                                _mv(Rt, np.array([-1, pole[1], pole[2]]) * [abs(pole[0]) + 0.3, 1, 1])], 1)
+
+
+def _finish(b, c, label, s, kind, feet_planted=True):
+    ctrl = Controls(pelvis=c["pelvis"], R_pelvis=c["R_pelvis"], R_trunk=c["R_trunk"], R_head=c["R_head"],
+                    wrist=c["wrist"], elbow_pole=c["elbow_pole"], ankle=c["ankle"], knee_pole=c["knee_pole"],
+                    foot_dir=c["foot_dir"], hand_dir=c.get("hand_dir"))
+    return Motion(P=skeleton(b, ctrl), active=s if label != "unknown" else np.zeros(len(s)), label=label, kind=kind)
+
+
+# ----------------------------------------------------------------------------- exercises (positives)
+
+def m_squat(b, t, rng):
+    stance = b.hip_w * rng.uniform(1.1, 2.6)
+    c = _standing(b, t, rng, stance=stance, toe_out=rng.uniform(0, 35))
+    s = rep_signal(t, rng, period=(1.3, 4.5), pause_top=(0.1, 1.5), pause_bottom=(0.1, 1.2), start_bottom=0.2)
+    depth = rng.uniform(0.3, 0.52) * b.leg
+    back = depth * rng.uniform(0.25, 0.7)
+    lean = np.deg2rad(rng.uniform(8, 45)) * smoothstep(s * 1.1)
+    c["pelvis"] = c["pelvis"] + np.stack([0 * s, -depth * s, -back * s], -1)
+    c["R_trunk"] = rot_x(lean)
+    c["R_head"] = rot_x(-lean * rng.uniform(0.2, 0.8))
+    style = rng.choice(["forward", "chest", "hips", "backbar", "frontrack", "overhead", "behind", "hang",
+                        "forward_dyn"], p=[0.12, 0.18, 0.1, 0.18, 0.06, 0.05, 0.1, 0.06, 0.15])
+    if style == "forward_dyn":  # arms rise forward as the body goes down (air squat)
+        _arm_pose(b, c, rng, "forward")
+        _, shL, shR = _shoulders(b, c)
+        hang = np.stack([shL, shR], 1) + np.array([0, -b.arm * 0.95, 0.05])
+        w = smoothstep(s * 1.3)[:, None, None]
+        c["wrist"] = c["wrist"] * w + hang * (1 - w)
+    else:
+        _arm_pose(b, c, rng, style)
+    # heels stay down; small knee-out
+    c["knee_pole"] = c["knee_pole"] + np.array([[0.15, 0, 0], [-0.15, 0, 0]])
+    return _finish(b, c, "squat", s, "squat")
+
+
+def m_push_up(b, t, rng, kind=None):
+    Tn = len(t)
+    kind = kind or rng.choice(["full", "knee", "wide", "close", "decline", "incline"], p=[0.4, 0.17, 0.15, 0.13,
+                                                                                             0.07, 0.08])
+    s = rep_signal(t, rng, period=(1.2, 4.0), pause_top=(0.2, 2.0), pause_bottom=(0.1, 1.5), start_bottom=0.1)
+    pivot_len = b.leg + b.ankle_h if kind != "knee" else b.thigh
+    body_len = pivot_len + b.torso  # pivot -> shoulder centre
+    hands_h = {"incline": rng.uniform(0.3, 0.6)}.get(kind, 0.0)
+    feet_h = {"decline": rng.uniform(0.3, 0.5)}.get(kind, 0.0)
+    # at the top the arms are ~straight below the shoulders
+    sh_top = b.arm * rng.uniform(0.9, 0.98) + hands_h + 0.03
+    sh_bot = rng.uniform(0.1, 0.3) * b.arm + hands_h + 0.06
+    sh_h = sh_top + (sh_bot - sh_top) * s
+    piv_h = feet_h + (b.ankle_h if kind != "knee" else 0.05)
+    beta = np.arcsin(np.clip((sh_h - piv_h) / body_len, -0.9, 0.9))
+    sag = np.deg2rad(rng.normal(0, 6)) + smooth_noise(t, rng, 0.02, 2.0)
+    axis = np.stack([0 * beta, np.sin(beta), np.cos(beta)], -1)
+    pivot = np.array([0, piv_h, 0.0])
+    pelvis = pivot + axis * pivot_len + np.stack([0 * beta, np.cos(beta), -np.sin(beta)], -1) * np.sin(sag)[:, None] * 0.1
+    pitch = np.pi / 2 - beta
+    Rp = rot_x(pitch)
+    Rt = rot_x(pitch - sag * 0.5)
+    c = dict(pelvis=pelvis, R_pelvis=Rp, R_trunk=Rt, R_head=rot_x(-np.deg2rad(rng.uniform(0, 35)) * np.ones(Tn)))
+    shc, shL, shR = _shoulders(b, c)
+    width = {"wide": rng.uniform(1.5, 2.2), "close": rng.uniform(0.5, 0.9)}.get(kind, rng.uniform(0.95, 1.4))
+    fwd = rng.uniform(-0.05, 0.12)
+    top_shc = shc[np.argmin(s)]
+    hL = np.array([b.sh_w / 2 * width, hands_h, top_shc[2] + fwd])
+    hR = np.array([-b.sh_w / 2 * width, hands_h, top_shc[2] + fwd])
+    c["wrist"] = _pair(Tn, hL, hR)
+    flare = {"wide": 1.0, "close": 0.15}.get(kind, rng.uniform(0.3, 0.8))
+    c["elbow_pole"] = _pair(Tn, [flare, 0.3, -1], [-flare, 0.3, -1])
+    c["hand_dir"] = _pair(Tn, [0, 0, 1], [0, 0, 1])
+    if kind == "knee":
+        kn = pivot + np.array([0, 0, 0])
+        ank = np.stack([kn + [b.hip_w / 2, 0.0, -b.shin * 0.7], kn + [-b.hip_w / 2, 0.0, -b.shin * 0.7]], 0)
+        ank[:, 1] = rng.uniform(0.05, b.shin * 0.6)
+        c["ankle"] = np.tile(ank, (Tn, 1, 1))
+        c["knee_pole"] = _pair(Tn, [0, -1, 0.2], [0, -1, 0.2])
+        c["foot_dir"] = _pair(Tn, [0, -0.3, -1], [0, -0.3, -1])
+    else:
+        feet_w = rng.uniform(0.5, 1.5) * b.hip_w / 2
+        c["ankle"] = _pair(Tn, [feet_w, piv_h, 0], [-feet_w, piv_h, 0])
+        c["knee_pole"] = _pair(Tn, [0, -1, 0], [0, -1, 0])
+        c["foot_dir"] = _pair(Tn, [0, -1, 0.2], [0, -1, 0.2])
+    return _finish(b, c, "push_up", s, "push_up_" + kind)
+
+
+def m_press(b, t, rng, kind=None):
+    Tn = len(t)
+    seated = rng.random() < 0.5
+    kind = kind or rng.choice(["dumbbell", "barbell", "arnold", "machine", "push_press", "single"],
+                              p=[0.3, 0.2, 0.15, 0.12, 0.1, 0.13])
+    if kind == "push_press":
+        seated = False
+    s = rep_signal(t, rng, period=(1.4, 4.0), pause_top=(0.1, 1.5), pause_bottom=(0.1, 1.2), start_bottom=0.15)
+    if seated:
+        c = _seated(b, t, rng)
+    else:
+        c = _standing(b, t, rng, stance=b.hip_w * rng.uniform(0.9, 1.8))
+    recline = np.deg2rad(rng.uniform(-15, 5)) if seated else np.deg2rad(rng.uniform(-8, 3))
+    c["R_trunk"] = np.einsum("tij,tjk->tik", c["R_trunk"], rot_x(recline * np.ones(Tn)))
+    if kind == "push_press":
+        dip = np.clip(s * 4, 0, 1) * (s < 0.4) * rng.uniform(0.04, 0.1)
+        c["pelvis"] = c["pelvis"] - np.stack([0 * s, dip, 0 * s], -1)
+    shc, shL, shR = _shoulders(b, c)
+    Rt = c["R_trunk"]
+    top_h = b.torso * 0 + b.arm * rng.uniform(0.86, 0.99)
+    if kind == "barbell":
+        g = rng.uniform(1.2, 1.8) * b.sh_w / 2
+        bot = [g, rng.uniform(-0.02, 0.08), rng.uniform(0.12, 0.22)]
+        top = [g * 0.95, top_h, rng.uniform(-0.02, 0.06)]
+        pole_b, pole_t = [0.3, -1, 0.8], [1, -0.3, 0.2]
+    elif kind == "arnold":
+        bot = [rng.uniform(0.06, 0.12), rng.uniform(0.0, 0.1), rng.uniform(0.15, 0.25)]
+        top = [b.sh_w / 2 * rng.uniform(0.8, 1.2), top_h, 0.02]
+        pole_b, pole_t = [0.1, -1, 1.0], [1, -0.2, 0]
+    else:
+        g = rng.uniform(1.0, 1.7) * b.sh_w / 2 + 0.03
+        bot = [g, rng.uniform(-0.05, 0.08), rng.uniform(-0.02, 0.12)]
+        top = [g * rng.uniform(0.6, 1.0), top_h, rng.uniform(-0.03, 0.06)]
+        pole_b, pole_t = [1, -0.6, 0.2], [1, -0.2, 0]
+    bot, top = np.array(bot), np.array(top)
+    ss = s[:, None]
+    arc = np.sin(np.pi * s)[:, None] * np.array([0.04, 0, 0.02])
+    rel = bot * (1 - ss) + top * ss + arc
+    sgn = np.array([-1, 1, 1])
+    relR = rel * sgn
+    if kind == "single":  # alternating / single-arm: other arm holds at the bottom or rests
+        s2 = rep_signal(t, rng, period=(1.4, 4.0)) if rng.random() < 0.5 else 0 * s
+        relR = (bot * (1 - s2[:, None]) + top * s2[:, None]) * sgn
+    wl = shc + _mv(Rt, rel)
+    wr = shc + np.einsum("tij,tj->ti", Rt, relR)
+    c["wrist"] = np.stack([wl, wr], 1)
+    pb, pt = np.array(pole_b, float), np.array(pole_t, float)
+    pl = pb * (1 - ss) + pt * ss
+    c["elbow_pole"] = np.stack([_mv(Rt, pl), np.einsum("tij,tj->ti", Rt, pl * sgn)], 1)
+    return _finish(b, c, "shoulder_press", s, "press_" + kind + ("_seated" if seated else "_standing"))
+
+
+def _seated(b, t, rng, seat_h=None):
+    Tn = len(t)
+    seat_h = seat_h if seat_h is not None else rng.uniform(0.38, 0.55)
+    knee_x = b.hip_w / 2 * rng.uniform(1.0, 2.2)
+    sw = smooth_noise(t, rng, 0.008, 2.0, 3)
+    pelvis = np.array([0, seat_h + 0.05, 0]) + sw
+    fz = b.thigh * rng.uniform(0.7, 1.0)
+    ank = _pair(Tn, [knee_x, b.ankle_h, fz], [-knee_x, b.ankle_h, fz])
+    return dict(pelvis=pelvis, R_pelvis=_eye(Tn), R_trunk=_eye(Tn), R_head=_eye(Tn), ankle=ank,
+                knee_pole=_pair(Tn, [0.2, 1, 1], [-0.2, 1, 1]), foot_dir=_pair(Tn, [0.1, 0, 1], [-0.1, 0, 1]))
+
+
+# ----------------------------------------------------------------------------- negatives
+
+def m_lunge(b, t, rng):
+    Tn = len(t)
+    kind = rng.choice(["split", "reverse", "forward", "walking", "side"], p=[0.25, 0.2, 0.15, 0.25, 0.15])
+    s = rep_signal(t, rng, period=(1.5, 4.0), pause_top=(0.1, 1.0), pause_bottom=(0.0, 0.6))
+    step = b.leg * rng.uniform(0.7, 1.15)
+    c = _standing(b, t, rng, stance=b.hip_w * rng.uniform(0.8, 1.3))
+    # which leg leads: alternate per rep (count rep starts)
+    starts = np.cumsum(np.r_[0, (np.diff((s > 0.02).astype(int)) == 1).astype(int)])
+    lead = (starts % 2) if kind in ("reverse", "forward", "walking", "side") and rng.random() < 0.8 else \
+        np.zeros(Tn, int)
+    ext = smoothstep(s * 2.5)  # stepping phase: foot travels early in the rep
+    drop = s * b.leg * rng.uniform(0.3, 0.45)
+    ank = c["ankle"].copy()
+    adv = np.zeros(Tn)
+    if kind == "walking":
+        adv = np.maximum.accumulate(starts * step * 0.5 + ext * step * 0.5 * (starts >= 0))
+    for k in (0, 1):
+        is_lead = (lead == k)
+        if kind == "side":
+            dx = (1 if k == 0 else -1) * step * 0.8 * ext * is_lead
+            ank[:, k, 0] += dx
+        else:
+            sign = 1 if kind in ("forward", "walking") else -1
+            if kind == "split":
+                ank[:, k, 2] += (step / 2 if k == 0 else -step / 2)
+            else:
+                moving = is_lead if kind != "reverse" else is_lead
+                ank[:, k, 2] += sign * step * ext * moving
+            ank[:, k, 1] += 0.08 * np.sin(np.pi * np.clip(s * 2.5, 0, 1)) * is_lead * (kind != "split")
+    ank[..., 2] += adv[:, None]
+    c["ankle"] = ank
+    mid = ank.mean(1)
+    c["pelvis"] = np.stack([mid[:, 0] * 0.8, c["pelvis"][:, 1] - drop, mid[:, 2]], -1)
+    if kind == "side":
+        c["pelvis"][:, 1] = c["pelvis"][:, 1] + drop * 0.4
+    lean = np.deg2rad(rng.uniform(0, 20)) * s
+    c["R_trunk"] = rot_x(lean)
+    c["knee_pole"] = _pair(Tn, [0.05, 0, 1], [-0.05, 0, 1])
+    style = rng.choice(["hang", "hips", "chest", "backbar", "behind"], p=[0.4, 0.25, 0.15, 0.1, 0.1])
+    _arm_pose(b, c, rng, style)
+    return _finish(b, c, "unknown", s, "lunge_" + kind)
+
+
+def m_hinge(b, t, rng):
+    Tn = len(t)
+    kind = rng.choice(["rdl", "deadlift", "good_morning", "swing", "bentrow"], p=[0.35, 0.25, 0.12, 0.14, 0.14])
+    s = rep_signal(t, rng, period=(1.0, 4.0) if kind == "swing" else (1.6, 4.5), pause_top=(0.1, 1.0),
+                   pause_bottom=(0.0, 0.6))
+    if kind == "bentrow":  # hold the hinge, arms row
+        s_h = np.full(Tn, rng.uniform(0.6, 1.0))
+    else:
+        s_h = s
+    c = _standing(b, t, rng, stance=b.hip_w * rng.uniform(0.9, 1.8))
+    flex = np.deg2rad(rng.uniform(45, 90) if kind != "deadlift" else rng.uniform(40, 75)) * s_h
+    knee_drop = (rng.uniform(0.02, 0.08) if kind != "deadlift" else rng.uniform(0.12, 0.25)) * b.leg * s_h
+    back = rng.uniform(0.08, 0.2) * s_h
+    c["pelvis"] = c["pelvis"] + np.stack([0 * s, -knee_drop, -back], -1)
+    c["R_pelvis"] = rot_x(flex * 0.6)
+    c["R_trunk"] = rot_x(flex)
+    c["R_head"] = rot_x(-flex * rng.uniform(0.2, 0.7))
+    shc, shL, shR = _shoulders(b, c)
+    if kind == "good_morning":
+        _arm_pose(b, c, rng, "behind" if rng.random() < 0.5 else "backbar")
+    elif kind == "swing":
+        ang = (1 - s) * np.deg2rad(rng.uniform(60, 100))  # arms swing forward when standing up
+        d = np.stack([0 * ang, -np.cos(ang), np.sin(ang)], -1) * b.arm * 0.97
+        c["wrist"] = np.stack([shc + d + [0.05, 0, 0], shc + d - [0.05, 0, 0]], 1)
+        c["elbow_pole"] = _pair(Tn, [0.2, -1, 0], [-0.2, -1, 0])
+    else:
+        down = np.array([0, -b.arm * 0.97, 0.02])
+        row = (rep_signal(t, rng, period=(1.2, 3.0)) if kind == "bentrow" else 0 * s)[:, None]
+        up = np.array([0, b.arm * 0.45, -0.1])
+        c["wrist"] = np.stack([shL + down + up * row + [-0.02, 0, 0], shR + down + up * row + [0.02, 0, 0]], 1)
+        c["elbow_pole"] = _pair(Tn, [0.3, 0.5, -1], [-0.3, 0.5, -1])
+    return _finish(b, c, "unknown", s, "hinge_" + kind)
+
+
+def m_arm_exercise(b, t, rng):
+    """Curls, front/lateral raises, upright rows, triceps, and other standing/seated arm work."""
+    Tn = len(t)
+    kind = rng.choice(["curl", "hammer", "front_raise", "lateral_raise", "upright_row", "triceps_oh",
+                       "y_raise", "chest_fly"], p=[0.22, 0.1, 0.2, 0.15, 0.1, 0.08, 0.08, 0.07])
+    seated = rng.random() < 0.25
+    c = _seated(b, t, rng) if seated else _standing(b, t, rng)
+    s = rep_signal(t, rng, period=(1.3, 3.5), pause_top=(0.0, 1.0), pause_bottom=(0.0, 0.8), start_bottom=0.1)
+    alt = rng.random() < 0.3
+    s2 = rep_signal(t, rng, period=(1.3, 3.5)) if alt else s
+    shc, shL, shR = _shoulders(b, c)
+    lean = np.deg2rad(rng.uniform(-5, 12))
+    c["R_trunk"] = rot_x(lean * np.ones(Tn) + np.deg2rad(3) * s)
+    shc, shL, shR = _shoulders(b, c)
+    wr, poles = [], []
+    for k, (sh, ss) in enumerate([(shL, s), (shR, s2)]):
+        sg = 1 if k == 0 else -1
+        if kind in ("curl", "hammer"):
+            th = np.deg2rad(rng.uniform(120, 150)) * ss  # forearm flexion
+            swing = np.deg2rad(rng.uniform(0, 25)) * ss
+            el = sh + np.stack([0 * ss + sg * 0.03, -b.ua * np.cos(swing), b.ua * np.sin(swing)], -1)
+            w = el + np.stack([0 * ss + sg * 0.02, -b.fa * np.cos(th + swing), b.fa * np.sin(th + swing)], -1)
+            pole = np.stack([0 * ss + sg * 0.2, 0 * ss, -1 + 0 * ss], -1)
+        elif kind in ("front_raise", "lateral_raise", "y_raise"):
+            top = np.deg2rad(rng.uniform(80, 115) if kind != "y_raise" else rng.uniform(130, 160))
+            a = np.deg2rad(-5) + (top - np.deg2rad(-5)) * ss  # elevation from hanging (0) to top
+            if kind == "front_raise":
+                d = np.stack([0 * a + sg * 0.08, -np.cos(a), np.sin(a)], -1)
+            elif kind == "lateral_raise":
+                d = np.stack([sg * np.sin(a), -np.cos(a), 0 * a + 0.15], -1)
+            else:
+                d = np.stack([sg * np.sin(a) * 0.6, -np.cos(a), np.sin(a) * 0.6], -1)
+            w = sh + _unit(d) * b.arm * 0.96
+            pole = np.stack([0 * a + sg * 0.2, 0 * a - 1, 0 * a - 0.3], -1)
+        elif kind == "upright_row":
+            w = sh + np.stack([0 * ss - sg * b.sh_w * 0.3, -b.arm * 0.95 + ss * b.arm * 0.8, 0 * ss + 0.12], -1)
+            pole = np.stack([0 * ss + sg, 0 * ss + 0.6, 0 * ss - 0.2], -1)
+        elif kind == "triceps_oh":
+            th = np.deg2rad(150) * (1 - ss)
+            el = sh + np.array([sg * 0.05, b.ua * 0.97, -0.05])
+            w = el + np.stack([0 * th, b.fa * np.cos(th), -b.fa * np.sin(th)], -1)
+            pole = np.stack([0 * th + sg * 0.2, 0 * th + 1, 0 * th], -1)
+        else:  # chest fly
+            a = np.deg2rad(90) * ss
+            d = np.stack([sg * np.cos(a), 0 * a - 0.1, np.sin(a)], -1)
+            w = sh + _unit(d) * b.arm * 0.93
+            pole = np.stack([0 * a, 0 * a - 1, 0 * a - 0.5], -1)
+        wr.append(w)
+        poles.append(pole)
+    c["wrist"] = np.stack(wr, 1)
+    c["elbow_pole"] = np.stack(poles, 1)
+    return _finish(b, c, "unknown", s, "arm_" + kind + ("_seated" if seated else ""))
+
+
+def m_jacks(b, t, rng):
+    Tn = len(t)
+    kind = rng.choice(["jacks", "half_jacks", "seal"], p=[0.7, 0.15, 0.15])
+    s = rep_signal(t, rng, period=(0.6, 1.4), pause_top=(0, 0.1), pause_bottom=(0, 0.1), p_pause=0.2)
+    c = _standing(b, t, rng, stance=b.hip_w * 1.0)
+    spread = b.leg * rng.uniform(0.35, 0.6) * s
+    c["ankle"] = c["ankle"] + np.stack([np.stack([spread / 2, 0 * s, 0 * s], -1),
+                                        np.stack([-spread / 2, 0 * s, 0 * s], -1)], 1)
+    hop = 0.04 * np.abs(np.sin(np.pi * s * 2))
+    c["pelvis"] = c["pelvis"] + np.stack([0 * s, hop - spread * 0.1, 0 * s], -1)
+    c["ankle"][..., 1] += hop[:, None]
+    shc, shL, shR = _shoulders(b, c)
+    top = np.deg2rad({"jacks": rng.uniform(150, 178), "half_jacks": rng.uniform(80, 100),
+                      "seal": rng.uniform(70, 90)}[kind])
+    a = np.deg2rad(5) + (top - np.deg2rad(5)) * s
+    ws = []
+    for k, sh in enumerate([shL, shR]):
+        sg = 1 if k == 0 else -1
+        if kind == "seal":
+            d = np.stack([sg * np.sin(a) * np.cos(0 * a), 0 * a, np.cos(a)], -1)
+        else:
+            d = np.stack([sg * np.sin(a), -np.cos(a), 0 * a + 0.1], -1)
+        ws.append(sh + _unit(d) * b.arm * 0.97)
+    c["wrist"] = np.stack(ws, 1)
+    c["elbow_pole"] = _pair(Tn, [0, -1, -0.5], [0, -1, -0.5])
+    return _finish(b, c, "unknown", s, "jacks_" + kind)
+
+
+def m_gait(b, t, rng):
+    """Walking (across / toward / away from the camera), treadmill walking, marching, high knees, jogging."""
+    Tn = len(t)
+    kind = rng.choice(["walk", "treadmill", "march", "high_knees", "jog"], p=[0.3, 0.25, 0.2, 0.1, 0.15])
+    f = {"walk": rng.uniform(0.8, 1.1), "treadmill": rng.uniform(0.8, 1.1), "march": rng.uniform(0.6, 1.1),
+         "high_knees": rng.uniform(1.3, 2.0), "jog": rng.uniform(1.2, 1.6)}[kind]
+    ph = 2 * np.pi * f * t + rng.uniform(0, 2 * np.pi)
+    c = _standing(b, t, rng, stance=b.hip_w * 1.0, toe_out=5)
+    stride = b.leg * (rng.uniform(0.25, 0.4) if kind in ("walk", "treadmill", "jog") else 0.02)
+    lift = {"walk": 0.06, "treadmill": 0.06, "march": rng.uniform(0.15, 0.3), "high_knees": rng.uniform(0.3, 0.45),
+            "jog": 0.15}[kind] * b.leg
+    speed = stride * 2 * f if kind == "walk" else 0.0
+    ank = c["ankle"].copy()
+    for k in (0, 1):
+        p = ph + np.pi * k
+        ank[:, k, 2] += stride * np.sin(p)
+        up = np.maximum(0, np.cos(p)) ** 2 if kind in ("walk", "treadmill", "jog") else np.maximum(0, np.sin(p)) ** 1.5
+        ank[:, k, 1] += lift * up * (0.5 if kind in ("walk", "treadmill") else 1.0)
+        if kind in ("march", "high_knees"):
+            ank[:, k, 2] += 0.3 * lift * up
+    bob = 0.015 * np.cos(2 * ph)
+    ank[..., 2] += (speed * (t - t[0]))[:, None]
+    c["ankle"] = ank
+    c["pelvis"] = np.stack([c["pelvis"][:, 0], c["pelvis"][:, 1] + bob - 0.02 * b.leg,
+                            ank[:, :, 2].mean(1)], -1)
+    knee_lift = np.stack([np.maximum(0, np.sin(ph)), np.maximum(0, np.sin(ph + np.pi))], 1)
+    c["knee_pole"] = np.stack([np.stack([0 * ph + 0.05, 0.3 * knee_lift[:, k], 0 * ph + 1], -1) for k in (0, 1)], 1)
+    c["R_trunk"] = rot_x(np.deg2rad(rng.uniform(0, 10)) * np.ones(Tn))
+    sw = 0.15 * np.sin(ph) * (1.5 if kind in ("jog", "high_knees") else 1.0)
+    if rng.random() < 0.25 and kind == "treadmill":  # holding the rails
+        _arm_pose(b, c, rng, "forward")
+    else:
+        _arms_hanging(b, c, rng, swing=sw)
+        if kind in ("jog", "high_knees"):
+            c["wrist"][..., 1] += 0.25
+            c["elbow_pole"] = _pair(Tn, [0.2, -0.5, -1], [-0.2, -0.5, -1])
+    m = _finish(b, c, "unknown", 0 * t, "gait_" + kind)
+    # walking direction relative to the body stays +z; the camera decides what the view looks like
+    return m
+
+
+def m_idle(b, t, rng):
+    """Standing still, sitting, fidgeting, talking with gestures, static planks, kneeling, lying."""
+    Tn = len(t)
+    kind = rng.choice(["stand", "stand_gesture", "sit", "sit_gesture", "plank", "forearm_plank", "kneel",
+                       "lying", "side_plank"], p=[0.17, 0.13, 0.12, 0.08, 0.17, 0.13, 0.07, 0.06, 0.07])
+    if kind.startswith("stand"):
+        c = _standing(b, t, rng, sway=0.02)
+    elif kind.startswith("sit"):
+        c = _seated(b, t, rng)
+    elif kind in ("plank", "forearm_plank", "side_plank"):
+        m = m_push_up(b, t, rng, kind="full" if rng.random() < 0.8 else "knee")
+        P = m.P
+        idx = int(rng.integers(0, len(t)))
+        P = np.repeat(P[idx:idx + 1], Tn, 0)
+        if kind == "forearm_plank":  # drop the shoulders to elbow height: rebuild with forearms on the floor
+            P = _forearm_plank(b, t, rng)
+        P = P + smooth_noise(t, rng, 0.01, 1.5, 3)[:, None, :] * np.array([1.0, 0.5, 1.0])
+        if kind == "side_plank":
+            P = _roll_body(P, np.deg2rad(rng.uniform(60, 90)))
+        return Motion(P=P, active=np.zeros(Tn), label="unknown", kind="idle_" + kind)
+    elif kind == "kneel":
+        c = _standing(b, t, rng)
+        c["pelvis"] = c["pelvis"] - np.array([0, b.shin + b.ankle_h - 0.05, -0.0])
+        c["ankle"] = c["ankle"] + np.array([0, 0.02, -b.shin * 0.95])
+        c["knee_pole"] = _pair(Tn, [0, -0.2, 1], [0, -0.2, 1])
+        c["foot_dir"] = _pair(Tn, [0, -0.2, -1], [0, -0.2, -1])
+    else:  # lying on the back
+        c = _standing(b, t, rng)
+        c["pelvis"] = np.array([0, 0.12, 0]) + 0 * c["pelvis"]
+        c["R_pelvis"] = rot_x(-np.pi / 2 * np.ones(Tn))
+        c["R_trunk"] = c["R_pelvis"]
+        c["ankle"] = _pair(Tn, [b.hip_w / 2, 0.08, -b.leg * 0.97], [-b.hip_w / 2, 0.08, -b.leg * 0.97])
+        c["knee_pole"] = _pair(Tn, [0, 1, 0], [0, 1, 0])
+        c["foot_dir"] = _pair(Tn, [0, 1, 0], [0, 1, 0])
+    if kind.endswith("gesture"):
+        _arm_pose(b, c, rng, "hang")
+        g = smooth_noise(t, rng, 0.25, 1.2, 6).reshape(Tn, 2, 3)
+        g[..., 1] = np.abs(g[..., 1]) * 2
+        c["wrist"] = c["wrist"] + g
+    else:
+        _arm_pose(b, c, rng, rng.choice(["hang", "hips", "chest"]))
+        if kind.startswith("sit"):
+            _, shL, shR = _shoulders(b, c)
+            c["wrist"] = np.stack([shL + [0.05, -b.torso * 0.8, 0.3], shR + [-0.05, -b.torso * 0.8, 0.3]], 1)
+    return _finish(b, c, "unknown", 0 * t, "idle_" + kind)
+
+
+def _forearm_plank(b, t, rng):
+    Tn = len(t)
+    pivot_len = b.leg + b.ankle_h
+    body_len = pivot_len + b.torso
+    sh_h = b.ua * rng.uniform(0.85, 1.0)
+    beta = np.full(Tn, np.arcsin(np.clip((sh_h - b.ankle_h) / body_len, -0.9, 0.9)))
+    axis = np.stack([0 * beta, np.sin(beta), np.cos(beta)], -1)
+    pelvis = np.array([0, b.ankle_h, 0]) + axis * pivot_len
+    Rp = rot_x(np.pi / 2 - beta)
+    c = dict(pelvis=pelvis, R_pelvis=Rp, R_trunk=Rp, R_head=_eye(Tn))
+    shc, shL, shR = _shoulders(b, c)
+    el_z = shc[0, 2] + rng.uniform(-0.02, 0.08)
+    c["wrist"] = _pair(Tn, [0.08, 0.03, el_z + b.fa * 0.95], [-0.08, 0.03, el_z + b.fa * 0.95])
+    c["elbow_pole"] = _pair(Tn, [0.3, -1, -0.2], [-0.3, -1, -0.2])
+    c["ankle"] = _pair(Tn, [b.hip_w / 2, b.ankle_h, 0], [-b.hip_w / 2, b.ankle_h, 0])
+    c["knee_pole"] = _pair(Tn, [0, -1, 0], [0, -1, 0])
+    c["foot_dir"] = _pair(Tn, [0, -1, 0.2], [0, -1, 0.2])
+    return _finish(b, c, "unknown", 0 * t, "forearm_plank").P
+
+
+def _roll_body(P, a):
+    """Rotate a whole pose about its long (z) axis through the hip centre (side plank etc.)."""
+    hc = (P[:, 23] + P[:, 24]) / 2
+    R = rot_z(np.full(len(P), a))
+    Q = np.einsum("tij,tkj->tki", R, P - hc[:, None]) + hc[:, None]
+    Q[..., 1] -= Q[..., 1].min() - 0.03
+    return Q
+
+
+def m_floor(b, t, rng):
+    """Floor negatives with motion: mountain climbers, shoulder taps, plank to push-up hold, sit-ups, bridges."""
+    Tn = len(t)
+    kind = rng.choice(["mountain_climber", "shoulder_tap", "situp", "bridge", "downdog"],
+                      p=[0.25, 0.25, 0.2, 0.15, 0.15])
+    if kind in ("mountain_climber", "shoulder_tap", "downdog"):
+        m = m_push_up(b, t, rng, kind="full")
+        P0 = m.P[int(np.argmin(m.active))]  # top of the push-up
+        P = np.repeat(P0[None], Tn, 0).copy()
+        s = rep_signal(t, rng, period=(0.5, 1.2) if kind == "mountain_climber" else (1.0, 2.5), p_pause=0.2)
+        alt = np.cumsum(np.r_[0, (np.diff((s > 0.02).astype(int)) == 1).astype(int)]) % 2
+        if kind == "mountain_climber":
+            for k, (ik_, ia, ih, ifo) in enumerate([(25, 27, 29, 31), (26, 28, 30, 32)]):
+                on = (alt == k) * s
+                hip = P[:, 23 + k]
+                tgt = P[:, ia] + (hip - P[:, ia]) * (0.6 * on)[:, None] + np.array([0, 0.05, 0]) * on[:, None]
+                kn, an = ik(hip, tgt, b.thigh, b.shin, np.tile([0, -1, 0.3], (Tn, 1)))
+                d = an - P[:, ia]
+                P[:, ik_], P[:, ia], P[:, ih], P[:, ifo] = kn, an, P[:, ih] + d, P[:, ifo] + d
+        elif kind == "shoulder_tap":
+            for k, (ie, iw) in enumerate([(13, 15), (14, 16)]):
+                on = (alt == k) * s
+                tgt = P[:, iw] * (1 - on[:, None]) + P[:, 12 - k] * on[:, None]
+                el, wr = ik(P[:, 11 + k], tgt, b.ua, b.fa, np.tile([0, 0.5, -1], (Tn, 1)))
+                d = wr - P[:, iw]
+                P[:, ie], P[:, iw] = el, wr
+                for j in (17 + k, 19 + k, 21 + k):
+                    P[:, j] = P[:, j] + d
+        else:  # downward dog <-> plank: hips rise and go back
+            hc = (P[:, 23] + P[:, 24]) / 2
+            up = s[:, None] * np.array([0, 0.35, -0.15]) * b.height
+            for j in list(range(0, 23)) + [23, 24]:
+                w = 1.0 if j >= 23 else 0.5
+                P[:, j] = P[:, j] + up * w
+            P = _relimb_legs(b, P, rng)
+        return Motion(P=P, active=np.zeros(Tn), label="unknown", kind="floor_" + kind)
+    s = rep_signal(t, rng, period=(1.5, 3.5), p_pause=0.4)
+    c = _standing(b, t, rng)
+    if kind == "situp":
+        ang = np.pi / 2 * (1 - s * rng.uniform(0.5, 0.95))
+        c["pelvis"] = np.array([0, 0.12, 0]) + 0 * c["pelvis"]
+        c["R_pelvis"] = rot_x(-np.pi / 2 * np.ones(Tn))
+        c["R_trunk"] = rot_x(-ang)
+        c["ankle"] = _pair(Tn, [b.hip_w / 2, b.ankle_h, b.leg * 0.7], [-b.hip_w / 2, b.ankle_h, b.leg * 0.7])
+        c["knee_pole"] = _pair(Tn, [0, 1, 0], [0, 1, 0])
+        _arm_pose(b, c, rng, "behind" if rng.random() < 0.5 else "chest")
+    else:  # glute bridge
+        c["pelvis"] = np.stack([0 * s, 0.12 + s * 0.25, 0 * s], -1)
+        c["R_pelvis"] = rot_x(-np.pi / 2 + np.deg2rad(35) * s)
+        c["R_trunk"] = rot_x(-np.pi / 2 * np.ones(Tn) + np.deg2rad(15) * s)
+        c["ankle"] = _pair(Tn, [b.hip_w / 2, b.ankle_h, b.leg * 0.6], [-b.hip_w / 2, b.ankle_h, b.leg * 0.6])
+        c["knee_pole"] = _pair(Tn, [0, 1, 0], [0, 1, 0])
+        _, shL, shR = _shoulders(b, c)
+        c["wrist"] = np.stack([shL + [0.05, -0.05, b.arm * 0.9], shR + [-0.05, -0.05, b.arm * 0.9]], 1)
+        c["elbow_pole"] = _pair(Tn, [0.2, 1, 0], [-0.2, 1, 0])
+    return _finish(b, c, "unknown", s, "floor_" + kind)
+
+
+def _relimb_legs(b, P, rng):
+    Tn = len(P)
+    for k, (ih, ik_, ia) in enumerate([(23, 25, 27), (24, 26, 28)]):
+        kn, an = ik(P[:, ih], P[:, ia], b.thigh, b.shin, np.tile([0, 0, 1.0], (Tn, 1)))
+        P[:, ik_] = kn
+        d = an - P[:, ia]
+        P[:, ia] = an
+        P[:, 29 + k] += d
+        P[:, 31 + k] += d
+    return P
+
+
+def m_stretch(b, t, rng):
+    """Stretching, arm circles, torso twists, reaching overhead, random limb motion."""
+    Tn = len(t)
+    kind = rng.choice(["overhead_reach", "arm_circles", "twist", "side_bend", "random", "random_fast",
+                       "toe_touch"], p=[0.18, 0.14, 0.12, 0.12, 0.22, 0.12, 0.1])
+    c = _standing(b, t, rng, sway=0.02) if rng.random() < 0.8 else _seated(b, t, rng)
+    s = rep_signal(t, rng, period=(2.0, 6.0), pause_top=(0.5, 3.0), pause_bottom=(0.2, 2.0), p_pause=0.7)
+    if kind == "twist":
+        c["R_trunk"] = rot_y(np.deg2rad(rng.uniform(25, 60)) * (2 * s - 1))
+    elif kind == "side_bend":
+        c["R_trunk"] = rot_z(np.deg2rad(rng.uniform(15, 35)) * (2 * s - 1))
+    elif kind == "toe_touch":
+        c["R_trunk"] = rot_x(np.deg2rad(rng.uniform(60, 100)) * s)
+        c["R_pelvis"] = rot_x(np.deg2rad(40) * s)
+        c["pelvis"] = c["pelvis"] - np.stack([0 * s, 0 * s, 0.15 * s], -1)
+    shc, shL, shR = _shoulders(b, c)
+    if kind == "overhead_reach":
+        # arms go up and STAY up (a stretch, not a press): slow, held
+        hang = np.stack([shL, shR], 1) + np.array([0, -b.arm * 0.95, 0.05])
+        up = np.stack([shL + [0.05, b.arm * 0.97, 0.0], shR + [-0.05, b.arm * 0.97, 0.0]], 1)
+        w = s[:, None, None]
+        c["wrist"] = hang * (1 - w) + up * w
+        c["elbow_pole"] = _pair(Tn, [1, 0, -0.2], [-1, 0, -0.2])
+    elif kind == "arm_circles":
+        a = 2 * np.pi * rng.uniform(0.5, 1.2) * t
+        r = rng.uniform(0.3, 1.0)
+        ws = []
+        for k, sh in enumerate([shL, shR]):
+            sg = 1 if k == 0 else -1
+            d = np.stack([sg * np.ones(Tn), r * np.sin(a), r * np.cos(a)], -1)
+            ws.append(sh + _unit(d) * b.arm * 0.97)
+        c["wrist"] = np.stack(ws, 1)
+        c["elbow_pole"] = _pair(Tn, [0, -1, -0.5], [0, -1, -0.5])
+    elif kind.startswith("random"):
+        tau = 0.6 if kind == "random_fast" else 1.5
+        g = smooth_noise(t, rng, 0.5, tau, 6).reshape(Tn, 2, 3)
+        c["wrist"] = np.stack([shL, shR], 1) + g + np.array([0, -0.25, 0.15])
+        c["elbow_pole"] = _pair(Tn, [0.5, -1, -0.3], [-0.5, -1, -0.3])
+        if rng.random() < 0.5:
+            c["pelvis"] = c["pelvis"] + smooth_noise(t, rng, 0.15, tau, 3) * np.array([1, 0.4, 1])
+            c["R_trunk"] = rot_x(smooth_noise(t, rng, 0.4, tau)) @ rot_y(smooth_noise(t, rng, 0.5, tau))
+            shc, shL, shR = _shoulders(b, c)
+            c["wrist"] = np.stack([shL, shR], 1) + g + np.array([0, -0.25, 0.15])
+        if rng.random() < 0.4:
+            c["ankle"] = c["ankle"] + np.abs(smooth_noise(t, rng, 0.2, tau, 6).reshape(Tn, 2, 3)) * [0.5, 1, 0.5]
+    else:
+        _arms_hanging(b, c, rng)
+        if kind == "side_bend":
+            c["wrist"][:, 0] += np.array([0, b.arm * 1.5, 0]) * s[:, None] * 0.8
+    return _finish(b, c, "unknown", s, "stretch_" + kind)
+
+
+def m_sit_stand(b, t, rng):
+    """Sitting down / standing up / getting up from the floor once (single transitions, not reps)."""
+    Tn = len(t)
+    u = smoothstep((t - t[0] - rng.uniform(0.5, 2.0)) / rng.uniform(1.0, 2.5))
+    if rng.random() < 0.5:
+        u = 1 - u
+    c = _standing(b, t, rng)
+    seat = _seated(b, t, rng)
+    for k in ("pelvis", "ankle"):
+        uu = u[:, None] if c[k].ndim == 2 else u[:, None, None]
+        c[k] = c[k] * uu + seat[k] * (1 - uu)
+    lean = np.deg2rad(35) * np.sin(np.pi * u)
+    c["R_trunk"] = rot_x(lean)
+    c["knee_pole"] = _pair(Tn, [0.1, 0, 1], [-0.1, 0, 1])
+    _arm_pose(b, c, rng, rng.choice(["hang", "forward", "hips"]))
+    return _finish(b, c, "unknown", 0 * t, "sit_stand")
+
+
+POSITIVES = {"squat": m_squat, "push_up": m_push_up, "shoulder_press": m_press}
+NEGATIVES = {"lunge": (m_lunge, 0.17), "hinge": (m_hinge, 0.14), "arm": (m_arm_exercise, 0.17),
+             "jacks": (m_jacks, 0.07), "gait": (m_gait, 0.13), "idle": (m_idle, 0.13), "floor": (m_floor, 0.07),
+             "stretch": (m_stretch, 0.08), "sit_stand": (m_sit_stand, 0.04)}
+
+
+def make_motion(label: str, t: np.ndarray, rng: np.random.Generator, body: Body | None = None) -> Motion:
+    b = body or Body.random(rng)
+    if label == "unknown":
+        names = list(NEGATIVES)
+        p = np.array([NEGATIVES[n][1] for n in names])
+        fn = NEGATIVES[names[rng.choice(len(names), p=p / p.sum())]][0]
+        return fn(b, t, rng)
+    return POSITIVES[label](b, t, rng)
+
+
+def with_idle(m: Motion, t, rng, b: Body | None = None) -> Motion:
+    """Prefix/suffix a positive with a still stretch (standing, or holding the start position)."""
+    Tn = len(t)
+    n0 = int(Tn * rng.uniform(0.1, 0.3)) if rng.random() < 0.5 else 0
+    n1 = int(Tn * rng.uniform(0.1, 0.25)) if rng.random() < 0.4 else 0
+    if n0 + n1 >= Tn - 10:
+        return m
+    P, act = m.P.copy(), m.active.copy()
+    jit = smooth_noise(t, rng, 0.01, 1.5, 3)[:, None, :]
+    if n0:
+        k = int(np.argmin(act[n0:n0 + 30])) + n0
+        P[:n0] = P[k] + jit[:n0]
+        act[:n0] = 0
+    if n1:
+        k = Tn - n1 - 1
+        P[Tn - n1:] = P[k] + jit[Tn - n1:]
+        act[Tn - n1:] = act[k]
+    return Motion(P=P, active=act, label=m.label, kind=m.kind)
+
+
+# ----------------------------------------------------------------------------- camera + MediaPipe model
+
+@dataclass
+class Rendered:
+    t: np.ndarray
+    image: np.ndarray  # (T,33,3)
+    world: np.ndarray  # (T,33,3)
+    visibility: np.ndarray  # (T,33)
+    present: np.ndarray  # (T,)
+    width: int
+    height: int
+    info: dict
+
+
+def _look_rot(fwd):
+    """Camera rotation (rows: right, down, forward) looking along ``fwd`` (T,3)."""
+    f = _unit(fwd)
+    up = np.array([0, 1.0, 0])
+    r = np.cross(f, up)
+    alt = np.cross(f, np.array([0, 0, 1.0]))
+    r = _unit(np.where(np.linalg.norm(r, axis=-1, keepdims=True) < 1e-3, alt, r))
+    d = np.cross(f, r)
+    return np.stack([r, d, f], -2)
+
+
+def render(m: Motion, t: np.ndarray, rng: np.random.Generator, view: str | None = None) -> Rendered:
+    Tn = len(t)
+    P = m.P
+    # subject yaw relative to the camera; camera azimuth around the subject
+    view = view or rng.choice(["front", "side", "diag", "any", "top"], p=[0.3, 0.3, 0.25, 0.12, 0.03])
+    az = {"front": rng.normal(0, 12), "side": rng.choice([-1, 1]) * rng.normal(90, 12),
+          "diag": rng.choice([-1, 1]) * rng.uniform(25, 65), "any": rng.uniform(-180, 180),
+          "top": rng.uniform(-180, 180)}[view]
+    az = np.deg2rad(az)
+    if rng.random() < 0.12:  # the camera (or the person) turns during the clip
+        az = az + np.deg2rad(rng.uniform(-60, 60)) * smoothstep((t - t[0]) / max(t[-1] - t[0], 1e-3))
+    else:
+        az = az + np.zeros(Tn)
+    lo, hi = P.reshape(-1, 3).min(0), P.reshape(-1, 3).max(0)
+    centre = (lo + hi) / 2
+    ext = float(max(hi[1] - lo[1], 0.5 * max(hi[0] - lo[0], hi[2] - lo[2]), 0.6))
+    portrait = rng.random() < 0.4
+    W, H = (360, 640) if portrait else (640, 360)
+    if rng.random() < 0.08:
+        W, H = 480, 480
+    vfov = np.deg2rad(rng.uniform(38, 70))
+    fy = (H / 2) / np.tan(vfov / 2)
+    # framing: how much of the frame height the subject's extent fills (>1: cut off)
+    fill = rng.uniform(0.5, 0.95) if rng.random() < 0.8 else rng.uniform(0.95, 1.5)
+    tan = np.tan(vfov / 2)
+    ext_y = float(hi[1] - lo[1])
+    ext_h = float(np.hypot(hi[0] - lo[0], hi[2] - lo[2]))
+    dist = max(ext_y / (fill * 2 * tan), 0.8 * ext_h / (fill * 2 * tan * W / H)) + ext_h / 2
+    dist = float(np.clip(dist, 1.0, 12.0))
+    cam_h = rng.uniform(0.1, 1.9) if view != "top" else rng.uniform(2.2, 3.5)
+    if view == "top":
+        dist = rng.uniform(0.3, 1.0)
+    dist_t = dist * (1 + (rng.uniform(-0.2, 0.2) if rng.random() < 0.15 else 0) * (t - t[0]) / max(t[-1] - t[0], 1))
+    cam = np.stack([centre[0] + dist_t * np.sin(az), cam_h + 0 * az, centre[2] + dist_t * np.cos(az)], -1)
+    # walking subjects: the camera follows (panning) or the subject walks through the view
+    hipc = (P[:, 23] + P[:, 24]) / 2
+    follow = rng.random() < 0.5
+    target = np.where(follow, hipc, np.tile(centre, (Tn, 1))) if m.kind == "gait_walk" else np.tile(centre, (Tn, 1))
+    if m.kind == "gait_walk" and not follow:
+        cam = cam + hipc.mean(0) - centre
+        target = np.tile(hipc.mean(0), (Tn, 1))
+    off = rng.normal(0, 0.06, 3) * ext
+    fwd = target + off - cam
+    R = _look_rot(fwd)
+    roll = np.deg2rad(rng.normal(0, 3))
+    R = np.einsum("ij,tjk->tik", rot_z(np.array([roll]))[0], R)
+    if rng.random() < 0.1:  # handheld shake
+        R = np.einsum("tij,tjk->tik", rot_x(smooth_noise(t, rng, 0.02, 1.0)), R)
+    Pc = np.einsum("tij,tkj->tki", R, P - cam[:, None])  # camera coords: x right, y down, z forward
+    z = np.maximum(Pc[..., 2], 0.05)
+    fx = fy
+    u = (fx * Pc[..., 0] / z + W / 2) / W
+    v = (fy * Pc[..., 1] / z + H / 2) / H
+    hip_c = (Pc[:, 23] + Pc[:, 24]) / 2
+    zi = (Pc[..., 2] - hip_c[:, None, 2]) * fx / np.maximum(hip_c[:, None, 2], 0.1) / W
+    img = np.stack([u, v, zi], -1)
+    world = Pc - hip_c[:, None]
+
+    # --- visibility: base, far side, out of frame
+    lat = _unit(P[:, 11] - P[:, 12] + P[:, 23] - P[:, 24])  # subject's left
+    to_cam = _unit(cam - hipc)
+    side = (lat * to_cam).sum(-1)  # +1: left side faces the camera
+    vis = np.full((Tn, 33), 0.995) - np.abs(rng.normal(0, 0.01, (Tn, 33)))
+    left_idx = [1, 2, 3, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31]
+    right_idx = [MIRROR[i] for i in left_idx]
+    distal = np.zeros(33)
+    distal[[13, 14]] = 0.4
+    distal[[15, 16, 17, 18, 19, 20, 21, 22]] = 0.8
+    distal[[25, 26]] = 0.4
+    distal[[27, 28, 29, 30, 31, 32]] = 0.8
+    occl_strength = rng.uniform(0.4, 1.0)
+    for idx, sg in ((left_idx, -1), (right_idx, 1)):
+        far = np.clip(sg * side, 0, 1)[:, None]  # how much this side faces away
+        drop = far * (0.25 + 0.6 * distal[idx]) * occl_strength
+        vis[:, idx] -= drop * rng.uniform(0.6, 1.1)
+    out = np.maximum.reduce([-u, u - 1, -v, v - 1, np.zeros_like(u)])
+    vis -= np.clip(out * 8, 0, 0.95)
+    if rng.random() < 0.25:  # lower body hidden by equipment / bad light
+        vis[:, 25:] -= rng.uniform(0.3, 0.8)
+    vis = np.clip(vis + rng.normal(0, 0.03, vis.shape), 0.0, 1.0)
+
+    # --- jitter: white + slow drift, larger for low-visibility and distal landmarks
+    body_h = float(np.nanmedian(np.ptp(v, axis=1)))
+    sig = rng.uniform(0.002, 0.01) * max(body_h, 0.2)
+    scale = (1 + 2.5 * (1 - vis)) * (1 + 0.6 * distal)
+    img[..., :2] += rng.normal(0, 1, (Tn, 33, 2)) * (sig * scale)[..., None]
+    drift = smooth_noise(t, rng, 1.0, 0.8, 66).reshape(Tn, 33, 2)
+    img[..., :2] += drift * (sig * 1.5 * scale)[..., None]
+    # world: noise, depth compressed / exaggerated, small global rotation error
+    zs = rng.uniform(0.5, 1.2)
+    world[..., 2] *= zs
+    world += rng.normal(0, 1, world.shape) * rng.uniform(0.005, 0.02) * (1 + 2 * (1 - vis))[..., None]
+    world[..., 2] += smooth_noise(t, rng, 1.0, 1.0, 33) * rng.uniform(0.01, 0.05)
+    werr = rot_x(np.full(Tn, np.deg2rad(rng.normal(0, 8)))) @ rot_y(np.full(Tn, np.deg2rad(rng.normal(0, 8))))
+    world = np.einsum("tij,tkj->tki", werr, world)
+
+    # --- left/right confusion of the limbs for stretches of frames (frequent in side views)
+    if rng.random() < (0.35 if abs(np.mean(side)) > 0.6 else 0.08):
+        n_sw = rng.integers(1, 4)
+        for _ in range(n_sw):
+            a = int(rng.integers(0, Tn))
+            L = int(rng.integers(3, max(4, Tn // 4)))
+            grp = [25, 26, 27, 28, 29, 30, 31, 32] if rng.random() < 0.7 else [13, 14, 15, 16, 17, 18, 19, 20, 21, 22]
+            perm = np.arange(33)
+            perm[grp] = [MIRROR[g] for g in grp]
+            img[a:a + L] = img[a:a + L][:, perm]
+            world[a:a + L] = world[a:a + L][:, perm]
+    # --- dropped detections
+    present = np.ones(Tn, bool)
+    present[rng.random(Tn) < rng.uniform(0, 0.03)] = False
+    for _ in range(rng.poisson(0.5)):
+        a = int(rng.integers(0, Tn))
+        present[a:a + int(rng.integers(3, 20))] = False
+    img[~present] = np.nan
+    world[~present] = np.nan
+    vis[~present] = 0
+    return Rendered(t=t, image=img.astype(np.float32), world=world.astype(np.float32),
+                    visibility=vis.astype(np.float32), present=present, width=W, height=H,
+                    info=dict(view=view, az=float(np.rad2deg(az[0])), cam_h=cam_h, dist=dist, kind=m.kind))
+
+
+def timestamps(duration: float, rng: np.random.Generator) -> np.ndarray:
+    fps = float(rng.choice([24.0, 25.0, 30.0, 30.0, 30.0, 60.0]))
+    n = int(duration * fps)
+    t = np.arange(n) / fps
+    if rng.random() < 0.2:  # variable frame rate
+        t = np.cumsum(np.r_[0, np.clip(rng.normal(1 / fps, 0.15 / fps, n - 1), 0.3 / fps, 3 / fps)])
+    if fps == 60.0:  # keep the cost down: drop every other frame like a 30 fps pose stream
+        t = t[::2]
+    return t
+
+
+def synth_clip(label: str, rng: np.random.Generator, duration: float | None = None):
+    """One synthetic clip: (Motion, Rendered)."""
+    duration = duration or rng.uniform(4.0, 12.0)
+    t = timestamps(duration, rng)
+    b = Body.random(rng)
+    m = make_motion(label, t, rng, b)
+    if label != "unknown" and rng.random() < 0.35:
+        m = with_idle(m, t, rng, b)
+    r = render(m, t, rng)
+    return m, r
+
+
+def to_pose_frames(r: Rendered):
+    from pipeline.pose import PoseFrame
+
+    return [PoseFrame(t=float(r.t[i]), image=r.image[i], world=r.world[i], visibility=r.visibility[i],
+                      present=bool(r.present[i]), width=r.width, height=r.height) for i in range(len(r.t))]
