@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .landmarks import L_ANKLE, L_HIP, L_SHOULDER, N, R_ANKLE, R_HIP, R_SHOULDER
+from .landmarks import L_ANKLE, L_HIP, L_KNEE, L_SHOULDER, N, R_ANKLE, R_HIP, R_KNEE, R_SHOULDER
 from .pose import PoseFrame
 
 
@@ -81,7 +81,7 @@ class CleanFrame:
     valid: bool  # a pose of the tracked subject is available
     filled: bool  # pose repeated over a short gap
     reason: str | None  # why invalid: "no_person", "subject_jump"
-    scale_px: float  # running torso length in pixels (body scale)
+    scale_px: float  # running body scale in pixels (about a torso length, robust to foreshortening)
     norm: np.ndarray  # (33, 2) image landmarks relative to hip centre / torso length (pixel aspect kept)
     width: int
     height: int
@@ -186,9 +186,12 @@ class PoseCleaner:
         vis = pf.visibility.astype(np.float32)
         mask = vis >= self.min_visibility
         fpx = img[:, :2] * np.array([w, h], np.float32)
-        # running torso length in pixels (robust body scale)
+        # running body scale in pixels: the torso length, or the shoulder width / thigh length when the
+        # torso is foreshortened (a push-up seen from the front), whichever is larger
         sh, hp = _mid(fpx, L_SHOULDER, R_SHOULDER), _mid(fpx, L_HIP, R_HIP)
-        torso = float(np.linalg.norm(sh - hp))
+        thigh = (np.linalg.norm(fpx[L_HIP] - fpx[L_KNEE]) + np.linalg.norm(fpx[R_HIP] - fpx[R_KNEE])) / 2
+        torso = float(max(np.linalg.norm(sh - hp), 1.25 * np.linalg.norm(fpx[L_SHOULDER] - fpx[R_SHOULDER]),
+                          1.1 * thigh))
         if np.isfinite(torso) and torso > 1.0:
             self._torso.append(torso)
         scale = float(np.median(self._torso)) if self._torso else float(size) / 3.0

@@ -1,0 +1,37 @@
+"""Registry of exercise modules. Adding an exercise: write a module like ``squat.py`` and register it here."""
+from __future__ import annotations
+
+from .base import Exercise, IssueRule, VariationRule
+from .push_up import PUSH_UP
+from .shoulder_press import SHOULDER_PRESS
+from .squat import SQUAT
+
+REGISTRY: dict[str, Exercise] = {}
+
+
+def register(ex: Exercise) -> Exercise:
+    if ex.name in REGISTRY:
+        raise ValueError(f"exercise {ex.name!r} is already registered")
+    codes = [r.code for r in ex.issue_rules] + [v.code for v in ex.variation_rules]
+    if len(set(codes)) != len(codes):
+        raise ValueError(f"duplicate issue/variation codes in {ex.name}")
+    REGISTRY[ex.name] = ex
+    return ex
+
+
+for _ex in (SQUAT, PUSH_UP, SHOULDER_PRESS):
+    register(_ex)
+
+
+def get(name: str) -> Exercise:
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"unknown exercise {name!r}; known: {', '.join(REGISTRY)}") from None
+
+
+def names() -> list[str]:
+    return list(REGISTRY)
+
+
+__all__ = ["Exercise", "IssueRule", "VariationRule", "REGISTRY", "register", "get", "names"]

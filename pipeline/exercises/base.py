@@ -1,0 +1,123 @@
+"""What an exercise module provides. Each exercise keeps *all* its knowledge in its own module:
+the signal it counts on, the rep thresholds, per-rep metrics, issue rules (with the views that can judge
+them), valid variations (and which issues they explain away) and the live cue texts.
+
+Adding an exercise = writing one module with a subclass of :class:`Exercise` and calling ``register``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from ..repcount import Rep, RepParams
+
+Signals = dict[str, np.ndarray]  # name -> values over a window of frames (NaN where unknown)
+
+
+@dataclass(frozen=True)
+class IssueRule:
+    """A form issue: fires when ``metric`` is past ``threshold`` (``op`` '>' or '<') on a counted rep."""
+
+    code: str
+    label: str
+    metric: str
+    op: str
+    threshold: float
+    unit: str
+    cue: str
+    joints: tuple[int, ...] = ()
+    views: tuple[str, ...] = ("front", "side", "diagonal")
+    severity_span: float = 1.0  # how far past the threshold counts as the most severe
+    weight: float = 0.7  # base importance of this issue among the exercise's issues
+    view_reason: str = ""  # shown when the view cannot judge this rule
+
+    def fires(self, value: float | None) -> bool:
+        if value is None or not math.isfinite(value):
+            return False
+        return value > self.threshold if self.op == ">" else value < self.threshold
+
+    def severity(self, value: float) -> float:
+        past = (value - self.threshold) if self.op == ">" else (self.threshold - value)
+        return float(min(1.0, max(0.0, self.weight * (0.5 + 0.5 * min(1.0, past / self.severity_span)))))
+
+
+@dataclass(frozen=True)
+class VariationRule:
+    """A valid variation, detected from rep metrics, that suppresses the issues it explains."""
+
+    code: str
+    label: str
+    detect: Callable[[list[dict], dict], tuple[bool, float, dict]]  # (rep metrics, set context)
+    suppresses: tuple[str, ...] = ()
+    note: str = ""
+    views: tuple[str, ...] = ("front", "side", "diagonal", "unknown")  # views that can see it
+
+
+@dataclass
+class Exercise:
+    name: str
+    label: str
+    signal: str  # key of pipeline.signals.frame_signals used for counting (top = high value)
+    params: RepParams
+    required_landmarks: list[int]
+    issue_rules: list[IssueRule] = field(default_factory=list)
+    variation_rules: list[VariationRule] = field(default_factory=list)
+    primary_angles: tuple[str, ...] = ()  # signals plotted in the report chart
+
+    # -- hooks an exercise overrides --------------------------------------
+    def gate(self, s: dict) -> bool:
+        """Is this frame's posture compatible with the exercise (else the rep in progress is dropped)?"""
+        return True
+
+    def at_bottom(self, s: dict) -> bool:
+        """Exercise-specific judgement that a pose is a bottom position (start of a set at the bottom)."""
+        return False
+
+    def rep_metrics(self, w: Signals, rep: Rep) -> dict[str, float | None]:
+        """Per-rep metrics from the signals of the rep's frames (shared ones are added by the caller)."""
+        return {}
+
+    def live_cue(self, code: str) -> str:
+        for r in self.issue_rules:
+            if r.code == code:
+                return r.cue
+        return ""
+
+
+# ---------------------------------------------------------------------------
+# helpers shared by the modules
+def at(w: Signals, key: str, i: int) -> float | None:
+    a = w.get(key)
+    if a is None or len(a) == 0:
+        return None
+    v = float(a[min(max(i, 0), len(a) - 1)])
+    return v if math.isfinite(v) else None
+
+
+def near(w: Signals, key: str, i: int, k: int = 2, fn=np.nanmedian) -> float | None:
+    """Robust value around index ``i`` (median of +-k frames)."""
+    a = w.get(key)
+    if a is None or len(a) == 0:
+        return None
+    lo, hi = max(0, i - k), min(len(a), i + k + 1)
+    seg = a[lo:hi]
+    if not np.isfinite(seg).any():
+        return None
+    return float(fn(seg))
+
+
+def agg(w: Signals, key: str, fn=np.nanmax) -> float | None:
+    a = w.get(key)
+    if a is None or len(a) == 0 or not np.isfinite(a).any():
+        return None
+    return float(fn(a))
+
+
+def pct(w: Signals, key: str, q: float) -> float | None:
+    a = w.get(key)
+    if a is None or len(a) == 0 or not np.isfinite(a).any():
+        return None
+    return float(np.nanpercentile(a, q))

@@ -1,0 +1,79 @@
+"""Push-up: everything Spotter knows about it."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..landmarks import (L_ANKLE, L_ELBOW, L_HIP, L_KNEE, L_SHOULDER, L_WRIST, R_ANKLE, R_ELBOW, R_HIP, R_KNEE,
+                         R_SHOULDER, R_WRIST)
+from ..repcount import Rep, RepParams
+from .base import Exercise, IssueRule, Signals, VariationRule, agg, near
+from .squat import _lr, _median
+
+
+def _knee(reps, ctx):
+    m = _median(reps, "knee_angle_median")
+    return (m is not None and m < 125), 0.75, {"knee_angle_median": m, "threshold": 125}
+
+
+def _wide(reps, ctx):
+    m = _median(reps, "grip_ratio")
+    return (m is not None and m > 1.9), 0.65, {"grip_ratio": m, "threshold": 1.9}
+
+
+def _close(reps, ctx):
+    m = _median(reps, "grip_ratio")
+    return (m is not None and m < 0.75), 0.65, {"grip_ratio": m, "threshold": 0.75}
+
+
+class PushUp(Exercise):
+    def gate(self, s):
+        # body not upright and hands not above the shoulders (hands on the floor)
+        return s.get("torso_vertical", 1) < 0.8 and s.get("wrist_above_shoulder", 1) < 0.3
+
+    def at_bottom(self, s):
+        return s.get("elbow", 180) <= self.params.start_bottom_max
+
+    def rep_metrics(self, w: Signals, rep: Rep):
+        e = w["elbow"]
+        ib = int(np.nanargmin(e)) if np.isfinite(e).any() else 0
+        off = w.get("hip_offset")
+        return {
+            "elbow_angle_bottom": near(w, "elbow", ib),
+            "body_line_min": agg(w, "line_ankle", np.nanmin),
+            "hip_sag": agg(w, "hip_offset", np.nanmax) if off is not None else None,
+            "hip_pike": -agg(w, "hip_offset", np.nanmin) if off is not None and np.isfinite(off).any() else None,
+            "elbow_flare_bottom": near(w, "flare", ib, 3),
+            "grip_ratio": agg(w, "wrist_w_ratio", np.nanmedian),
+            "knee_angle_median": agg(w, "knee", np.nanmedian),
+            "asymmetry_deg": _lr(w, "elbow_l", "elbow_r", ib),
+        }
+
+
+PUSH_UP = PushUp(
+    name="push_up", label="Push-up", signal="elbow",
+    params=RepParams(prior_top=150, start_bottom_max=100, min_rom=35, first_partial_bottom=130),
+    required_landmarks=[L_SHOULDER, R_SHOULDER, L_ELBOW, R_ELBOW, L_WRIST, R_WRIST, L_HIP, R_HIP],
+    primary_angles=("elbow", "line_ankle", "flare"),
+    issue_rules=[
+        IssueRule("hip_sag", "Hips sagging", "hip_sag", ">", 0.3, "torso lengths below the line",
+                  "Squeeze glutes, hips in line", (L_HIP, R_HIP), views=("side", "diagonal"), severity_span=0.4,
+                  weight=0.9, view_reason="the body line is judged from the side or a diagonal"),
+        IssueRule("hip_pike", "Hips piking up", "hip_pike", ">", 0.35, "torso lengths above the line",
+                  "Lower your hips into line", (L_HIP, R_HIP), views=("side", "diagonal"), severity_span=0.4,
+                  weight=0.7, view_reason="the body line is judged from the side or a diagonal"),
+        IssueRule("shallow_push_up", "Shallow push-up", "elbow_angle_bottom", ">", 110.0, "deg",
+                  "Chest closer to the floor", (L_ELBOW, R_ELBOW), severity_span=30, weight=0.8),
+        IssueRule("elbow_flare", "Elbows flaring", "elbow_flare_bottom", ">", 80.0, "deg", "Tuck your elbows",
+                  (L_ELBOW, R_ELBOW, L_SHOULDER, R_SHOULDER), views=("front", "diagonal"), severity_span=15,
+                  weight=0.6, view_reason="elbow flare is judged from the front or a diagonal"),
+    ],
+    variation_rules=[
+        VariationRule("knee_push_up", "Knee push-up", _knee, ("hip_sag", "hip_pike"),
+                      "knees on the floor: the body line is judged from shoulders to knees, not as a sagging "
+                      "full push-up"),
+        VariationRule("wide_grip_push_up", "Wide-grip push-up", _wide, ("elbow_flare",),
+                      "hands wide apart: the elbows open out by design", views=("front", "diagonal")),
+        VariationRule("close_grip_push_up", "Close-grip push-up", _close, (),
+                      "hands close together: a valid triceps-focused variation", views=("front", "diagonal")),
+    ],
+)

@@ -1,0 +1,113 @@
+"""Shoulder (overhead) press: everything Spotter knows about it."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..landmarks import L_ELBOW, L_HIP, L_SHOULDER, L_WRIST, R_ELBOW, R_HIP, R_SHOULDER, R_WRIST
+from ..repcount import Rep, RepParams
+from .base import Exercise, IssueRule, Signals, VariationRule, agg, near, pct
+from .squat import _lr, _median
+
+
+def _seated(reps, ctx):
+    m = _median(reps, "knee_angle_median")
+    return (m is not None and m < 125), 0.8, {"knee_angle_median": m, "threshold": 125}
+
+
+def _standing(reps, ctx):
+    m = _median(reps, "knee_angle_median")
+    return (m is not None and m >= 125), 0.8, {"knee_angle_median": m, "threshold": 125}
+
+
+def _push(reps, ctx):
+    m = _median(reps, "knee_dip_deg")
+    seated = (_median(reps, "knee_angle_median") or 180) < 125
+    return (not seated and m is not None and m > 15), 0.7, {"knee_dip_deg_median": m, "threshold": 15}
+
+
+def _arnold(reps, ctx):
+    b = _median(reps, "elbow_width_bottom")
+    t = _median(reps, "elbow_width_top")
+    ok = b is not None and t is not None and b < 1.0 and t - b > 0.4
+    return ok, 0.6, {"elbow_width_bottom": b, "elbow_width_top": t}
+
+
+def _wide(reps, ctx):
+    m = _median(reps, "grip_ratio")
+    return (m is not None and m > 2.3), 0.6, {"grip_ratio": m, "threshold": 2.3}
+
+
+def _close(reps, ctx):
+    m = _median(reps, "grip_ratio")
+    return (m is not None and m < 1.0), 0.6, {"grip_ratio": m, "threshold": 1.0}
+
+
+class ShoulderPress(Exercise):
+    def gate(self, s):
+        return s.get("torso_vertical", 0) > 0.6
+
+    def at_bottom(self, s):
+        # hands at or below the chin: the press starts from the bottom
+        return s.get("elbow", 180) <= self.params.start_bottom_max or s.get("wrist_above_nose", 1) < 0.05
+
+    def rep_metrics(self, w: Signals, rep: Rep):
+        e = w["elbow"]
+        ib = int(np.nanargmin(e)) if np.isfinite(e).any() else 0
+        it = len(e) - 1
+        # lockout = the best extension in the last part of the rep
+        seg = e[ib:]
+        if np.isfinite(seg).any():
+            it = ib + int(np.nanargmax(seg))
+        knee = w.get("knee")
+        dip = None
+        if knee is not None and np.isfinite(knee[ib:]).sum() > 2:
+            kb = knee[max(0, ib - 10):]
+            dip = float(np.nanmax(kb) - np.nanmin(kb))
+        la, lb = near(w, "wrist_l_above", it), near(w, "wrist_r_above", it)
+        return {
+            "elbow_angle_top": near(w, "elbow", it, 2, np.nanmax),
+            "elbow_angle_bottom": near(w, "elbow", ib),
+            "wrist_height_top": near(w, "wrist_above_shoulder", it),
+            "back_lean_max": pct(w, "torso_lean", 95),
+            "uneven_top": abs(la - lb) if la is not None and lb is not None else None,
+            "bar_path_drift": (pct(w, "wrist_x", 95) - pct(w, "wrist_x", 5)) if pct(w, "wrist_x", 5) is not None
+            else None,
+            "knee_angle_median": agg(w, "knee", np.nanmedian),
+            "knee_dip_deg": dip,
+            "grip_ratio": near(w, "wrist_w_ratio", ib, 3),
+            "elbow_width_bottom": near(w, "elbow_w_ratio", ib, 3),
+            "elbow_width_top": near(w, "elbow_w_ratio", it, 3),
+            "asymmetry_deg": _lr(w, "elbow_l", "elbow_r", it),
+        }
+
+
+SHOULDER_PRESS = ShoulderPress(
+    name="shoulder_press", label="Shoulder press", signal="elbow",
+    params=RepParams(prior_top=145, start_bottom_max=100, min_rom=35, first_partial_bottom=130, finish_frac=0.88),
+    required_landmarks=[L_SHOULDER, R_SHOULDER, L_ELBOW, R_ELBOW, L_WRIST, R_WRIST, L_HIP, R_HIP],
+    primary_angles=("elbow", "wrist_above_shoulder", "torso_lean"),
+    issue_rules=[
+        IssueRule("incomplete_lockout", "Incomplete lockout", "elbow_angle_top", "<", 145.0, "deg",
+                  "Finish the press overhead", (L_ELBOW, R_ELBOW, L_WRIST, R_WRIST), severity_span=25, weight=0.8),
+        IssueRule("back_arch", "Leaning back to press", "back_lean_max", ">", 20.0, "deg",
+                  "Ribs down, squeeze glutes", (L_SHOULDER, R_SHOULDER, L_HIP, R_HIP), views=("side", "diagonal"),
+                  severity_span=15, weight=0.8, view_reason="leaning back is judged from the side or a diagonal"),
+        IssueRule("uneven_press", "Uneven arms", "uneven_top", ">", 0.3, "torso lengths",
+                  "Press both arms evenly", (L_WRIST, R_WRIST, L_ELBOW, R_ELBOW), views=("front", "diagonal"),
+                  severity_span=0.3, weight=0.6, view_reason="arm symmetry is judged from the front"),
+        IssueRule("bar_path_drift", "Bar path drifting", "bar_path_drift", ">", 0.6, "torso lengths",
+                  "Press straight up", (L_WRIST, R_WRIST), views=("side",), severity_span=0.4, weight=0.5,
+                  view_reason="the bar path is judged from the side"),
+    ],
+    variation_rules=[
+        VariationRule("seated_press", "Seated press", _seated, ("back_arch",),
+                      "seated: the back rest shapes the torso angle"),
+        VariationRule("standing_press", "Standing press", _standing, (), "standing press"),
+        VariationRule("push_press", "Push press", _push, ("back_arch",),
+                      "a knee dip and drive is a push press, not a squat and not a fault"),
+        VariationRule("arnold_press", "Arnold press", _arnold, ("bar_path_drift", "uneven_press"),
+                      "the rotation of an Arnold press moves the hands by design"),
+        VariationRule("wide_grip_press", "Wide-grip press", _wide, (), "wide grip", views=("front", "diagonal")),
+        VariationRule("close_grip_press", "Close-grip press", _close, (), "close grip", views=("front", "diagonal")),
+    ],
+)

@@ -1,0 +1,93 @@
+"""Squat: everything Spotter knows about it."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..landmarks import L_ANKLE, L_HIP, L_KNEE, L_SHOULDER, R_ANKLE, R_HIP, R_KNEE, R_SHOULDER
+from ..repcount import Rep, RepParams
+from .base import Exercise, IssueRule, Signals, VariationRule, agg, near, pct
+
+
+def _median(reps, key):
+    v = [r.get(key) for r in reps if r.get(key) is not None]
+    return float(np.median(v)) if v else None
+
+
+def _pause(reps, ctx):
+    v = [r.get("pause_bottom_s") or 0.0 for r in reps]
+    share = float(np.mean([x >= 1.0 for x in v])) if v else 0.0
+    return share >= 0.5, min(1.0, 0.5 + share / 2), {"pause_bottom_s_median": float(np.median(v)) if v else None}
+
+
+def _wide(reps, ctx):
+    m = _median(reps, "stance_ratio")
+    return (m is not None and m > 2.4), 0.7, {"stance_ratio": m, "threshold": 2.4}
+
+
+def _narrow(reps, ctx):
+    m = _median(reps, "stance_ratio")
+    return (m is not None and m < 1.1), 0.6, {"stance_ratio": m, "threshold": 1.1}
+
+
+class Squat(Exercise):
+    def gate(self, s):
+        # standing/squatting, not lying or crawling
+        return s.get("torso_vertical", 0) > 0.35
+
+    def at_bottom(self, s):
+        return s.get("knee", 180) <= self.params.start_bottom_max
+
+    def rep_metrics(self, w: Signals, rep: Rep):
+        k = w["knee"]
+        ib = int(np.nanargmin(k)) if np.isfinite(k).any() else 0
+        return {
+            "knee_angle_bottom": near(w, "knee", ib),
+            "hip_angle_bottom": near(w, "hip", ib),
+            "hip_crease_vs_knee": near(w, "hip_below_knee", ib),
+            "torso_lean_max": pct(w, "torso_lean", 95),
+            "knee_valgus_ratio": near(w, "knee_ankle_gap", ib, 3, np.nanmin),
+            "stance_ratio": agg(w, "ankle_w_ratio", np.nanmedian),
+            "lateral_shift": _abs(near(w, "hip_over_feet_x", ib, 3)),
+            "asymmetry_deg": _lr(w, "knee_l", "knee_r", ib),
+        }
+
+
+def _abs(v):
+    return abs(v) if v is not None else None
+
+
+def _lr(w, a, b, i):
+    la, lb = near(w, a, i), near(w, b, i)
+    return abs(la - lb) if la is not None and lb is not None else None
+
+
+SQUAT = Squat(
+    name="squat", label="Squat", signal="knee",
+    params=RepParams(prior_top=155, start_bottom_max=95, min_rom=40, first_partial_bottom=130),
+    required_landmarks=[L_SHOULDER, R_SHOULDER, L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANKLE, R_ANKLE],
+    primary_angles=("knee", "hip", "torso_lean"),
+    issue_rules=[
+        IssueRule("shallow_squat", "Shallow squat", "hip_crease_vs_knee", "<", -0.25, "torso lengths",
+                  "Sit deeper", (L_HIP, R_HIP, L_KNEE, R_KNEE), views=("side", "diagonal"), severity_span=0.4,
+                  weight=0.8, view_reason="depth (hip crease against the knee) is judged from the side or a diagonal"),
+        IssueRule("forward_lean", "Excessive forward lean", "torso_lean_max", ">", 55.0, "deg", "Chest up",
+                  (L_SHOULDER, R_SHOULDER, L_HIP, R_HIP), views=("side", "diagonal"), severity_span=20, weight=0.7,
+                  view_reason="torso lean is judged from the side or a diagonal"),
+        IssueRule("knee_valgus", "Knees caving in", "knee_valgus_ratio", "<", 0.8, "knee gap / ankle gap",
+                  "Push your knees out", (L_KNEE, R_KNEE), views=("front",), severity_span=0.3, weight=0.9,
+                  view_reason="knee valgus needs a front view"),
+        IssueRule("lateral_shift", "Hips shifting to one side", "lateral_shift", ">", 0.3, "torso lengths",
+                  "Stay centred", (L_HIP, R_HIP), views=("front",), severity_span=0.3, weight=0.6,
+                  view_reason="a sideways hip shift needs a front view"),
+    ],
+    variation_rules=[
+        VariationRule("pause_squat", "Pause squat", _pause, (),
+                      "a deliberate pause at the bottom is a valid variation, not a sticking point"),
+        VariationRule("wide_stance", "Wide stance", _wide, ("knee_valgus",),
+                      "with a wide stance the knees sit inside the feet in the picture; the knee-gap proxy is "
+                      "not judged", views=("front", "diagonal")),
+        VariationRule("narrow_stance", "Narrow stance", _narrow, (),
+                      "a narrow stance is a valid variation; expect a little more forward lean",
+                      views=("front", "diagonal")),
+    ],
+)

@@ -1,0 +1,265 @@
+"""The movement stage: one exercise module + the generic rep machine, fed one cleaned frame at a time.
+
+``update(cf)`` is the live clock (returns the overlay state and, when a rep completes, its metrics, issues
+and at most one cue); ``finish()`` closes the set and returns the evidence for the report. Batch analysis is
+the same object fed in a loop, so live and batch give the same answer by construction.
+"""
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+from .cleaning import CleanFrame
+from .exercises import Exercise
+from .exercises.base import IssueRule
+from .report import IssueModel, NotJudged, RepItem, RepsModel, VariationModel
+from .repcount import Rep, RepCounter
+from .signals import frame_signals, view_of
+
+SIDE_VIEWS_FACTOR = {"front": 1.0, "side": 1.0, "diagonal": 0.85}
+
+
+@dataclass
+class RepResult:
+    rep: Rep
+    item: RepItem
+    view: str
+    issues: list[IssueModel]
+    unjudged: list[NotJudged]
+
+
+@dataclass
+class MovementState:
+    exercise: str
+    phase: str
+    count: int
+    partial: int
+    new_rep: Optional[RepResult] = None
+    cue: Optional[str] = None  # cue suggested by the rep that just completed (the live session rate-limits)
+    cue_code: Optional[str] = None
+
+
+@dataclass
+class SetEvidence:
+    exercise: str
+    view: str
+    reps: RepsModel
+    issues: list[IssueModel]
+    variations: list[VariationModel]
+    not_judged: list[NotJudged]
+    rep_results: list[RepResult] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return self.reps.count
+
+
+class MovementAnalyzer:
+    def __init__(self, exercise: Exercise, walk_speed: float = 1.2, settle_s: float = 0.5):
+        self.ex = exercise
+        self.counter = RepCounter(exercise.params)
+        self.walk_speed = walk_speed  # torso lengths per second of sideways hip travel = walking away
+        self._t: list[float] = []
+        self._sig: list[dict] = []
+        self._vis: list[np.ndarray] = []
+        self._frame: list[int] = []
+        self._hip = deque(maxlen=64)
+        self.results: list[RepResult] = []
+        self._pending: Rep | None = None
+        self.settle_s = settle_s
+        self._n = 0
+
+    # -- live ---------------------------------------------------------------
+    def update(self, cf: CleanFrame, signals: dict | None = None, frame_index: int | None = None) -> MovementState:
+        s = signals if signals is not None else frame_signals(cf)
+        idx = self._n if frame_index is None else frame_index
+        self._n += 1
+        self._t.append(cf.t)
+        self._sig.append(s)
+        self._vis.append(cf.visibility if cf.valid else np.zeros(33, np.float32))
+        self._frame.append(idx)
+        ok = bool(s) and cf.valid and self.ex.gate(s) and not self._walking(cf.t, s)
+        x = s.get(self.ex.signal, math.nan) if s else math.nan
+        rep = self.counter.update(cf.t, x, ok, at_bottom=bool(s) and self.ex.at_bottom(s))
+        st = MovementState(exercise=self.ex.name, phase=self.counter.phase, count=self.counter.count,
+                           partial=sum(1 for r in self.counter.reps if r.partial))
+        # a rep counts the moment it completes; its metrics wait until the top has settled
+        # (or the next descent starts), so lockout and top angles are measured at the real top
+        if self._pending is not None and (cf.t >= self._pending.end_t + self.settle_s or
+                                          self.counter.phase == "lowering" or rep is not None):
+            st.new_rep = self._close_pending(st)
+        if rep is not None:
+            self._pending = rep
+        return st
+
+    def _close_pending(self, st: MovementState | None = None) -> RepResult:
+        rep, self._pending = self._pending, None
+        res = self._evaluate(rep)
+        self.results.append(res)
+        if st is not None:
+            sup = self._suppressed(self._variations())
+            live = [i for i in res.issues if i.code not in sup and i.confidence >= 0.6]
+            if live:
+                top = max(live, key=lambda i: i.severity)
+                st.cue, st.cue_code = top.cue, top.code
+        return res
+
+    def _walking(self, t: float, s: dict) -> bool:
+        if not s or not math.isfinite(s.get("hip_x", math.nan)):
+            return False
+        self._hip.append((t, s["hip_x"]))
+        while len(self._hip) > 2 and self._hip[0][0] < t - 0.6:
+            self._hip.popleft()
+        if len(self._hip) < 3:
+            return False
+        (t0, x0), (t1, x1) = self._hip[0], self._hip[-1]
+        return t1 > t0 and abs(x1 - x0) / (t1 - t0) > self.walk_speed
+
+    # -- per rep ------------------------------------------------------------
+    def _window(self, t0: float, t1: float) -> tuple[dict[str, np.ndarray], slice]:
+        ts = np.asarray(self._t)
+        i0 = int(np.searchsorted(ts, t0, "left"))
+        i1 = int(np.searchsorted(ts, t1, "right"))
+        rows = self._sig[i0:i1]
+        keys = set().union(*[r.keys() for r in rows]) if rows else set()
+        w = {k: np.array([r.get(k, np.nan) for r in rows], float) for k in keys}
+        w["t"] = ts[i0:i1]
+        return w, slice(i0, i1)
+
+    def _evaluate(self, rep: Rep) -> RepResult:
+        # the top after the count: up to settle_s later, never into the next descent
+        ts = np.asarray(self._t)
+        j0 = int(np.searchsorted(ts, rep.end_t, "left"))
+        j1 = int(np.searchsorted(ts, rep.end_t + self.settle_s, "right"))
+        xs = np.array([self._sig[j].get(self.ex.signal, np.nan) if self._sig[j] else np.nan for j in range(j0, j1)])
+        if len(xs) and np.isfinite(xs).any():
+            k = int(np.nanargmax(xs))
+            # stop at the first frame past the peak that falls again by a clear margin
+            rep.end_t = float(ts[j0 + k])
+            rep.end_value = float(xs[k])
+        w, sl = self._window(rep.start_t, rep.end_t)
+        x = w.get(self.ex.signal, np.array([]))
+        view = view_of(w.get("yaw", np.array([])))
+        m: dict[str, float | None] = {
+            "rom_deg": round(rep.rom, 1),
+            "top_deg": round(max(rep.top_value, rep.end_value), 1),
+            "bottom_deg": round(rep.bottom_value, 1),
+            "eccentric_s": round(rep.bottom_t - rep.start_t, 2),
+            "concentric_s": round(rep.end_t - rep.bottom_t, 2),
+            "duration_s": round(rep.end_t - rep.start_t, 2),
+            "pause_bottom_s": _pause(w.get("t"), x, rep.bottom_value, rep.rom),
+        }
+        for k, v in self.ex.rep_metrics(w, rep).items():
+            m[k] = None if v is None or not math.isfinite(v) else round(float(v), 3)
+        frames = self._frame[sl]
+        item = RepItem(index=rep.index, start_s=round(rep.start_t, 3), bottom_s=round(rep.bottom_t, 3),
+                       end_s=round(rep.end_t, 3), partial=rep.partial,
+                       start_frame=frames[0] if frames else 0, end_frame=frames[-1] if frames else 0, metrics=m)
+        issues, unjudged = [], []
+        if not rep.partial:
+            vis = np.stack(self._vis[sl]) if sl.stop > sl.start else np.zeros((1, 33))
+            for rule in self.ex.issue_rules:
+                if view not in rule.views:
+                    unjudged.append(NotJudged(code=rule.code, reason=rule.view_reason or
+                                              f"the {view} view cannot judge this"))
+                    continue
+                val = m.get(rule.metric)
+                if rule.fires(val):
+                    issues.append(self._issue(rule, val, rep, item, view, vis, w))
+        return RepResult(rep=rep, item=item, view=view, issues=issues, unjudged=unjudged)
+
+    def _issue(self, rule: IssueRule, val: float, rep: Rep, item: RepItem, view: str, vis: np.ndarray,
+               w: dict) -> IssueModel:
+        jv = float(np.mean(vis[:, list(rule.joints)])) if rule.joints else 0.8
+        conf = max(0.0, min(1.0, jv * SIDE_VIEWS_FACTOR.get(view, 0.7) * (1.0 if val is not None else 0)))
+        return IssueModel(code=rule.code, label=rule.label, severity=round(rule.severity(val), 3), rep=rep.index,
+                          metric=rule.metric, value=round(float(val), 3), threshold=rule.threshold, unit=rule.unit,
+                          t_start=item.start_s, t_end=item.end_s, frame_start=item.start_frame,
+                          frame_end=item.end_frame, confidence=round(conf, 3), cue=rule.cue, joints=list(rule.joints))
+
+    # -- set level ------------------------------------------------------------
+    def _variations(self) -> list[VariationModel]:
+        reps = [r.item.metrics for r in self.results if not r.rep.partial]
+        if not reps:
+            return []
+        out = []
+        views = [r.view for r in self.results if not r.rep.partial]
+        ctx = {"view": max(set(views), key=views.count) if views else "unknown"}
+        for v in self.ex.variation_rules:
+            if ctx["view"] not in v.views:
+                continue
+            ok, conf, ev = v.detect(reps, ctx)
+            if ok:
+                out.append(VariationModel(code=v.code, label=v.label, confidence=round(conf, 3),
+                                          evidence={k: (round(x, 3) if isinstance(x, float) else x)
+                                                    for k, x in ev.items()} | {"note": v.note},
+                                          suppresses=list(v.suppresses)))
+        return out
+
+    @staticmethod
+    def _suppressed(variations: list[VariationModel]) -> set[str]:
+        return {c for v in variations for c in v.suppresses}
+
+    def finish(self) -> SetEvidence:
+        if self._pending is not None:
+            self._close_pending()
+        variations = self._variations()
+        sup = self._suppressed(variations)
+        issues = [i for r in self.results for i in r.issues if i.code not in sup]
+        seen: dict[str, NotJudged] = {}
+        for r in self.results:
+            for nj in r.unjudged:
+                seen.setdefault(nj.code, nj)
+        for v in variations:
+            for code in v.suppresses:
+                seen.setdefault(code, NotJudged(code=code, reason=f"explained by the {v.label.lower()} variation"))
+        items = [r.item for r in self.results]
+        full = [r for r in self.results if not r.rep.partial]
+        reps = RepsModel(count=self.counter.count, partial=len(self.results) - len(full), items=items,
+                         set_metrics=_set_metrics([r.item.metrics for r in full]))
+        views = [r.view for r in full] or [view_of(np.array([s.get("yaw", np.nan) for s in self._sig if s]))]
+        view = max(set(views), key=views.count)
+        issues.sort(key=lambda i: (-i.severity, i.rep or 0))
+        return SetEvidence(exercise=self.ex.name, view=view, reps=reps, issues=issues, variations=variations,
+                           not_judged=list(seen.values()), rep_results=self.results)
+
+    # -- data for plots -------------------------------------------------------
+    def series(self, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
+        out = {"t": np.asarray(self._t)}
+        for k in keys:
+            out[k] = np.array([s.get(k, np.nan) if s else np.nan for s in self._sig], float)
+        return out
+
+
+def _pause(t, x, bottom: float, rom: float) -> float | None:
+    """Time spent within 5 % of the range from the bottom (a held bottom, not a slow turn)."""
+    if t is None or x is None or len(t) < 2 or not math.isfinite(rom) or rom <= 0:
+        return None
+    near_bottom = np.isfinite(x) & (x <= bottom + max(0.05 * rom, 3.0))
+    dt = np.diff(t, append=t[-1])
+    return round(float(np.sum(dt[near_bottom])), 2)
+
+
+def _set_metrics(reps: list[dict]) -> dict[str, float | None]:
+    """Tempo consistency and fatigue trend (first reps vs last)."""
+    out: dict[str, float | None] = {"tempo_cv": None, "rom_change_pct": None, "concentric_change_pct": None,
+                                    "mean_duration_s": None, "mean_rom_deg": None}
+    if not reps:
+        return out
+    dur = np.array([r.get("duration_s") or np.nan for r in reps], float)
+    rom = np.array([r.get("rom_deg") or np.nan for r in reps], float)
+    con = np.array([r.get("concentric_s") or np.nan for r in reps], float)
+    out["mean_duration_s"] = round(float(np.nanmean(dur)), 2)
+    out["mean_rom_deg"] = round(float(np.nanmean(rom)), 1)
+    if len(reps) >= 2:
+        out["tempo_cv"] = round(float(np.nanstd(dur) / max(np.nanmean(dur), 1e-6)), 3)
+    if len(reps) >= 3:
+        k = max(1, len(reps) // 3)
+        first, last = slice(0, k), slice(len(reps) - k, len(reps))
+        out["rom_change_pct"] = round(float((np.nanmean(rom[last]) / np.nanmean(rom[first]) - 1) * 100), 1)
+        out["concentric_change_pct"] = round(float((np.nanmean(con[last]) / np.nanmean(con[first]) - 1) * 100), 1)
+    return out

@@ -1,0 +1,210 @@
+"""Generic incremental rep state machine, fed one (t, value) at a time.
+
+The exercise supplies a signal where the *top* (standing, arms locked out) is a high value and the
+*bottom* a low value (a joint angle), plus its priors in :class:`RepParams`. The machine:
+
+* goes top → lowering → bottom → rising → top with two-threshold hysteresis: it leaves the top when the
+  signal drops ``enter`` below the running top, confirms a bottom only when the signal has turned and risen
+  ``turn`` above its minimum, and completes the rep when it has come back ``finish`` of the way up;
+* measures every phase in seconds from timestamps (frames may be dropped live);
+* adapts to this athlete: the top is the running top of the current set, the working depth is the median
+  depth of the counted reps, and thresholds scale with them;
+* counts a rep only when the top is reached after a real bottom; a set that begins at the bottom counts its
+  first ascent; an unfinished final descent is not a rep; a rep that did not reach the working depth is
+  reported as partial and not counted; a posture change (getting up, walking away) aborts the rep.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Optional
+
+
+@dataclass(frozen=True)
+class RepParams:
+    prior_top: float  # typical top value before the athlete's own is known
+    start_bottom_max: float  # a set starting at or below this value starts "at the bottom"
+    min_rom: float  # smallest movement (signal units) that can be a rep at all
+    enter_abs: float = 12.0  # leave the top after dropping this much (or enter_frac of working ROM)
+    enter_frac: float = 0.2
+    turn_abs: float = 10.0  # confirm a bottom after rising this much from the minimum
+    turn_frac: float = 0.2
+    finish_frac: float = 0.75  # rep done when back up this share of its own range
+    partial_frac: float = 0.6  # depth below this share of the working depth = partial rep
+    first_partial_bottom: Optional[float] = None  # before any full rep: bottoms above this are partial
+    min_phase_s: float = 0.15  # minimum lowering and rising durations
+    min_rep_s: float = 0.5
+    max_phase_s: float = 8.0  # a phase longer than this resets the machine (athlete stopped)
+    top_window_s: float = 4.0  # the running top forgets values older than this while at the top
+
+
+@dataclass
+class Rep:
+    start_t: float
+    bottom_t: float
+    end_t: float
+    top_value: float
+    bottom_value: float
+    end_value: float
+    partial: bool = False
+    first_ascent: bool = False  # the set began at the bottom
+    index: int = 0  # 1-based among counted reps; 0 for partial reps
+
+    @property
+    def rom(self) -> float:
+        return max(self.top_value, self.end_value) - self.bottom_value
+
+
+TOP, LOWERING, RISING, IDLE = "top", "lowering", "rising", "idle"
+
+
+@dataclass
+class RepCounter:
+    params: RepParams
+    phase: str = IDLE
+    count: int = 0
+    reps: list = field(default_factory=list)
+    _top: float = math.nan
+    _top_hist: list = field(default_factory=list)  # (t, value) while at the top
+    _start_t: float = math.nan
+    _min: float = math.nan
+    _min_t: float = math.nan
+    _phase_t: float = math.nan
+    _from_bottom: bool = False
+    _last_t: float = math.nan
+    _roms: list = field(default_factory=list)
+    _bottoms: list = field(default_factory=list)
+
+    # -- adaptive thresholds ------------------------------------------------
+    @property
+    def working_rom(self) -> float:
+        if self._roms:
+            r = sorted(self._roms)
+            return r[len(r) // 2]
+        return math.nan
+
+    def _enter(self) -> float:
+        p, w = self.params, self.working_rom
+        return max(p.enter_abs, p.enter_frac * w) if math.isfinite(w) else p.enter_abs
+
+    def _turn(self, depth: float) -> float:
+        p = self.params
+        return max(p.turn_abs, p.turn_frac * depth)
+
+    def reset(self) -> None:
+        """Forget the rep in progress (invalid pose, posture change); keep counted reps and learnt depth."""
+        self.phase = IDLE
+        self._top = math.nan
+        self._top_hist = []
+        self._min = math.nan
+        self._from_bottom = False
+
+    # -- the machine --------------------------------------------------------
+    def update(self, t: float, x: float, ok: bool = True, at_bottom: bool = False) -> Optional[Rep]:
+        """Feed one sample. Returns a :class:`Rep` (counted or partial) when one completes.
+
+        ``at_bottom`` is the exercise's own judgement that the pose is a bottom position (used only to
+        decide whether a set starts at the bottom)."""
+        p = self.params
+        if not ok or x is None or not math.isfinite(x):
+            if math.isfinite(self._last_t) and t - self._last_t > 1.0:
+                self.reset()
+            return None
+        self._last_t = t
+        if self.phase == IDLE:
+            if x <= p.start_bottom_max or at_bottom:
+                # the set starts at (or near) the bottom: wait for the first ascent
+                self.phase = LOWERING
+                self._top = max(p.prior_top, x)
+                self._start_t, self._phase_t = t, t
+                self._min, self._min_t = x, t
+                self._from_bottom = True
+            else:
+                self.phase = TOP
+                self._top = x
+                self._top_hist = [(t, x)]
+                self._phase_t = t
+            return None
+
+        if self.phase == TOP:
+            self._top_hist.append((t, x))
+            cut = t - p.top_window_s
+            while len(self._top_hist) > 2 and self._top_hist[0][0] < cut:
+                self._top_hist.pop(0)
+            self._top = max(v for _, v in self._top_hist)
+            if x < self._top - self._enter():
+                # the descent started at the last time we were near the top
+                start = t
+                for tt, vv in reversed(self._top_hist):
+                    if vv >= self._top - 0.35 * self._enter():
+                        start = tt
+                        break
+                self.phase = LOWERING
+                self._start_t, self._phase_t = start, t
+                self._min, self._min_t = x, t
+                self._from_bottom = False
+            return None
+
+        if self.phase == LOWERING:
+            if x < self._min:
+                self._min, self._min_t = x, t
+            depth = self._top - self._min
+            if t - self._phase_t > p.max_phase_s and t - self._min_t > p.max_phase_s / 2:
+                self._restart_top(t, x)
+                return None
+            if x > self._min + self._turn(depth):
+                if depth >= p.min_rom and (self._min_t - self._start_t >= p.min_phase_s or self._from_bottom):
+                    self.phase = RISING
+                    self._phase_t = t
+                elif x >= self._top - self._enter():
+                    # a wobble at the top, not a rep
+                    self._restart_top(t, x)
+            return None
+
+        if self.phase == RISING:
+            if x < self._min:  # went down again before finishing: still the same descent
+                self._min, self._min_t = x, t
+                self.phase = LOWERING
+                return None
+            depth = self._top - self._min
+            if t - self._phase_t > p.max_phase_s:
+                self._restart_top(t, x)
+                return None
+            if x >= self._min + p.finish_frac * depth and t - self._min_t >= p.min_phase_s and \
+                    t - self._start_t >= p.min_rep_s:
+                rep = self._complete(t, x, depth)
+                self._restart_top(t, x)
+                return rep
+            return None
+        return None
+
+    def _restart_top(self, t: float, x: float) -> None:
+        self.phase = TOP
+        self._top = x
+        self._top_hist = [(t, x)]
+        self._phase_t = t
+        self._from_bottom = False
+
+    def _complete(self, t: float, x: float, depth: float) -> Rep:
+        p = self.params
+        w = self.working_rom
+        if math.isfinite(w):
+            partial = depth < p.partial_frac * w
+        else:
+            partial = p.first_partial_bottom is not None and self._min > p.first_partial_bottom
+        rep = Rep(start_t=self._start_t, bottom_t=self._min_t, end_t=t, top_value=self._top,
+                  bottom_value=self._min, end_value=x, partial=partial, first_ascent=self._from_bottom)
+        if not partial:
+            self.count += 1
+            rep.index = self.count
+            # the start-at-bottom ascent measures against a prior top: keep it out of the working depth
+            if not self._from_bottom:
+                self._roms.append(depth)
+            self._bottoms.append(self._min)
+        self.reps.append(rep)
+        return rep
+
+    @property
+    def progress(self) -> float:
+        """0 at the top, 1 at the bottom (for the live overlay); NaN when unknown."""
+        return math.nan

@@ -1,0 +1,140 @@
+"""Per-frame body signals from cleaned landmarks: joint angles in 3D (world landmarks), the more
+visible side preferred, torso orientation, widths, and the camera view. Computed once per frame
+and shared by every exercise module (they pick what they need)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .cleaning import CleanFrame
+from .landmarks import (L_ANKLE, L_ELBOW, L_HIP, L_KNEE, L_SHOULDER, L_WRIST, NOSE, R_ANKLE, R_ELBOW, R_HIP,
+                        R_KNEE, R_SHOULDER, R_WRIST)
+
+NAN = float("nan")
+
+
+def angle3(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> float:
+    """Angle ABC in degrees."""
+    v1, v2 = a - b, c - b
+    n = float(np.linalg.norm(v1) * np.linalg.norm(v2))
+    if not n or not math.isfinite(n):
+        return NAN
+    return math.degrees(math.acos(max(-1.0, min(1.0, float(np.dot(v1, v2)) / n))))
+
+
+def _side_pick(left: float, right: float, vl: float, vr: float, margin: float = 0.15) -> float:
+    """Prefer the clearly more visible side; average when both are about as visible."""
+    if not math.isfinite(left):
+        return right
+    if not math.isfinite(right):
+        return left
+    if vl > vr + margin:
+        return left
+    if vr > vl + margin:
+        return right
+    return (left + right) / 2.0
+
+
+def frame_signals(cf: CleanFrame) -> dict[str, float]:
+    """All per-frame quantities the exercise modules use. NaN when not measurable."""
+    if not cf.valid:
+        return {}
+    W, v = cf.world.astype(np.float64), cf.visibility
+    P = cf.image[:, :2].astype(np.float64) * (cf.width, cf.height)  # pixels, y down
+    s = {}
+    kl, kr = angle3(W[L_HIP], W[L_KNEE], W[L_ANKLE]), angle3(W[R_HIP], W[R_KNEE], W[R_ANKLE])
+    el, er = angle3(W[L_SHOULDER], W[L_ELBOW], W[L_WRIST]), angle3(W[R_SHOULDER], W[R_ELBOW], W[R_WRIST])
+    hl, hr = angle3(W[L_SHOULDER], W[L_HIP], W[L_KNEE]), angle3(W[R_SHOULDER], W[R_HIP], W[R_KNEE])
+    vleg_l = min(v[L_HIP], v[L_KNEE], v[L_ANKLE])
+    vleg_r = min(v[R_HIP], v[R_KNEE], v[R_ANKLE])
+    varm_l = min(v[L_SHOULDER], v[L_ELBOW], v[L_WRIST])
+    varm_r = min(v[R_SHOULDER], v[R_ELBOW], v[R_WRIST])
+    s["knee_l"], s["knee_r"], s["elbow_l"], s["elbow_r"], s["hip_l"], s["hip_r"] = kl, kr, el, er, hl, hr
+    s["knee"] = _side_pick(kl, kr, vleg_l, vleg_r)
+    s["elbow"] = _side_pick(el, er, varm_l, varm_r)
+    s["hip"] = _side_pick(hl, hr, vleg_l, vleg_r)
+    s["vis_legs"] = float(max(vleg_l, vleg_r))
+    s["vis_arms"] = float(max(varm_l, varm_r))
+    sh_w, hp_w = (W[L_SHOULDER] + W[R_SHOULDER]) / 2, (W[L_HIP] + W[R_HIP]) / 2
+    kn_w, an_w = (W[L_KNEE] + W[R_KNEE]) / 2, (W[L_ANKLE] + W[R_ANKLE]) / 2
+    torso = sh_w - hp_w
+    tn = float(np.linalg.norm(torso)) or NAN
+    # world y points down (camera-aligned): verticality 1 = upright torso, 0 = horizontal
+    s["torso_vertical"] = abs(float(torso[1])) / tn
+    s["torso_lean"] = math.degrees(math.acos(min(1.0, s["torso_vertical"])))  # 0 = upright
+    s["torso_up"] = float(-torso[1]) / tn  # +1 head up, -1 head down
+    # body line: shoulder-hip-ankle (full push-up) and shoulder-hip-knee (knee push-up)
+    s["line_ankle"] = _side_pick(angle3(W[L_SHOULDER], W[L_HIP], W[L_ANKLE]),
+                                 angle3(W[R_SHOULDER], W[R_HIP], W[R_ANKLE]), vleg_l, vleg_r)
+    s["line_knee"] = s["hip"]
+    # signed hip offset from the shoulder-ankle line in the image (pixels / torso px); + = hips below the line
+    sh_p, hp_p, an_p = (P[L_SHOULDER] + P[R_SHOULDER]) / 2, (P[L_HIP] + P[R_HIP]) / 2, (P[L_ANKLE] + P[R_ANKLE]) / 2
+    d = an_p - sh_p
+    dn = float(np.linalg.norm(d))
+    if dn > 1:
+        nrm = np.array([-d[1], d[0]]) / dn
+        if nrm[1] < 0:
+            nrm = -nrm  # normal pointing down in the image
+        s["hip_offset"] = float(np.dot(hp_p - sh_p, nrm)) / max(cf.scale_px, 1.0)
+    else:
+        s["hip_offset"] = NAN
+    # widths (world, metres) and ratios
+    shw = float(np.linalg.norm(W[L_SHOULDER] - W[R_SHOULDER]))
+    hpw = float(np.linalg.norm(W[L_HIP] - W[R_HIP]))
+    s["shoulder_w"], s["hip_w"] = shw, hpw
+    s["ankle_w_ratio"] = float(np.linalg.norm(W[L_ANKLE] - W[R_ANKLE])) / max(hpw, 1e-3)
+    s["knee_w_ratio"] = float(np.linalg.norm(W[L_KNEE] - W[R_KNEE])) / max(
+        float(np.linalg.norm(W[L_ANKLE] - W[R_ANKLE])), 1e-3)
+    s["wrist_w_ratio"] = float(np.linalg.norm(W[L_WRIST] - W[R_WRIST])) / max(shw, 1e-3)
+    s["elbow_w_ratio"] = float(np.linalg.norm(W[L_ELBOW] - W[R_ELBOW])) / max(shw, 1e-3)
+    # heights in torso lengths (image, y up positive)
+    scale = max(cf.scale_px, 1.0)
+    wr_p = (P[L_WRIST] + P[R_WRIST]) / 2
+    s["wrist_above_shoulder"] = float(sh_p[1] - wr_p[1]) / scale
+    s["wrist_above_nose"] = float(P[NOSE][1] - wr_p[1]) / scale
+    s["wrist_l_above"] = float(P[L_SHOULDER][1] - P[L_WRIST][1]) / scale
+    s["wrist_r_above"] = float(P[R_SHOULDER][1] - P[R_WRIST][1]) / scale
+    s["wrist_x"] = float(wr_p[0] - hp_p[0]) / scale
+    s["hip_y"] = float(hp_p[1]) / scale
+    s["hip_x"] = float(hp_p[0]) / scale
+    s["hip_px_x"], s["hip_px_y"] = float(hp_p[0]), float(hp_p[1])
+    s["hip_over_feet_x"] = float(hp_p[0] - an_p[0]) / scale
+    s["hip_below_knee"] = float(hp_p[1] - ((P[L_KNEE] + P[R_KNEE]) / 2)[1]) / scale
+    s["knee_over_ankle"] = NAN
+    # knee valgus proxy (front view): knee gap relative to ankle gap in the image
+    kgap = abs(float(P[L_KNEE][0] - P[R_KNEE][0]))
+    agap = abs(float(P[L_ANKLE][0] - P[R_ANKLE][0]))
+    s["knee_ankle_gap"] = kgap / agap if agap > 2 else NAN
+    # elbow flare: angle between upper arm and torso (world), mean of both sides
+    fl = []
+    for sh_i, el_i, hp_i in ((L_SHOULDER, L_ELBOW, L_HIP), (R_SHOULDER, R_ELBOW, R_HIP)):
+        fl.append(angle3(W[el_i], W[sh_i], W[hp_i]))
+    s["flare_l"], s["flare_r"] = fl
+    s["flare"] = _side_pick(fl[0], fl[1], varm_l, varm_r)
+    s["yaw"] = view_yaw(W)
+    s["leg_len"] = float(np.linalg.norm(hp_w - kn_w) + np.linalg.norm(kn_w - an_w))
+    return s
+
+
+def view_yaw(W: np.ndarray) -> float:
+    """Body yaw relative to the camera in degrees: 0 = facing the camera, 90 = side on."""
+    yaws = []
+    for a, b in ((L_SHOULDER, R_SHOULDER), (L_HIP, R_HIP)):
+        d = W[a] - W[b]
+        yaws.append(math.degrees(math.atan2(abs(float(d[2])), abs(float(d[0])) + 1e-6)))
+    return float(np.mean(yaws))
+
+
+def view_of(yaws: np.ndarray) -> str:
+    """front / side / diagonal from the median yaw over a set."""
+    y = np.asarray(yaws, float)
+    y = y[np.isfinite(y)]
+    if len(y) == 0:
+        return "unknown"
+    m = float(np.median(y))
+    if m < 30:
+        return "front"
+    if m > 60:
+        return "side"
+    return "diagonal"
