@@ -19,6 +19,7 @@ from .config import IntakeLimits
 from .draw import draw_panel, draw_skeleton
 from .errors import NoPersonError, OutputError
 from .qc import QCMonitor, QCResult
+from .routing import batch_decision
 from .report import PoseModel, QCModel, QCWarningModel, Report, VideoMeta
 from .track import PoseTrack, atomic_write, extract_pose
 from .video import VideoInfo, VideoReader
@@ -47,6 +48,7 @@ class Analysis:
     clean: list[CleanFrame]
     qc: QCResult
     report: Report
+    movement: "MovementRun | None" = None
 
 
 def _progress_bar(enabled: bool, desc: str):
@@ -82,7 +84,7 @@ def _check_out_dir(out: Path, create: bool = False) -> None:
 
 def analyze_file(path: str | os.PathLike, out_dir: str | os.PathLike | None = None, *,
                  exercise: str | None = None, use_cache: bool = False, progress: bool = False,
-                 render: bool = True, limits: IntakeLimits | None = None) -> Analysis:
+                 render: bool = True, limits: IntakeLimits | None = None, router_kind: str = "model") -> Analysis:
     """Analyse a video file. Raises :class:`~pipeline.errors.SpotterError` for bad input."""
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:
@@ -96,13 +98,63 @@ def analyze_file(path: str | os.PathLike, out_dir: str | os.PathLike | None = No
     clean, cleaner = clean_track(track)
     qc = run_qc(track, clean, info)
     report = build_report(info, track, clean, qc, cleaner)
+    movement = None
+    if qc.ok:
+        decision = batch_decision(clean, forced=exercise, kind=router_kind)
+        movement = analyze_movement(report, track, clean, decision, info)
     if out is not None:
         _check_out_dir(out, create=True)
         if render and qc.ok:
             report.artifacts["annotated_video"] = "annotated.mp4"
-            render_annotated(path, out / "annotated.mp4", info, clean, limits=limits, progress=progress)
+            render_annotated(path, out / "annotated.mp4", info, clean, limits=limits, progress=progress,
+                             overlay=movement.overlay if movement is not None else None)
         write_report(report, out / "report.json")
-    return Analysis(info=info, track=track, clean=clean, qc=qc, report=report)
+    return Analysis(info=info, track=track, clean=clean, qc=qc, report=report, movement=movement)
+
+
+class MovementRun:
+    """The movement stage looped over a clip, keeping per-frame state for the annotated video."""
+
+    def __init__(self, label: str, clean: list[CleanFrame]):
+        from .exercises import get
+        from .movement import MovementAnalyzer
+
+        self.ex = get(label)
+        self.analyzer = MovementAnalyzer(self.ex)
+        self.states = []
+        for i, cf in enumerate(clean):
+            st = self.analyzer.update(cf, frame_index=i)
+            self.states.append((st.count, st.phase))
+        self.evidence = self.analyzer.finish()
+
+    def overlay(self, i: int, cf: CleanFrame):
+        count, phase = self.states[min(i, len(self.states) - 1)]
+        lines = [f"{self.ex.label}", f"reps {count}", f"{phase}"]
+        hl, cue = [], None
+        for iss in self.evidence.issues:
+            if iss.frame_start <= i <= iss.frame_end:
+                hl.extend(iss.joints)
+                cue = cue or iss.cue
+        return lines, cue, hl
+
+
+def analyze_movement(report: Report, track: PoseTrack, clean: list[CleanFrame], decision, info: VideoInfo):
+    """Route, count and judge; fills ``exercise``, ``reps``, ``issues``, ``variations``, ``not_judged``."""
+    label = decision.label
+    if label not in ("squat", "push_up", "shoulder_press"):
+        report.exercise = decision.model()
+        return None
+    run = MovementRun(label, clean)
+    ev = run.evidence
+    report.exercise = decision.model(view=ev.view)
+    report.reps = ev.reps
+    report.issues = ev.issues
+    report.variations = ev.variations
+    report.not_judged = ev.not_judged
+    # QC again with the body parts this exercise needs in view
+    qc = run_qc(track, clean, info, required=run.ex.required_landmarks)
+    report.qc = QCModel(ok=qc.ok, warnings=[QCWarningModel(**w.as_dict()) for w in qc.warnings], metrics=qc.metrics)
+    return run
 
 
 def build_report(info: VideoInfo, track: PoseTrack, clean: list[CleanFrame], qc: QCResult,

@@ -43,6 +43,12 @@ def cmd_analyze(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(a: argparse.Namespace) -> int:
+    from .evaluate import run_eval
+
+    return run_eval(a.manifest, a.exercise_from_manifest, a.json)
+
+
 def cmd_bench(a: argparse.Namespace) -> int:
     from . import bench
 
@@ -66,6 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("--no-progress", action="store_true", help="no progress bar")
     an.add_argument("--cache", action="store_true", help="keep pose results in the cache folder (SPOTTER_CACHE)")
     an.set_defaults(func=cmd_analyze)
+
+    ev = sub.add_parser("eval", help="evaluate rep counting and exercise routing on a manifest of clips")
+    ev.add_argument("manifest")
+    ev.add_argument("--exercise-from-manifest", action="store_true",
+                    help="count reps with the manifest's exercise instead of the router's")
+    ev.add_argument("--json", action="store_true")
+    ev.set_defaults(func=cmd_eval)
 
     be = sub.add_parser("bench", help="speed benchmarks that print figures")
     be.add_argument("what", choices=["pose"])

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from .cleaning import CleanFrame
-from .landmarks import (FULL_BODY, L_ANKLE, L_HIP, L_KNEE, L_SHOULDER, L_WRIST, NAMES, R_ANKLE, R_HIP,
+from .landmarks import (FULL_BODY, MIRROR, L_ANKLE, L_HIP, L_KNEE, L_SHOULDER, L_WRIST, NAMES, R_ANKLE, R_HIP,
                         R_KNEE, R_SHOULDER, R_WRIST)
 
 STATS_W = 160  # small grey image for brightness / blur / motion
@@ -137,10 +137,13 @@ class QCMonitor:
         body_ok = False
         size = float("nan")
         if person:
-            inside = _in_frame(cf, self.required)
-            body_ok = bool(inside.all())
-            for i, ok in zip(self.required, inside):
-                if not ok:
+            inside = dict(zip(self.required, _in_frame(cf, self.required)))
+            # a body part is in view when either side is (the far side is often hidden in a side view)
+            body_ok = True
+            for i in self.required:
+                j = MIRROR[i]
+                if not (inside[i] or inside.get(j, False)):
+                    body_ok = False
                     self._missing[i] += 1
             box = pose_box(cf.image, cf.visibility)
             if box is not None:

@@ -1,0 +1,66 @@
+"""Glue between the pipeline and the exercise router in ``models/`` (batch and live).
+
+When the router's weights are missing or broken the pipeline still runs: the exercise is ``unknown``
+with a note saying why, and the user can choose the exercise.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from .report import ExerciseModel, WindowDecision
+
+log = logging.getLogger(__name__)
+SUPPORTED = ("squat", "push_up", "shoulder_press")
+
+
+@dataclass
+class Decision:
+    label: str
+    confidence: float
+    source: str
+    windows: list = field(default_factory=list)
+    note: str | None = None
+    probs: dict = field(default_factory=dict)
+
+    def model(self, view: str | None = None, live_commit_s: float | None = None) -> ExerciseModel:
+        return ExerciseModel(
+            label=self.label, confidence=round(float(self.confidence), 4), source=self.source, view=view,
+            windows=[WindowDecision(t_start=round(a, 3), t_end=round(b, 3), label=lab, confidence=round(c, 4))
+                     for a, b, lab, c in self.windows],
+            live_commit_s=live_commit_s, note=self.note)
+
+
+def _load(kind: str = "model"):
+    try:
+        from models.router import load_router
+
+        return load_router(kind)
+    except Exception as e:  # missing or corrupt weights: degrade, never crash
+        log.warning("exercise router unavailable (%s): %s", kind, e)
+        return None
+
+
+def batch_decision(clean, forced: str | None = None, kind: str = "model") -> Decision:
+    if forced:
+        if forced not in SUPPORTED:
+            raise ValueError(f"unsupported exercise {forced!r}")
+        return Decision(forced, 1.0, "user", note="chosen by the user")
+    router = _load(kind)
+    if router is None:
+        return Decision("unknown", 0.0, kind, note="the exercise router could not be loaded; choose the exercise")
+    d = router.classify(clean)
+    note = getattr(d, "note", None)
+    if d.label == "unknown" and not note:
+        note = "this movement does not look like a squat, push-up or shoulder press"
+    return Decision(d.label, float(d.confidence), d.source, list(d.windows), note, dict(d.probs))
+
+
+def live_router(kind: str = "model"):
+    """A fresh causal router for one live session, or None when unavailable."""
+    router = _load(kind)
+    if router is None:
+        return None
+    from models.router import LiveRouter
+
+    return LiveRouter(router)
