@@ -7,10 +7,12 @@ Nothing here touches the network: a model is a local GGUF file the user points S
 """
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import json
 import logging
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -114,6 +116,23 @@ class LocalLLM:
 _LOADED: dict[str, LocalLLM] = {}
 
 
+@atexit.register
+def _close_all() -> None:
+    """Free models before interpreter teardown (llama_cpp's __del__ fails noisily once modules are gone)."""
+    for m in list(_LOADED.values()):
+        try:
+            m._llm.close()
+        except Exception:  # noqa: BLE001
+            pass
+    _LOADED.clear()
+
+
+def default_threads() -> int:
+    """Half the logical CPUs (about the physical cores), 1..8: on a shared 2-core machine two threads
+    fighting another process for the cores were ~5x slower than one."""
+    return max(1, min(8, (os.cpu_count() or 2) // 2))
+
+
 def load_llm(path: str | os.PathLike, n_ctx: int = 4096, n_threads: Optional[int] = None) -> LocalLLM:
     """Load (or reuse) a GGUF model. Raises :class:`LLMUnavailable` with a reason a user can act on."""
     p = Path(path).expanduser()
@@ -124,7 +143,7 @@ def load_llm(path: str | os.PathLike, n_ctx: int = 4096, n_threads: Optional[int
         raise LLMUnavailable("llama-cpp-python is not installed (see docs/coach.md)")
     if not p.is_file():
         raise LLMUnavailable(f"model file not found: {p}")
-    threads = n_threads or int(os.environ.get(ENV_THREADS, 0) or 0) or max(1, min(4, os.cpu_count() or 1))
+    threads = n_threads or int(os.environ.get(ENV_THREADS, 0) or 0) or default_threads()
     try:
         from llama_cpp import Llama
 
@@ -161,26 +180,26 @@ def _s(max_len: int) -> dict:
 def build_schema(ev: Evidence) -> dict:
     """JSON schema the generation is constrained by: keys for exactly the detected issues, variations and
     required notes; rep numbers as enums (grammars ignore integer minimums)."""
-    props: dict[str, Any] = {"what_you_did": _s(220),
-                             "looked_good": {"type": "array", "items": _s(120), "maxItems": 2}}
+    props: dict[str, Any] = {"what_you_did": _s(180),
+                             "looked_good": {"type": "array", "items": _s(100), "maxItems": 2}}
     req = ["what_you_did", "looked_good"]
     if ev.issues:
         fixes = {}
         for f in ev.issues:
-            p: dict[str, Any] = {"advice": _s(220)}
+            p: dict[str, Any] = {"advice": _s(180)}
             if f.reps:
                 p["rep"] = {"enum": list(f.reps)}
             fixes[f.code] = {"type": "object", "properties": p, "required": list(p)}
         props["fixes"] = {"type": "object", "properties": fixes, "required": list(fixes)}
         req.append("fixes")
     if ev.variations:
-        props["variation_notes"] = {"type": "object", "properties": {c: _s(160) for c in ev.variations},
+        props["variation_notes"] = {"type": "object", "properties": {c: _s(140) for c in ev.variations},
                                     "required": list(ev.variations)}
         req.append("variation_notes")
-    props["next_session"] = {"type": "array", "items": _s(140), "maxItems": 2}
+    props["next_session"] = {"type": "array", "items": _s(120), "maxItems": 2}
     req.append("next_session")
     if ev.required_notes:
-        props["confidence_notes"] = {"type": "object", "properties": {r: _s(160) for r in ev.required_notes},
+        props["confidence_notes"] = {"type": "object", "properties": {r: _s(140) for r in ev.required_notes},
                                      "required": list(ev.required_notes)}
         req.append("confidence_notes")
     return {"type": "object", "properties": props, "required": req}
@@ -198,7 +217,7 @@ def build_messages(ev: Evidence, cards: CardSet, report: Report) -> list[dict]:
             where = rep_list(f.reps) or "the whole set"
             val = (f" Worst {fmt_value(f.value, f.unit)} vs threshold {fmt_value(f.threshold, f.unit)}."
                    if unit_kind(f.unit) != "plain" else "")
-            tips = " ".join(card.fixes[:2]) if card else ""
+            tips = card.fixes[0] if card else ""
             lines.append(f"- {f.code}: {f.label} on {where}.{val} Cue: {f.cue}. Tips: {tips}")
     else:
         lines.append("No issues were detected.")
@@ -220,9 +239,23 @@ class InvalidOutput(ValueError):
     pass
 
 
+_CTRL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def _clean(x: Any) -> Any:
+    if isinstance(x, str):
+        return _CTRL.sub(" ", x).strip()
+    if isinstance(x, list):
+        return [_clean(v) for v in x]
+    if isinstance(x, dict):
+        return {k: _clean(v) for k, v in x.items()}
+    return x
+
+
 def parse_output(text: str, ev: Evidence) -> dict:
     try:
-        data = json.loads(text)
+        # strict=False: some grammar builds let raw control characters into strings; they are cleaned below
+        data = _clean(json.loads(text, strict=False))
     except json.JSONDecodeError as e:
         raise InvalidOutput(f"invalid JSON: {e.msg} at {e.pos}") from None
     if not isinstance(data, dict):

@@ -231,15 +231,17 @@ def check_text(section: str, text: str, ev: Evidence, cards: CardSet,
             else:
                 _fail(fails, "issue_label", section, sent,
                       f"'{sent[m.start:m.end]}' ({'/'.join(sorted(m.term.codes))}) was not detected")
-        # --- variations called faults
+        # --- variations called faults (a fault word next to a variation, or anywhere in its own note)
         if ev.variations and FAULT_RE.search(sent):
-            vars_ = [m for m in _mentions(sent, lex, "variation", post=False) if m.term.codes & set(ev.variations)]
+            vars_ = [sent[m.start:m.end] for m in _mentions(sent, lex, "variation", post=False)
+                     if m.term.codes & set(ev.variations)]
+            if section.startswith("variation_notes:"):
+                vars_.append(section.split(":", 1)[1])
             if vars_:
                 for fm in FAULT_RE.finditer(sent):
                     if not negated(sent, fm.start(), fm.end(), post=False):
-                        v = vars_[0]
                         _fail(fails, "variation_as_fault", section, sent,
-                              f"valid variation '{sent[v.start:v.end]}' described with '{fm.group(0)}'")
+                              f"valid variation '{vars_[0]}' described with '{fm.group(0)}'")
                         break
         # --- exercise
         if ev.exercise != "unknown":

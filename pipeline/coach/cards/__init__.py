@@ -1,0 +1,1 @@
+"""Knowledge card data files (JSON); a package only so the files ship in wheels."""
