@@ -1,4 +1,4 @@
-"""Knowledge cards: hand-written data files (``cards/<exercise>.json``), retrieved by code.
+"""Knowledge cards: hand-written data files (``card_data/<exercise>.json``), retrieved by code.
 
 Exercise cards are keyed by exercise label; issue and variation cards by their code. ``terms`` are
 regular expressions the verifier uses to recognise when a sentence talks about that issue/variation.
@@ -13,7 +13,7 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, Field, field_validator
 
-CARDS_DIR = Path(__file__).with_name("cards")
+CARDS_DIR = Path(__file__).with_name("card_data")
 EXERCISES = ("squat", "push_up", "shoulder_press", "unknown")
 
 
