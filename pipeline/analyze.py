@@ -10,20 +10,17 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from .cleaning import CleanFrame, PoseCleaner
 from .config import IntakeLimits
-from .draw import draw_panel, draw_skeleton
-from .errors import NoPersonError, OutputError
+from .errors import OutputError
 from .qc import QCMonitor, QCResult
 from .routing import batch_decision
 from .report import PoseModel, QCModel, QCWarningModel, Report, VideoMeta
 from .track import PoseTrack, atomic_write, extract_pose
-from .video import VideoInfo, VideoReader
-from .writer import Mp4Writer
+from .video import VideoInfo
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +81,12 @@ def _check_out_dir(out: Path, create: bool = False) -> None:
 
 def analyze_file(path: str | os.PathLike, out_dir: str | os.PathLike | None = None, *,
                  exercise: str | None = None, use_cache: bool = False, progress: bool = False,
-                 render: bool = True, limits: IntakeLimits | None = None, router_kind: str = "model") -> Analysis:
-    """Analyse a video file. Raises :class:`~pipeline.errors.SpotterError` for bad input."""
+                 render: bool = True, limits: IntakeLimits | None = None, router_kind: str = "model",
+                 profile: dict | None = None, llm=None, summary: bool = True) -> Analysis:
+    """Analyse a video file. Raises :class:`~pipeline.errors.SpotterError` for bad input.
+
+    ``llm``: None = the model configured in ``SPOTTER_LLM_MODEL`` (if any), False = deterministic summary,
+    or a GGUF path."""
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:
         _check_out_dir(out)
@@ -98,63 +99,141 @@ def analyze_file(path: str | os.PathLike, out_dir: str | os.PathLike | None = No
     clean, cleaner = clean_track(track)
     qc = run_qc(track, clean, info)
     report = build_report(info, track, clean, qc, cleaner)
+    if profile:
+        from .report import Profile
+
+        report.profile = Profile(**profile)
+        if not exercise and report.profile.intended_exercise in ("squat", "push_up", "shoulder_press"):
+            exercise = report.profile.intended_exercise
     movement = None
     if qc.ok:
         decision = batch_decision(clean, forced=exercise, kind=router_kind)
         movement = analyze_movement(report, track, clean, decision, info)
     if out is not None:
         _check_out_dir(out, create=True)
-        if render and qc.ok:
-            report.artifacts["annotated_video"] = "annotated.mp4"
-            render_annotated(path, out / "annotated.mp4", info, clean, limits=limits, progress=progress,
-                             overlay=movement.overlay if movement is not None else None)
-        write_report(report, out / "report.json")
+        write_artifacts(report, out, clean=clean, movement=movement, video_src=path if (render and qc.ok) else None,
+                        limits=limits, progress=progress, llm=llm, summary=summary and qc.ok)
     return Analysis(info=info, track=track, clean=clean, qc=qc, report=report, movement=movement)
 
 
-class MovementRun:
-    """The movement stage looped over a clip, keeping per-frame state for the annotated video."""
+class EvidenceOverlay:
+    """Per-time overlay for the annotated video from a set's evidence (rep count, phase, issue highlights).
+    Works the same for a file and for a live set, since it needs only the evidence and timestamps."""
 
-    def __init__(self, label: str, clean: list[CleanFrame]):
-        from .exercises import get
-        from .movement import MovementAnalyzer
+    def __init__(self, label: str, evidence):
+        self.label = label
+        self.ev = evidence
+        self.ends = np.array(sorted(it.end_s for it in evidence.reps.items if not it.partial), float)
+        self.items = evidence.reps.items
 
-        self.ex = get(label)
-        self.analyzer = MovementAnalyzer(self.ex)
-        self.states = []
-        for i, cf in enumerate(clean):
-            st = self.analyzer.update(cf, frame_index=i)
-            self.states.append((st.count, st.phase))
-        self.evidence = self.analyzer.finish()
-
-    def overlay(self, i: int, cf: CleanFrame):
-        count, phase = self.states[min(i, len(self.states) - 1)]
-        lines = [f"{self.ex.label}", f"reps {count}", f"{phase}"]
+    def __call__(self, t: float, cf: CleanFrame | None):
+        count = int(np.searchsorted(self.ends, t, "right"))
+        phase = "top"
+        for it in self.items:
+            if it.start_s <= t < it.bottom_s:
+                phase = "lowering"
+            elif it.bottom_s <= t <= it.end_s:
+                phase = "rising"
+        lines = [self.label, f"reps {count}", phase]
         hl, cue = [], None
-        for iss in self.evidence.issues:
-            if iss.frame_start <= i <= iss.frame_end:
+        for iss in self.ev.issues:
+            if iss.t_start <= t <= iss.t_end:
                 hl.extend(iss.joints)
                 cue = cue or iss.cue
         return lines, cue, hl
 
 
-def analyze_movement(report: Report, track: PoseTrack, clean: list[CleanFrame], decision, info: VideoInfo):
+class MovementRun:
+    """The movement stage looped over a clip (the batch clock of the live stage)."""
+
+    def __init__(self, label: str, clean: list[CleanFrame], analyzer=None):
+        from .exercises import get
+        from .movement import MovementAnalyzer
+
+        self.ex = get(label)
+        if analyzer is None:
+            analyzer = MovementAnalyzer(self.ex)
+            for i, cf in enumerate(clean):
+                analyzer.update(cf, frame_index=i)
+        self.analyzer = analyzer
+        self.evidence = analyzer.finish()
+        self.overlay = EvidenceOverlay(self.ex.label, self.evidence)
+
+    def series(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        s = self.analyzer.series(self.ex.primary_angles)
+        return s.pop("t"), s
+
+
+def analyze_movement(report: Report, track: PoseTrack | None, clean: list[CleanFrame], decision,
+                     info: VideoInfo | None, run: "MovementRun | None" = None):
     """Route, count and judge; fills ``exercise``, ``reps``, ``issues``, ``variations``, ``not_judged``."""
     label = decision.label
     if label not in ("squat", "push_up", "shoulder_press"):
         report.exercise = decision.model()
         return None
-    run = MovementRun(label, clean)
-    ev = run.evidence
-    report.exercise = decision.model(view=ev.view)
+    run = run or MovementRun(label, clean)
+    fill_evidence(report, run.evidence, decision)
+    if track is not None:  # QC again with the body parts this exercise needs in view
+        qc = run_qc(track, clean, info, required=run.ex.required_landmarks)
+        report.qc = QCModel(ok=qc.ok, warnings=[QCWarningModel(**w.as_dict()) for w in qc.warnings],
+                            metrics=qc.metrics)
+    return run
+
+
+def fill_evidence(report: Report, ev, decision, live_commit_s: float | None = None) -> Report:
+    report.exercise = decision.model(view=ev.view, live_commit_s=live_commit_s)
     report.reps = ev.reps
     report.issues = ev.issues
     report.variations = ev.variations
     report.not_judged = ev.not_judged
-    # QC again with the body parts this exercise needs in view
-    qc = run_qc(track, clean, info, required=run.ex.required_landmarks)
-    report.qc = QCModel(ok=qc.ok, warnings=[QCWarningModel(**w.as_dict()) for w in qc.warnings], metrics=qc.metrics)
-    return run
+    return report
+
+
+def write_artifacts(report: Report, out: Path, *, clean: list[CleanFrame], movement: "MovementRun | None",
+                    video_src=None, t_range: tuple[float, float] | None = None, limits: IntakeLimits | None = None,
+                    progress: bool = False, llm=None, summary: bool = True, render_video: bool = True) -> Report:
+    """Everything after the evidence: summary (+ verifier), chart, video artifacts, report.html, report.json.
+
+    Used for an analysed file and for a live set (then ``video_src`` is the session recording and
+    ``t_range`` the set's span)."""
+    out = Path(out)
+    if summary:
+        from .coach import write_summary
+
+        report.summary, report.verification = write_summary(report, llm=llm)
+    if movement is not None:
+        from .charts import write_angle_chart
+
+        t, series = movement.series()
+        try:
+            write_angle_chart(t, series, report.reps, report.issues, out / "angles.png",
+                              title=f"{movement.ex.label}: joint angles")
+            report.artifacts["angle_chart"] = "angles.png"
+        except OSError as e:
+            raise OutputError(f"cannot write {out / 'angles.png'}: {e.strerror or e}") from None
+    if video_src is not None and render_video:
+        from .render import render_video_artifacts
+
+        bar, cb = _progress_bar(progress, "render")
+        try:
+            arts = render_video_artifacts(video_src, out, clean,
+                                          overlay=movement.overlay if movement is not None else None,
+                                          issues=report.issues, reps=report.reps, t_range=t_range,
+                                          limits=limits, progress=cb)
+        finally:
+            if bar is not None:
+                bar.close()
+        report.artifacts.update(arts)
+    from .report_html import write_report_html
+
+    report.artifacts["report_html"] = "report.html"
+    report.artifacts["report_json"] = "report.json"
+    try:
+        write_report_html(report, out)
+    except OSError as e:
+        raise OutputError(f"cannot write {out / 'report.html'}: {e.strerror or e}") from None
+    write_report(report, out / "report.json")
+    return report
 
 
 def build_report(info: VideoInfo, track: PoseTrack, clean: list[CleanFrame], qc: QCResult,
@@ -179,37 +258,6 @@ def write_report(report: Report, path: Path) -> None:
         atomic_write(path, lambda f: f.write(data))
     except OSError as e:
         raise OutputError(f"cannot write {path}: {e.strerror or e}") from None
-
-
-def render_annotated(src: str | os.PathLike, dst: Path, info: VideoInfo, clean: list[CleanFrame], *,
-                     overlay: Callable[[int, CleanFrame], tuple[list[str], str | None, list[int]]] | None = None,
-                     limits: IntakeLimits | None = None, progress: bool = False) -> Path:
-    """Second, pose-free pass: decode again and draw the stored landmarks and overlay."""
-    bar, cb = _progress_bar(progress, "render")
-    reader = VideoReader(src, limits)
-    n = len(clean)
-    try:
-        with Mp4Writer(dst, reader.info.pose_width, reader.info.pose_height, fps=info.fps) as w:
-            for fr in reader:
-                i = fr.index
-                if i >= n:
-                    break
-                cf = clean[i]
-                img = fr.image
-                if overlay is not None:
-                    lines, cue, hl = overlay(i, cf)
-                else:
-                    lines, cue, hl = [f"t {cf.t:5.1f}s"], None, []
-                if cf.valid:
-                    draw_skeleton(img, cf.image, cf.mask | cf.filled, highlight=hl)
-                draw_panel(img, lines, cue)
-                w.write(img, fr.t)
-                cb(i + 1, n)
-    finally:
-        reader.close()
-        if bar is not None:
-            bar.close()
-    return dst
 
 
 def report_json(report: Report) -> str:

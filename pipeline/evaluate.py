@@ -35,7 +35,7 @@ def live_count(track, exercise: str | None, router="auto") -> tuple[int, str, fl
     lp = LivePipeline(exercise=exercise, router=router if exercise is None else None, keep_frames=False)
     for pf, st in zip(track.frames(), track.frame_stats()):
         lp.process_pose(pf, st)
-    count = lp.count + sum(ev.reps.count for ev in lp.finished)
+    count = lp.total_reps
     return count, lp.label, lp.t_commit
 
 

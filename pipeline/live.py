@@ -23,6 +23,29 @@ from .signals import frame_signals
 
 
 @dataclass
+class SetResult:
+    """A finished set: the live evidence plus the frames it was computed from (for the set report)."""
+
+    index: int
+    exercise: str
+    evidence: SetEvidence
+    analyzer: MovementAnalyzer
+    t_start: float
+    t_end: float
+    clean: list[CleanFrame]
+    pose: list[PoseFrame]
+    stats: list[FrameStats]
+    confidence: float
+    source: str
+    t_commit: float | None
+    reason: str  # "rest" | "user" | "exercise_changed" | "stream_ended"
+
+    @property
+    def reps(self) -> int:
+        return self.evidence.reps.count
+
+
+@dataclass
 class LiveState:
     t: float
     valid: bool
@@ -37,13 +60,15 @@ class LiveState:
     cue_code: Optional[str] = None
     new_rep: bool = False
     hints: list[QCWarning] = field(default_factory=list)
+    set_index: int = 1  # the set in progress (1-based)
+    set_ended: Optional[SetResult] = None  # set when this frame closed a set (rest timeout)
 
 
 class LivePipeline:
     """Per-connection live analysis state. Not thread-safe: one thread feeds it."""
 
     def __init__(self, exercise: str | None = None, estimator: PoseEstimator | None = None, router="auto",
-                 replay_s: float = 12.0, keep_frames: bool = True):
+                 replay_s: float = 12.0, keep_frames: bool = True, rest_s: float = 8.0):
         self.estimator = estimator
         self.cleaner = PoseCleaner()
         self.meter = ImageStatsMeter()
@@ -61,7 +86,9 @@ class LivePipeline:
         self.pose_frames: list[PoseFrame] = []
         self.clean_frames: list[CleanFrame] = []
         self.stats: list[FrameStats] = []
-        self.finished: list[SetEvidence] = []  # sets of earlier exercises (exercise changed)
+        self.rest_s = rest_s
+        self.sets: list[SetResult] = []
+        self._conf = (0.0, "none")
         self._n = 0
         self._last_state: LiveState | None = None
         if self.user_exercise:
@@ -103,14 +130,21 @@ class LivePipeline:
         self._recent.append((cf, s, idx))
         while self._recent and self._recent[0][0].t < cf.t - self.replay_s:
             self._recent.popleft()
+        self._conf = (conf, source)
         ms: MovementState | None = None
+        ended = None
         if self.movement is not None:
             ms = self.movement.update(cf, s, idx)
+            reps = self.movement.counter.reps
+            if reps and ms.phase in ("top", "idle") and cf.t - reps[-1].end_t >= self.rest_s:
+                ended = self.end_set("rest")
         state = LiveState(
             t=cf.t, valid=cf.valid, exercise=self.label, confidence=conf, committed=committed, source=source,
             count=ms.count if ms else 0, partial=ms.partial if ms else 0, phase=ms.phase if ms else "idle",
             cue=ms.cue if ms else None, cue_code=ms.cue_code if ms else None,
-            new_rep=bool(ms and ms.new_rep is not None))
+            new_rep=bool(ms and ms.new_rep is not None), set_index=len(self.sets) + 1, set_ended=ended)
+        if ended is not None:
+            state.count, state.partial, state.phase = 0, 0, "idle"
         if idx % 15 == 0 or self._last_state is None:
             state.hints = self.qc.live_hints()
         else:
@@ -121,9 +155,7 @@ class LivePipeline:
     def _switch(self, label: str, t: float) -> None:
         """Commit to an exercise: close the previous one's set, replay the recent past into the new one."""
         if self.movement is not None:
-            ev = self.movement.finish()
-            if ev.reps.count or ev.reps.partial:
-                self.finished.append(ev)
+            self.end_set("exercise_changed")
         self.label = label
         self.t_commit = t
         self.movement = MovementAnalyzer(get_exercise(label))
@@ -139,14 +171,43 @@ class LivePipeline:
         if self.user_exercise and self.user_exercise != self.label:
             self._switch(self.user_exercise, self._recent[-1][0].t if self._recent else 0.0)
 
-    def finish(self) -> SetEvidence | None:
-        if self.movement is None:
+    def end_set(self, reason: str = "user") -> SetResult | None:
+        """Close the set in progress (no-op without any rep). A fresh set of the same exercise follows."""
+        mv = self.movement
+        if mv is None or not mv.counter.reps:
             return None
-        return self.movement.finish()
+        ev = mv.finish()
+        items = ev.reps.items
+        t0 = (items[0].start_s if items else mv.counter.reps[0].start_t) - 1.0
+        t1 = (items[-1].end_s if items else mv.counter.reps[-1].end_t) + 1.0
+        clean = [c for c in self.clean_frames if t0 <= c.t <= t1]
+        pose = [p for p in self.pose_frames if t0 <= p.t <= t1]
+        stats = [x for x in self.stats if t0 <= x.t <= t1]
+        conf, source = self._conf
+        res = SetResult(index=len(self.sets) + 1, exercise=mv.ex.name, evidence=ev, analyzer=mv, t_start=t0,
+                        t_end=t1, clean=clean, pose=pose, stats=stats, confidence=conf, source=source,
+                        t_commit=self.t_commit, reason=reason)
+        self.sets.append(res)
+        # bounded memory: frames before the end of this set are no longer needed here
+        if self.keep_frames:
+            keep = [i for i, c in enumerate(self.clean_frames) if c.t > t1]
+            k0 = keep[0] if keep else len(self.clean_frames)
+            del self.clean_frames[:k0], self.pose_frames[:k0], self.stats[:k0]
+        self.movement = MovementAnalyzer(get_exercise(mv.ex.name))
+        return res
+
+    def finish(self, reason: str = "stream_ended") -> SetResult | None:
+        """End of stream: close the set in progress."""
+        return self.end_set(reason)
 
     @property
     def count(self) -> int:
+        """Reps in the set in progress."""
         return self.movement.counter.count if self.movement is not None else 0
+
+    @property
+    def total_reps(self) -> int:
+        return self.count + sum(s.reps for s in self.sets)
 
     def close(self) -> None:
         if self.estimator is not None and hasattr(self.estimator, "close"):

@@ -99,11 +99,19 @@ def atomic_write(path: Path, write: Callable) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
+        os.chmod(tmp, _file_mode())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _file_mode() -> int:
+    """Regular file permissions under the current umask (mkstemp creates 0600 files)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def _cache_key(path: Path, long_side: int, backend: str) -> str:

@@ -58,6 +58,9 @@ class Mp4Writer:
             for pkt in self._s.encode(None):
                 self._c.mux(pkt)
             self._c.close()
+            from .track import _file_mode
+
+            os.chmod(self._tmp, _file_mode())
             os.replace(self._tmp, self.path)
         except OSError as e:
             self.abort()
