@@ -246,3 +246,16 @@ def test_export_schema(tmp_path):
 
     p = export_schema(tmp_path / "s.json")
     assert json.loads(p.read_text())["x-schema-version"]
+
+
+# ------------------------------------------------------------------ benchmark (shape only; timings are printed, not asserted)
+
+def test_bench_report_keys(capsys):
+    from pipeline.coach.bench import bench_report, bench_set
+
+    assert 55 <= bench_set().video.duration_s <= 65
+    res = bench_report(json_out=True, model="/nonexistent/model.gguf", repeats=1)
+    assert {"report_s", "report_with_model_s", "tokens_per_s"} <= set(res)
+    assert res["report_s"] > 0 and res["summary_source"] == "deterministic"
+    assert res["report_with_model_s"] is None and res["model_reason"]
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["report_s"] == res["report_s"]
