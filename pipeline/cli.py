@@ -17,8 +17,12 @@ def _quiet_native_logs() -> None:
 def cmd_analyze(a: argparse.Namespace) -> int:
     from .analyze import analyze_file, report_json
 
+    profile = {k: v for k, v in (("goal", a.goal), ("experience", a.experience),
+                                 ("equipment", a.equipment.split(",") if a.equipment else None),
+                                 ("intended_exercise", a.exercise), ("intended_variation", a.variation)) if v}
+    llm = False if a.no_llm else (a.llm or None)
     res = analyze_file(a.video, a.out, exercise=a.exercise, use_cache=a.cache, progress=not a.no_progress,
-                       render=not a.no_video)
+                       render=not a.no_video, profile=profile or None, llm=llm)
     rep = res.report
     if a.json:
         print(report_json(rep))
@@ -33,14 +37,24 @@ def cmd_analyze(a: argparse.Namespace) -> int:
             print(f"reps: {rep.reps.count}" + (f" (+{rep.reps.partial} partial)" if rep.reps.partial else ""))
         for iss in rep.issues:
             print(f"  issue: {iss.label} (rep {iss.rep}) {iss.metric}={iss.value:.1f} vs {iss.threshold:.1f}")
+        for v in rep.variations:
+            print(f"  variation: {v.label}")
         for w in rep.qc.warnings:
             print(f"  qc: {w.message}")
+        if rep.summary is not None:
+            print(f"summary ({rep.summary.source}): {rep.summary.headline}")
         print(f"wrote {os.path.join(a.out, 'report.json')}")
     if not rep.qc.ok:
         print("spotter: error: no person found in the video; nothing to analyse (see report.json qc)",
               file=sys.stderr)
         return 2
     return 0
+
+
+def cmd_replay(a: argparse.Namespace) -> int:
+    from realtime.replay import run_replay
+
+    return int(run_replay(a.video, realtime=a.realtime, json_out=a.json, exercise=a.exercise) or 0)
 
 
 def cmd_eval(a: argparse.Namespace) -> int:
@@ -53,7 +67,21 @@ def cmd_bench(a: argparse.Namespace) -> int:
     from . import bench
 
     if a.what == "pose":
+        if not a.clip:
+            raise SpotterError("bench pose needs a CLIP")
         return bench.bench_pose(a.clip, json_out=a.json, max_frames=a.frames)
+    if a.what == "report":
+        from .coach.bench import bench_report
+
+        bench_report(json_out=a.json, model=a.llm)
+        return 0
+    if a.what == "live":
+        if not a.clip:
+            raise SpotterError("bench live needs a CLIP")
+        from realtime.bench import bench_live
+
+        bench_live(a.clip, seconds=a.seconds, webrtc=a.webrtc, json_out=a.json)
+        return 0
     raise SpotterError(f"unknown benchmark: {a.what}")
 
 
@@ -71,7 +99,21 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("--no-video", action="store_true", help="skip the annotated video")
     an.add_argument("--no-progress", action="store_true", help="no progress bar")
     an.add_argument("--cache", action="store_true", help="keep pose results in the cache folder (SPOTTER_CACHE)")
+    an.add_argument("--llm", default=None, metavar="GGUF",
+                    help="chat model for the coach summary (default: $SPOTTER_LLM_MODEL, else deterministic)")
+    an.add_argument("--no-llm", action="store_true", help="deterministic summary only")
+    an.add_argument("--goal", help="training goal, e.g. strength")
+    an.add_argument("--experience", choices=["beginner", "intermediate", "advanced"])
+    an.add_argument("--equipment", help="comma-separated, e.g. barbell,rack")
+    an.add_argument("--variation", help="intended variation code, e.g. pause_squat")
     an.set_defaults(func=cmd_analyze)
+
+    rp = sub.add_parser("replay", help="stream a video over a loopback WebRTC connection into the live pipeline")
+    rp.add_argument("video")
+    rp.add_argument("--realtime", action="store_true", help="pace frames at the video's speed")
+    rp.add_argument("--json", action="store_true")
+    rp.add_argument("--exercise", choices=["squat", "push_up", "shoulder_press"], default=None)
+    rp.set_defaults(func=cmd_replay)
 
     ev = sub.add_parser("eval", help="evaluate rep counting and exercise routing on a manifest of clips")
     ev.add_argument("manifest")
@@ -81,9 +123,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.set_defaults(func=cmd_eval)
 
     be = sub.add_parser("bench", help="speed benchmarks that print figures")
-    be.add_argument("what", choices=["pose"])
-    be.add_argument("clip")
-    be.add_argument("--frames", type=int, default=300, help="frames to time (default 300)")
+    be.add_argument("what", choices=["pose", "live", "report"])
+    be.add_argument("clip", nargs="?")
+    be.add_argument("--frames", type=int, default=300, help="pose: frames to time (default 300)")
+    be.add_argument("--seconds", type=float, default=60.0, help="live: seconds to stream (default 60)")
+    be.add_argument("--webrtc", action="store_true", help="live: over an aiortc loopback connection")
+    be.add_argument("--llm", default=None, metavar="GGUF", help="report: model to time (default: SmolLM2 if installed)")
     be.add_argument("--json", action="store_true")
     be.set_defaults(func=cmd_bench)
     return p
