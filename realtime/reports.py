@@ -1,0 +1,145 @@
+"""Set reports in the background: the deterministic report first (milliseconds + ~0.4 s of files), then, if a
+local model is configured, the coach summary in a second, slower worker that updates the stored report.
+
+Both run on the landmarks the live pipeline already computed (no second pose pass). One reporter per session.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+from pipeline.live import SetResult
+
+log = logging.getLogger(__name__)
+_STOP = object()
+
+
+@dataclass
+class SetEntry:
+    """One finished set as the page shows it (the timeline)."""
+
+    index: int
+    exercise: str
+    reps: int
+    start_s: float
+    end_s: float
+    reason: str
+    ended_at: float  # monotonic time the set ended
+    report: Optional[dict] = None  # report JSON (dict) once built
+    report_dir: Optional[str] = None
+    set_id: Optional[str] = None
+    summary_status: str = "pending"  # pending | deterministic | model | failed
+    report_s: Optional[float] = None  # seconds from set end to report ready
+    error: Optional[str] = None
+
+    def brief(self) -> dict:
+        return {"exercise": self.exercise, "reps": self.reps, "start_s": round(self.start_s, 3),
+                "end_s": round(self.end_s, 3)}
+
+
+@dataclass
+class SetReporter:
+    session_id: Optional[str]
+    store: object = None  # realtime.store.Store or None (in-memory reports only)
+    out_root: Optional[Path] = None  # where set report folders go (None: no files)
+    profile: Optional[dict] = None
+    llm: object = False  # False: deterministic summary only; None or a path: model summary in the background
+    on_update: Callable[[SetEntry], None] = lambda e: None
+    _q: queue.Queue = field(default_factory=queue.Queue)
+    _slow: queue.Queue = field(default_factory=queue.Queue)
+
+    def __post_init__(self):
+        self._th = threading.Thread(target=self._run, name="spotter-reports", daemon=True)
+        self._th.start()
+        self._slow_th = None
+        if self.llm is not False and self.out_root is not None:
+            self._slow_th = threading.Thread(target=self._run_slow, name="spotter-coach", daemon=True)
+            self._slow_th.start()
+
+    def submit(self, res: SetResult, entry: SetEntry) -> None:
+        self._q.put((res, entry))
+
+    def close(self, timeout: float = 60.0, wait_model: bool = False) -> None:
+        self._q.put(_STOP)
+        self._th.join(timeout)
+        self._slow.put(_STOP)
+        if self._slow_th is not None and wait_model:
+            self._slow_th.join(timeout)
+
+    # ---------------------------------------------------------------------------------------------------
+    def _run(self) -> None:
+        from pipeline.setreport import build_set_report, write_set_report
+
+        while True:
+            item = self._q.get()
+            if item is _STOP:
+                return
+            res, entry = item
+            try:
+                report, run = build_set_report(res, source_name=f"live set {res.index}", profile=self.profile)
+                out = None
+                if self.out_root is not None:
+                    out = self.out_root / f"set{res.index:03d}"
+                    write_set_report(report, run, res, out, llm=False)
+                else:  # in memory: the deterministic summary without files
+                    from pipeline.coach import write_summary
+
+                    report.summary, report.verification = write_summary(report, llm=False)
+                data = json.loads(report.model_dump_json())
+                entry.report, entry.report_dir = data, str(out) if out else None
+                entry.summary_status = "deterministic"
+                entry.report_s = time.monotonic() - entry.ended_at
+                if self.store is not None and self.session_id:
+                    entry.set_id = self.store.add_set(
+                        self.session_id, index=res.index, exercise=res.exercise, reps=res.reps,
+                        start_s=res.t_start, end_s=res.t_end, reason=res.reason,
+                        report_json=json.dumps(data), report_dir=out,
+                        summary_status="pending" if self._slow_th else "deterministic")
+                if self._slow_th is not None:
+                    entry.summary_status = "pending"
+                    self._slow.put((res, entry, report, run, out))
+            except Exception as e:  # a report failure never stops the session
+                log.exception("set report failed")
+                entry.error = f"{type(e).__name__}: {e}"
+                entry.summary_status = "failed"
+                if self.store is not None and self.session_id and entry.set_id is None:
+                    try:
+                        entry.set_id = self.store.add_set(
+                            self.session_id, index=res.index, exercise=res.exercise, reps=res.reps,
+                            start_s=res.t_start, end_s=res.t_end, reason=res.reason, report_json=None,
+                            report_dir=None, summary_status="failed")
+                    except Exception:
+                        log.exception("could not store the set")
+            self.on_update(entry)
+
+    def _run_slow(self) -> None:
+        from pipeline.setreport import write_set_report
+
+        while True:
+            item = self._slow.get()
+            if item is _STOP:
+                return
+            res, entry, report, run, out = item
+            try:
+                report = write_set_report(report, run, res, out, llm=self.llm)
+                data = json.loads(report.model_dump_json())
+                entry.report = data
+                entry.summary_status = "model"
+                if self.store is not None and entry.set_id:
+                    self.store.update_set_report(entry.set_id, json.dumps(data), "model")
+            except Exception as e:
+                log.exception("model summary failed")
+                entry.summary_status = "deterministic"
+                entry.error = f"coach summary: {type(e).__name__}: {e}"
+                if self.store is not None and entry.set_id:
+                    try:
+                        self.store.set_summary_status(entry.set_id, "deterministic")
+                    except Exception:
+                        log.exception("store update failed")
+            self.on_update(entry)

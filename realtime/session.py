@@ -1,0 +1,421 @@
+"""One live session per connection: frames in, overlay out, sets and reports as they finish.
+
+    s = LiveSession(SessionConfig(exercise=None), store=Store())     # one per WebRTC connection
+    out_rgb = s.on_frame(rgb, t)     # WebRTC thread: never blocks; latest frame wins; last overlay reused
+    s.status()                       # the page polls this (thread-safe copy)
+    s.end_set(); s.set_exercise("squat")
+    s.close("stream_ended")          # closes the set in progress, finishes the recording and the reports
+
+Threads (all owned by the session, none shared between sessions):
+
+* the caller's frame thread runs :meth:`on_frame`: it hands the frame to the recorder queue and to a one-slot
+  mailbox, draws the latest overlay on the frame and returns — it never waits for pose;
+* the pose worker takes the newest frame from the mailbox (older ones are dropped and counted), runs the
+  :class:`~pipeline.live.LivePipeline`, logs landmarks and events, and publishes a new :class:`Overlay`;
+* the recorder thread encodes the raw video; the reporter threads build set reports.
+
+With ``threaded=False`` :meth:`process` runs the pipeline in the caller's thread on every frame (replay as fast
+as possible, tests): same code path, no frame dropped.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from pipeline.live import LivePipeline, LiveState, SetResult
+from pipeline.routing import SUPPORTED
+
+from .overlay import CueGate, Overlay
+from .recorder import JsonlLog, VideoRecorder
+from .reports import SetEntry, SetReporter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SessionConfig:
+    exercise: Optional[str] = None  # None = automatic (router)
+    rest_s: float = 8.0  # a set ends after this long without a rep
+    profile: Optional[dict] = None  # training context (goal, experience, equipment) for the report
+    record: bool = True  # record video + landmarks + events (needs a store)
+    pose_long_side: int = 640
+    cue_show_s: float = 2.0
+    cue_gap_s: float = 4.0
+    llm: object = False  # False: deterministic summary; None: $SPOTTER_LLM_MODEL in a background worker
+    source: str = "webcam"
+    title: Optional[str] = None
+    record_fps: float = 30.0
+
+
+@dataclass
+class LiveStatus:
+    """What the page shows outside the video. A copy: safe to read from any thread."""
+
+    state: str  # waiting | no_person | setup | ready | in_set | resting | ended
+    exercise: str
+    confidence: float
+    source: str
+    count: int
+    set_index: int
+    phase: str
+    cue: Optional[str]
+    hints: list[str]
+    sets: list[SetEntry]
+    frames_in: int
+    frames_processed: int
+    frames_dropped: int
+    processed_fps: float
+    latency_ms_p50: Optional[float]
+    latency_ms_p95: Optional[float]
+    rest_left_s: Optional[float]
+    error: Optional[str]
+    session_id: Optional[str]
+    closed: bool
+
+
+def _resize_long(rgb: np.ndarray, long_side: int) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    if max(h, w) <= long_side:
+        return rgb
+    import cv2
+
+    s = long_side / float(max(h, w))
+    nw, nh = max(2, int(round(w * s / 2)) * 2), max(2, int(round(h * s / 2)) * 2)
+    return cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA)
+
+
+def _arr(a: np.ndarray, nd: int = 5):
+    if a is None or not np.isfinite(a).all():
+        return None
+    return np.round(a.astype(np.float64), nd).tolist()
+
+
+def _num(x):
+    return None if x is None or not math.isfinite(x) else round(float(x), 4)
+
+
+class LiveSession:
+    def __init__(self, config: SessionConfig | None = None, *, store=None, estimator=None, router="auto",
+                 threaded: bool = True, session_id: str | None = None):
+        self.cfg = cfg = config or SessionConfig()
+        self.store = store
+        self.threaded = threaded
+        self.lp = LivePipeline(exercise=cfg.exercise, estimator=estimator,
+                               router=None if cfg.exercise else router, rest_s=cfg.rest_s)
+        self.cues = CueGate(show_s=cfg.cue_show_s, gap_s=cfg.cue_gap_s)
+        self._lock = threading.Lock()  # guards the published overlay/status and the mailbox
+        self._wake = threading.Condition(self._lock)
+        self._mailbox: Optional[tuple[np.ndarray, float, float]] = None  # (rgb, t, arrival)
+        self._commands: deque = deque()
+        self._overlay = Overlay()
+        self._state: Optional[LiveState] = None
+        self._entries: list[SetEntry] = []
+        self._hints: list[str] = []
+        self._cue_text: Optional[str] = None
+        self.frames_in = self.frames_processed = self.frames_dropped = 0
+        self.latencies_ms: deque = deque(maxlen=4000)  # bounded
+        self.pose_ms: deque = deque(maxlen=4000)
+        self._proc_times: deque = deque(maxlen=120)
+        self.errors = 0
+        self.last_error: Optional[str] = None
+        self._t_last: Optional[float] = None
+        self._t0_wall: Optional[float] = None
+        self._closed = False
+        self._close_lock = threading.Lock()
+        self.close_reason: Optional[str] = None
+
+        # storage: session row, folder, recording, logs
+        self.session_id = None
+        self.video = self.landmarks_log = self.events_log = None
+        out_root = None
+        if store is not None:
+            self.session_id = store.create_session(cfg.source, title=cfg.title, profile=cfg.profile,
+                                                   session_id=session_id)
+            d = store.session_dir(self.session_id)
+            out_root = d / "sets"
+            if cfg.record:
+                self.landmarks_log = JsonlLog(d / "landmarks.jsonl")
+                self.events_log = JsonlLog(d / "events.jsonl")
+                self.video = VideoRecorder(d / "recording.mp4", fps=cfg.record_fps)
+                store.set_files(self.session_id, video=self.video.part, landmarks=d / "landmarks.jsonl",
+                                events=d / "events.jsonl")
+                self._event("start", 0.0, exercise=cfg.exercise, rest_s=cfg.rest_s, profile=cfg.profile)
+        self.reporter = SetReporter(self.session_id, store=store, out_root=out_root, profile=cfg.profile,
+                                    llm=cfg.llm if out_root is not None else False)
+        self._worker = None
+        if threaded:
+            self._worker = threading.Thread(target=self._run, name="spotter-pose", daemon=True)
+            self._worker.start()
+
+    # ------------------------------------------------------------------ frame thread (must never block long)
+    def on_frame(self, rgb: np.ndarray, t: float) -> np.ndarray:
+        """Take a frame (RGB uint8, upright) and its timestamp; return the frame with the latest overlay.
+
+        Threaded: O(1) hand-off + ~1 ms drawing. Any error is logged and the raw frame returned, so the stream
+        never stops because of the analysis."""
+        arrival = time.perf_counter()
+        try:
+            small = _resize_long(rgb, self.cfg.pose_long_side)
+            if self.video is not None:
+                self.video.push(small, t)
+            if self.threaded:
+                with self._lock:
+                    if self._closed:
+                        return rgb
+                    self.frames_in += 1
+                    if self._mailbox is not None:
+                        self.frames_dropped += 1  # stale: the newer frame wins
+                    self._mailbox = (small, t, arrival)
+                    self._wake.notify()
+                    ov = self._overlay
+            else:
+                with self._lock:
+                    self.frames_in += 1
+                ov = self._step(small, t, arrival)
+            out = rgb.copy()
+            return ov.draw(out)
+        except Exception as e:
+            self._fail(e)
+            return rgb
+
+    def process(self, rgb: np.ndarray, t: float) -> Overlay:
+        """Synchronous: run the pipeline on this very frame (no dropping) and return its overlay."""
+        if self.threaded:
+            raise RuntimeError("process() is for threaded=False sessions; use on_frame()")
+        arrival = time.perf_counter()
+        small = _resize_long(rgb, self.cfg.pose_long_side)
+        if self.video is not None:
+            self.video.push(small, t)
+        with self._lock:
+            self.frames_in += 1
+        return self._step(small, t, arrival)
+
+    # ------------------------------------------------------------------ commands (any thread)
+    def end_set(self) -> None:
+        """The user pressed "End set"."""
+        self._command(("end_set",))
+
+    def set_exercise(self, label: Optional[str]) -> None:
+        """The user chose an exercise (or None for automatic)."""
+        self._command(("override", label if label in SUPPORTED else None))
+
+    def _command(self, cmd: tuple) -> None:
+        if self.threaded:
+            with self._lock:
+                self._commands.append(cmd)
+                self._wake.notify()
+        else:
+            self._apply(cmd)
+
+    def _apply(self, cmd: tuple) -> None:
+        t = self._t_last or 0.0
+        if cmd[0] == "end_set":
+            self._event("end_set", t)
+            res = self.lp.end_set("user")
+            if res is not None:
+                self._set_done(res)
+        elif cmd[0] == "override":
+            self._event("override", t, label=cmd[1])
+            before = len(self.lp.sets)
+            self.lp.override(cmd[1])
+            for res in self.lp.sets[before:]:  # an exercise change closes the set in progress
+                self._set_done(res)
+
+    # ------------------------------------------------------------------ pose worker
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                while self._mailbox is None and not self._commands and not self._closed:
+                    self._wake.wait(0.5)
+                cmds = list(self._commands)
+                self._commands.clear()
+                item, self._mailbox = self._mailbox, None
+                closing = self._closed
+            for c in cmds:
+                try:
+                    self._apply(c)
+                except Exception as e:
+                    self._fail(e)
+            if item is not None:
+                self._step(*item)
+            if closing and item is None:
+                return
+
+    def _step(self, rgb: np.ndarray, t: float, arrival: float) -> Overlay:
+        try:
+            if self._t0_wall is None:
+                self._t0_wall = time.perf_counter()
+            t0 = time.perf_counter()
+            n_sets = len(self.lp.sets)
+            st = self.lp.process(rgb, t)
+            pose_ms = (time.perf_counter() - t0) * 1000.0
+            self._t_last = t
+            self._log_frame()
+            if st.new_rep:
+                self._event("rep", t, exercise=st.exercise, count=st.count)
+            joints = ()
+            if st.cue_code and self.lp.movement is not None and self.lp.movement.results:
+                for iss in self.lp.movement.results[-1].issues:
+                    if iss.code == st.cue_code:
+                        joints = tuple(iss.joints)
+            if self.cues.offer(t, st.cue_code, st.cue, joints):
+                self._event("cue", t, code=st.cue_code, text=st.cue)
+            cue, hl = self.cues.active(t)
+            for res in self.lp.sets[n_sets:]:  # rest timeout or an exercise change closed a set
+                self._set_done(res)
+            cf = self.lp.clean_frames[-1] if self.lp.clean_frames else None
+            hints = [h.message for h in st.hints]
+            no_reps_yet = st.count == 0 and not self._entries
+            ov = Overlay(t=t, landmarks=cf.image if cf is not None and cf.valid else None,
+                         mask=cf.mask if cf is not None and cf.valid else None, exercise=st.exercise,
+                         confidence=st.confidence, source=st.source, count=st.count, set_index=st.set_index,
+                         phase=st.phase, cue=cue, highlight=hl,
+                         hint=hints[0] if hints and no_reps_yet else None)
+            done = time.perf_counter()
+            with self._lock:
+                self._overlay, self._state, self._hints, self._cue_text = ov, st, hints, cue
+                self.frames_processed += 1
+                self.latencies_ms.append((done - arrival) * 1000.0)
+                self.pose_ms.append(pose_ms)
+                self._proc_times.append(done)
+            return ov
+        except Exception as e:
+            self._fail(e)
+            return self._overlay
+
+    def _set_done(self, res: SetResult) -> None:
+        entry = SetEntry(index=res.index, exercise=res.exercise, reps=res.reps, start_s=res.t_start,
+                         end_s=res.t_end, reason=res.reason, ended_at=time.monotonic())
+        self._event("set_end", self._t_last or res.t_end, index=res.index, exercise=res.exercise, reps=res.reps,
+                    start_s=res.t_start, end_s=res.t_end, reason=res.reason)
+        with self._lock:
+            self._entries.append(entry)
+        self.reporter.submit(res, entry)
+
+    def _log_frame(self) -> None:
+        if self.landmarks_log is None or not self.lp.pose_frames:
+            return
+        pf, s = self.lp.pose_frames[-1], self.lp.stats[-1]
+        self.landmarks_log.write({
+            "t": round(pf.t, 4), "p": bool(pf.present), "w": pf.width, "h": pf.height,
+            "img": _arr(pf.image) if pf.present else None, "wld": _arr(pf.world) if pf.present else None,
+            "vis": _arr(pf.visibility, 4) if pf.present else None,
+            "st": [_num(s.brightness), _num(s.blur), _num(s.motion)]})
+
+    def _event(self, kind: str, t: float, **kw) -> None:
+        if self.events_log is not None:
+            try:
+                self.events_log.write({"type": kind, "t": round(float(t), 4), "wall": round(time.time(), 3), **kw})
+            except Exception:
+                log.exception("event log")
+
+    def _fail(self, e: Exception) -> None:
+        log.exception("live session error")
+        with self._lock:
+            self.errors += 1
+            self.last_error = f"{type(e).__name__}: {e}"
+
+    # ------------------------------------------------------------------ the page's view
+    def overlay(self) -> Overlay:
+        with self._lock:
+            return self._overlay
+
+    def status(self) -> LiveStatus:
+        with self._lock:
+            st, ov = self._state, self._overlay
+            entries = [replace(e) for e in self._entries]
+            lat = np.array(self.latencies_ms, float) if self.latencies_ms else None
+            pt = list(self._proc_times)
+            hints = list(self._hints)
+            counts = (self.frames_in, self.frames_processed, self.frames_dropped)
+            err = self.last_error
+            closed = self._closed
+        fps = (len(pt) - 1) / (pt[-1] - pt[0]) if len(pt) > 2 and pt[-1] > pt[0] else 0.0
+        rest_left = None
+        if st is None:
+            state = "ended" if closed else "waiting"
+        elif closed:
+            state = "ended"
+        elif not st.valid:
+            state = "no_person"
+        elif st.count > 0:
+            last_rep = self.lp.movement.counter.reps[-1].end_t if (
+                self.lp.movement is not None and self.lp.movement.counter.reps) else None
+            idle = st.t - last_rep if last_rep is not None else 0.0
+            state = "resting" if st.phase in ("top", "idle") and idle > 2.0 else "in_set"
+            if state == "resting":
+                rest_left = max(0.0, self.cfg.rest_s - idle)
+        elif hints and not entries:
+            state = "setup"
+        else:
+            state = "ready"
+        return LiveStatus(
+            state=state, exercise=ov.exercise, confidence=ov.confidence, source=ov.source, count=ov.count,
+            set_index=ov.set_index, phase=ov.phase, cue=ov.cue, hints=hints, sets=entries,
+            frames_in=counts[0], frames_processed=counts[1], frames_dropped=counts[2], processed_fps=fps,
+            latency_ms_p50=float(np.percentile(lat, 50)) if lat is not None else None,
+            latency_ms_p95=float(np.percentile(lat, 95)) if lat is not None else None,
+            rest_left_s=rest_left, error=err, session_id=self.session_id, closed=closed)
+
+    @property
+    def sets(self) -> list[SetEntry]:
+        with self._lock:
+            return list(self._entries)
+
+    # ------------------------------------------------------------------ end of the session
+    def close(self, reason: str = "stream_ended", wait_reports: bool = True, timeout: float = 60.0) -> None:
+        """End of the stream (STOP, tab closed, connection dropped): close the set in progress from what was
+        captured, store it, finish the recording. Idempotent; safe from any thread."""
+        with self._close_lock:
+            if self._closed:
+                return
+            self.close_reason = reason
+            with self._lock:
+                self._closed = True
+                self._wake.notify_all()
+            if self._worker is not None:
+                self._worker.join(timeout)
+            try:
+                res = self.lp.finish(reason)
+                if res is not None:
+                    self._set_done(res)
+            except Exception as e:
+                self._fail(e)
+            self._event("end", self._t_last or 0.0, reason=reason)
+            for lg in (self.landmarks_log, self.events_log):
+                if lg is not None:
+                    lg.close()
+            video = self.video.close() if self.video is not None else None
+            self.reporter.close(timeout if wait_reports else 0.01)
+            if self.store is not None and self.session_id:
+                try:
+                    if video is not None:
+                        self.store.set_files(self.session_id, video=video)
+                    self.store.end_session(self.session_id, "ended", note=reason)
+                except Exception as e:
+                    self._fail(e)
+            try:
+                self.lp.close()
+            except Exception:
+                pass
+
+    def timing(self) -> dict:
+        """Processed fps, dropped ratio and frame latency (arrival → overlay ready) percentiles."""
+        with self._lock:
+            lat = np.array(self.latencies_ms, float)
+            pose = np.array(self.pose_ms, float)
+            n_in, n_proc, n_drop = self.frames_in, self.frames_processed, self.frames_dropped
+        wall = (time.perf_counter() - self._t0_wall) if self._t0_wall else 0.0
+        pct = lambda a, q: round(float(np.percentile(a, q)), 2) if len(a) else None  # noqa: E731
+        return {"frames_in": n_in, "frames_processed": n_proc, "frames_dropped": n_drop,
+                "dropped_ratio": round(n_drop / n_in, 4) if n_in else 0.0,
+                "latency_ms_p50": pct(lat, 50), "latency_ms_p95": pct(lat, 95), "latency_ms_p99": pct(lat, 99),
+                "pose_ms": round(float(pose.mean()), 2) if len(pose) else None, "wall_s": round(wall, 3)}
