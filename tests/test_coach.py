@@ -259,3 +259,33 @@ def test_bench_report_keys(capsys):
     assert res["report_s"] > 0 and res["summary_source"] == "deterministic"
     assert res["report_with_model_s"] is None and res["model_reason"]
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["report_s"] == res["report_s"]
+
+
+# ------------------------------------------------------------------ agreement with the movement core's rule tables
+
+def test_cards_and_summary_match_the_exercise_rules():
+    from pipeline.exercises import get
+    from pipeline.report import IssueModel, VariationModel
+
+    for ex in ("squat", "push_up", "shoulder_press"):
+        e = get(ex)
+        for rule in e.issue_rules:
+            card = CARDS.issues.get(rule.code)
+            assert card is not None and card.exercise == ex, rule.code
+            assert card.cue == rule.cue, (rule.code, card.cue, rule.cue)
+        for v in e.variation_rules:
+            assert v.code in CARDS.variations and CARDS.variations[v.code].exercise == ex, v.code
+        # a report with every rule firing, using the rules' own labels, units and values
+        for var in [None, *e.variation_rules]:
+            r = sample_report(ex, reps=5)
+            r.issues = [IssueModel(code=rule.code, label=rule.label, severity=0.9 - 0.1 * k, rep=k + 1,
+                                   metric=rule.metric, value=rule.threshold * 1.2 + 0.1, threshold=rule.threshold,
+                                   unit=rule.unit, t_start=1.0, t_end=2.0, confidence=0.8, cue=rule.cue)
+                        for k, rule in enumerate(e.issue_rules)
+                        if var is None or rule.code not in var.suppresses]
+            if var is not None:
+                r.variations = [VariationModel(code=var.code, label=var.label, confidence=0.9,
+                                               suppresses=list(var.suppresses))]
+            s, v = write_summary(r, llm=False)
+            assert v.passed, (ex, var and var.code, [(f.check, f.text, f.detail) for f in v.failures])
+            assert [f.code for f in s.fix_first] == [i.code for i in r.issues]

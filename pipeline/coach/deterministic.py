@@ -68,14 +68,16 @@ def looked_good(ev: Evidence, cards: CardSet, suppressed: set[str]) -> list[str]
         return []
     out: list[str] = []
     if not ev.issues:
-        out.append(f"No form issues detected in any of your {_plural(ev.rep_count, 'rep')}.")
+        scope = " that this camera view allows" if ev.not_judged else ""
+        out.append(f"No form issues detected in the checks{scope}, in any of your {_plural(ev.rep_count, 'rep')}.")
     if ev.partial == 0 and ev.rep_count:
         out.append("Every rep was counted as a full rep.")
-    clean = [c for c in cards.issues.values()
-             if c.exercise == ev.exercise and c.code not in ev.issue_codes and c.code not in ev.not_judged
-             and c.code not in suppressed]
-    for c in clean[:2]:
-        out.append(f"Spotter did not flag {c.title.lower()} on any rep.")
+    if ev.issues:
+        clean = [c for c in cards.issues.values()
+                 if c.exercise == ev.exercise and c.code not in ev.issue_codes and c.code not in ev.not_judged
+                 and c.code not in suppressed]
+        for c in clean[:2]:
+            out.append(f"Spotter did not flag {c.title.lower()} on any rep.")
     return out[:3]
 
 

@@ -185,7 +185,9 @@ def summary_texts(s: Summary) -> list[tuple[str, str]]:
 
 
 def _close(x: float, pool: Iterable[float], abs_tol: float, rel_tol: float) -> bool:
-    return any(abs(x - v) <= max(abs_tol, rel_tol * abs(v)) for v in pool)
+    """Signs are compared loosely: prose writes magnitudes ("0.25 below") for signed metrics."""
+    x = abs(x)
+    return any(abs(x - abs(v)) <= max(abs_tol, rel_tol * abs(v)) for v in pool)
 
 
 def _expand_rep_list(first: str, rest: str) -> list[int]:
@@ -201,10 +203,19 @@ def _expand_rep_list(first: str, rest: str) -> list[int]:
     return nums
 
 
+def evidence_terms(ev: Evidence) -> list[_Term]:
+    """The report's own issue/variation labels recognise mentions too, whatever wording the rules use."""
+    out = [_Term(frozenset([f.code]), "issue", re.compile(rf"\b{re.escape(f.label)}\b", re.I)) for f in ev.issues
+           if f.label]
+    out += [_Term(frozenset([c]), "variation", re.compile(rf"\b{re.escape(lab)}\b", re.I))
+            for c, lab in ev.variations.items() if lab]
+    return out
+
+
 def check_text(section: str, text: str, ev: Evidence, cards: CardSet,
                suppressed: dict[str, str] | None = None) -> list[CheckFailure]:
     """Check one piece of summary text against the evidence."""
-    lex = lexicon(cards)
+    lex = lexicon(cards) + evidence_terms(ev)
     fails: list[CheckFailure] = []
     detected = set(ev.issue_codes)
     suppressed = suppressed or {}
