@@ -54,9 +54,12 @@ MEDICAL_PATTERNS: list[tuple[str, str]] = [
     ("injury", r"(?:keeps?|keeping|stay|stays) (?:your |the )?(?:\w+ )?(?:knees?|back|spine|joints?|shoulders?|elbows?|wrists?|"
                r"hips?|neck|body|you) safe"),
     ("injury", r"safer|dangerous|harmful|unsafe|hazard\w*|risk of|risky|bulletproof|injury-free"),
-    ("injury", r"prevents?|preventing|prevention|preventive|preventative"),
+    ("injury", r"(?:prevent\w*|avoid\w*|reduc\w*|lower\w*|minimi[sz]\w*|stop\w*)\s+(?:\w+\s+){0,4}?"
+               r"(?:problems?|trouble|harm|wear)"),
+    ("injury", r"(?:knee|back|spine|spinal|shoulder|joint|hip|wrist|neck|elbow)s? (?:problems?|trouble|issues)"),
+    ("injury", r"prevention|preventive|preventative"),
     ("medical", r"medical\w*|clinical\w*|clinician|therap\w*|rehab\w*|treatment|treats? (?:your |the )?\w+ "
-                r"(?:pain|condition)|cure[sd]?|curing|heal\w*|pain\w*|symptom\w*|doctor|physician|prescri\w*"),
+                r"(?:pain|condition)|cure[sd]?|curing|heal(?:s|ed|ing)?|pain(?:s|ful|less|-free)?|symptom\w*|doctor|physician|prescri\w*"),
 ]
 _MED_RE = [(cat, re.compile(rf"\b(?:{p})\b", re.I)) for cat, p in MEDICAL_PATTERNS]
 
