@@ -39,7 +39,7 @@ class SetEntry:
     error: Optional[str] = None
 
     def brief(self) -> dict:
-        return {"exercise": self.exercise, "reps": self.reps, "start_s": round(self.start_s, 3),
+        return {"exercise": self.exercise, "reps": self.reps, "start_s": round(max(0.0, self.start_s), 3),
                 "end_s": round(self.end_s, 3)}
 
 

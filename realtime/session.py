@@ -128,9 +128,11 @@ class LiveSession:
         self.last_error: Optional[str] = None
         self._t_last: Optional[float] = None
         self._t0_wall: Optional[float] = None
+        self._t_last_done: Optional[float] = None
         self._closed = False
         self._close_lock = threading.Lock()
         self.close_reason: Optional[str] = None
+        self.frame_done = None  # optional callable(t, perf_counter) when a frame's overlay is ready (timing)
 
         # storage: session row, folder, recording, logs
         self.session_id = None
@@ -286,6 +288,9 @@ class LiveSession:
                 self.latencies_ms.append((done - arrival) * 1000.0)
                 self.pose_ms.append(pose_ms)
                 self._proc_times.append(done)
+                self._t_last_done = done
+            if self.frame_done is not None:
+                self.frame_done(t, done)
             return ov
         except Exception as e:
             self._fail(e)
@@ -413,9 +418,11 @@ class LiveSession:
             lat = np.array(self.latencies_ms, float)
             pose = np.array(self.pose_ms, float)
             n_in, n_proc, n_drop = self.frames_in, self.frames_processed, self.frames_dropped
-        wall = (time.perf_counter() - self._t0_wall) if self._t0_wall else 0.0
+        # processing span: first frame taken → last overlay ready (excludes set-up and shutdown)
+        wall = (self._t_last_done - self._t0_wall) if self._t0_wall and self._t_last_done else 0.0
         pct = lambda a, q: round(float(np.percentile(a, q)), 2) if len(a) else None  # noqa: E731
         return {"frames_in": n_in, "frames_processed": n_proc, "frames_dropped": n_drop,
                 "dropped_ratio": round(n_drop / n_in, 4) if n_in else 0.0,
                 "latency_ms_p50": pct(lat, 50), "latency_ms_p95": pct(lat, 95), "latency_ms_p99": pct(lat, 99),
-                "pose_ms": round(float(pose.mean()), 2) if len(pose) else None, "wall_s": round(wall, 3)}
+                "pose_ms": round(float(pose.mean()), 2) if len(pose) else None, "wall_s": round(wall, 3),
+                "processed_fps": round((n_proc - 1) / wall, 2) if wall > 0 and n_proc > 1 else 0.0}

@@ -1,0 +1,37 @@
+"""Pose estimators that replay known landmarks (tests, benchmarks, recovery): same LiveSession code path,
+without paying for MediaPipe again."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Iterable
+
+import numpy as np
+
+from pipeline.pose import PoseFrame
+
+
+class ReplayedPose:
+    """Returns the given PoseFrames in order, re-timed to the timestamps the session receives.
+
+    ``strict``: the frame's own timestamp must match the one passed to ``process`` (same frames, same order)."""
+
+    name = "replayed"
+
+    def __init__(self, frames: Iterable[PoseFrame], strict: bool = True, tol: float = 1e-3):
+        self._frames = list(frames)
+        self._i = 0
+        self.strict = strict
+        self.tol = tol
+
+    def process(self, rgb: np.ndarray, t: float) -> PoseFrame:
+        if self._i >= len(self._frames):
+            h, w = rgb.shape[:2]
+            return PoseFrame.empty(t, w, h)
+        pf = self._frames[self._i]
+        self._i += 1
+        if self.strict and abs(pf.t - t) > self.tol:
+            raise AssertionError(f"frame {self._i - 1}: pose at t={pf.t:.4f} but frame at t={t:.4f}")
+        return dataclasses.replace(pf, t=t)
+
+    def close(self) -> None:
+        pass
