@@ -27,14 +27,6 @@ class OneEuro:
         self.d_cutoff = d_cutoff
         self.reset()
 
-    def _start_subject(self, centre, size) -> None:
-        self._f_img.reset()
-        self._f_world.reset()
-        self._torso.clear()
-        self._ref_centre, self._ref_size = centre, size
-        self._jump_since = None
-        self._jump_centre = None
-
     def reset(self) -> None:
         self._x = None
         self._dx = None
@@ -133,6 +125,15 @@ class PoseCleaner:
         self._torso = deque(maxlen=90)
         self.jumps = 0
         self.reanchors = 0
+        self.view_changes = 0
+        self._last_angles = None
+
+    def _same_athlete(self, pf: PoseFrame, tol_deg: float = 12.0) -> bool:
+        if self._last_angles is None:
+            return False
+        a = pose_angles(pf.world)
+        ok = np.isfinite(a) & np.isfinite(self._last_angles)
+        return bool(ok.sum() >= 6 and float(np.mean(np.abs(a[ok] - self._last_angles[ok]))) < tol_deg)
 
     def _start_subject(self, centre, size) -> None:
         self._f_img.reset()
@@ -166,6 +167,11 @@ class PoseCleaner:
                 dist = float(np.linalg.norm(centre - self._ref_centre))
                 ratio = max(size, self._ref_size) / max(1.0, min(size, self._ref_size))
                 jumped = dist > self.jump_frac * max(self._ref_size, size) or ratio > 2.2
+                if jumped and self._same_athlete(pf):
+                    # same posture, different place/size: the camera moved or cut, not another person
+                    self.view_changes += 1
+                    self._start_subject(centre, size)
+                    jumped = False
                 if jumped:
                     if self._jump_since is None or self._jump_centre is None or \
                             np.linalg.norm(centre - self._jump_centre) > self.jump_frac * size:
@@ -206,6 +212,7 @@ class PoseCleaner:
                          reason=None, scale_px=scale, norm=norm, width=w, height=h, raw_present=True)
         self._last = out
         self._last_good_t = t
+        self._last_angles = pose_angles(pf.world)
         return out
 
     def _gap(self, t: float, reason: str, w: int, h: int, allow_fill: bool = True) -> CleanFrame:
@@ -219,6 +226,18 @@ class PoseCleaner:
             self._f_img.reset()
             self._f_world.reset()
         return CleanFrame.invalid(t, reason, w, h)
+
+
+_ANGLES = [(11, 13, 15), (12, 14, 16), (13, 11, 23), (14, 12, 24), (11, 23, 25), (12, 24, 26), (23, 25, 27),
+           (24, 26, 28)]
+
+
+def pose_angles(world: np.ndarray) -> np.ndarray:
+    """Eight view-invariant joint angles (elbows, shoulders, hips, knees) in degrees."""
+    a = world[[i for i, _, _ in _ANGLES]] - world[[j for _, j, _ in _ANGLES]]
+    b = world[[k for _, _, k in _ANGLES]] - world[[j for _, j, _ in _ANGLES]]
+    cos = (a * b).sum(1) / np.maximum(np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1), 1e-9)
+    return np.degrees(np.arccos(np.clip(cos, -1, 1)))
 
 
 def shoulder_ankle_px(cf: CleanFrame) -> float:

@@ -84,7 +84,8 @@ class MovementAnalyzer:
         self._frame.append(idx)
         ok = bool(s) and cf.valid and self.ex.gate(s) and not self._walking(cf.t, s)
         x = s.get(self.ex.signal, math.nan) if s else math.nan
-        rep = self.counter.update(cf.t, x, ok, at_bottom=bool(s) and self.ex.at_bottom(s))
+        rep = self.counter.update(cf.t, x, ok, at_bottom=bool(s) and self.ex.at_bottom(s),
+                                  top_ok=bool(s) and self.ex.valid_top(s))
         st = MovementState(exercise=self.ex.name, phase=self.counter.phase, count=self.counter.count,
                            partial=sum(1 for r in self.counter.reps if r.partial))
         # a rep counts the moment it completes; its metrics wait until the top has settled

@@ -100,11 +100,14 @@ class RepCounter:
         self._from_bottom = False
 
     # -- the machine --------------------------------------------------------
-    def update(self, t: float, x: float, ok: bool = True, at_bottom: bool = False) -> Optional[Rep]:
+    def update(self, t: float, x: float, ok: bool = True, at_bottom: bool = False,
+               top_ok: bool = True) -> Optional[Rep]:
         """Feed one sample. Returns a :class:`Rep` (counted or partial) when one completes.
 
         ``at_bottom`` is the exercise's own judgement that the pose is a bottom position (used only to
-        decide whether a set starts at the bottom)."""
+        decide whether a set starts at the bottom); ``top_ok`` says whether the pose is a valid top (a
+        plank at the top of a push-up, hands overhead at a press lockout): a rep only completes on one, so
+        pushing up off the floor to stand after the last rep is not counted."""
         p = self.params
         if not ok or x is None or not math.isfinite(x):
             if math.isfinite(self._last_t) and t - self._last_t > 1.0:
@@ -171,7 +174,7 @@ class RepCounter:
                 self._restart_top(t, x)
                 return None
             if x >= self._min + p.finish_frac * depth and t - self._min_t >= p.min_phase_s and \
-                    t - self._start_t >= p.min_rep_s:
+                    t - self._start_t >= p.min_rep_s and top_ok:
                 rep = self._complete(t, x, depth)
                 self._restart_top(t, x)
                 return rep

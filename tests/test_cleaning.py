@@ -36,7 +36,7 @@ def test_one_euro_is_causal_and_uses_timestamps():
     assert 0.3 < ya[3] <= 0.3 + 1e-9 or ya[3] < 0.3  # no overshoot past the input
 
 
-def _pf(t, cx=0.5, cy=0.5, present=True, vis=0.9, scale=0.3):
+def _pf(t, cx=0.5, cy=0.5, present=True, vis=0.9, scale=0.3, arms_up=False):
     rng = np.random.default_rng(int(t * 1000))
     base = np.zeros((33, 3), np.float32)
     # a crude upright body: shoulders above hips above ankles
@@ -49,6 +49,12 @@ def _pf(t, cx=0.5, cy=0.5, present=True, vis=0.9, scale=0.3):
     base[[25, 26], 1] = cy + scale * 0.4
     base[[27, 28], 1] = cy + scale * 0.8
     base[0, 1] = cy - scale * 0.75
+    # arms hanging by the sides, or raised overhead (another person doing something else)
+    base[[13, 14], 1] = cy - scale * (0.9 if arms_up else 0.25)
+    base[[15, 16], 1] = cy - scale * (1.3 if arms_up else 0.0)
+    base[[13, 15], 0] = base[11, 0]
+    base[[14, 16], 0] = base[12, 0]
+    base[:, 2] = 0.0
     if not present:
         return PoseFrame.empty(t, 640, 480)
     v = np.full(33, vis, np.float32)
@@ -88,11 +94,11 @@ def test_subject_jump_is_marked_invalid_then_reanchors():
     for i in range(30):
         t = i / 30
         assert c.update(_pf(t, cx=0.25)).valid
-    # detection jumps to another person on the right
+    # detection jumps to another person on the right, doing something else
     out = []
     for i in range(30, 90):
         t = i / 30
-        out.append(c.update(_pf(t, cx=0.8)))
+        out.append(c.update(_pf(t, cx=0.8, arms_up=True)))
     reasons = [o.reason for o in out]
     assert reasons[0] == "subject_jump"
     n_bad = sum(1 for o in out if not o.valid)
@@ -104,7 +110,17 @@ def test_brief_jump_returns_to_original_subject():
     c = PoseCleaner(reanchor_s=1.0)
     for i in range(30):
         c.update(_pf(i / 30, cx=0.25))
-    bad = [c.update(_pf((30 + i) / 30, cx=0.8)) for i in range(5)]
+    bad = [c.update(_pf((30 + i) / 30, cx=0.8, arms_up=True)) for i in range(5)]
     assert all(not b.valid for b in bad)
     back = c.update(_pf(35 / 30, cx=0.25))
     assert back.valid and c.reanchors == 0
+
+
+def test_camera_cut_keeps_the_same_athlete():
+    """The same posture at another place and size (camera moved or cut): not another person."""
+    c = PoseCleaner()
+    for i in range(30):
+        c.update(_pf(i / 30, cx=0.3))
+    after = [c.update(_pf((30 + i) / 30, cx=0.7, scale=0.45)) for i in range(10)]
+    assert all(a.valid for a in after)
+    assert c.view_changes == 1 and c.reanchors == 0

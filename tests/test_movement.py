@@ -468,3 +468,64 @@ def test_live_cue_comes_from_confident_issue():
     ma = MovementAnalyzer(get("push_up"))
     cues = [st.cue for st in (ma.update(c) for c in clean) if st.cue]
     assert cues and cues[0] == "Squeeze glutes, hips in line"
+
+
+def _append(tr: PoseTrack, src: PoseTrack, i0: int, i1: int, fn=None) -> PoseTrack:
+    """Append frames i0..i1 of ``src`` after ``tr`` (continuing timestamps), optionally modified."""
+    seg = PoseTrack(t=src.t[i0:i1].copy(), image=src.image[i0:i1].copy(), world=src.world[i0:i1].copy(),
+                    visibility=src.visibility[i0:i1].copy(), present=src.present[i0:i1].copy(),
+                    stats=src.stats[i0:i1].copy(), width=src.width, height=src.height)
+    if fn:
+        fn(seg)
+    seg.t = seg.t - seg.t[0] + tr.t[-1] + 1 / 30
+    return PoseTrack(t=np.concatenate([tr.t, seg.t]), image=np.concatenate([tr.image, seg.image]),
+                     world=np.concatenate([tr.world, seg.world]),
+                     visibility=np.concatenate([tr.visibility, seg.visibility]),
+                     present=np.concatenate([tr.present, seg.present]), stats=np.concatenate([tr.stats, seg.stats]),
+                     width=tr.width, height=tr.height)
+
+
+def test_pushing_up_off_the_floor_to_stand_is_not_a_rep():
+    """After the last push-up the athlete lowers to the floor and pushes up with the hips piked back to get
+    up: the elbows extend like a rep, but the top is not a plank, so it is not counted."""
+    tr = _track("pu01")
+    base = run(tr, "push_up")
+    it = base.reps.items[1]
+    i0 = int(np.searchsorted(tr.t, it.start_s))
+    i1 = int(np.searchsorted(tr.t, it.end_s)) + 10
+    again = _append(tr, tr, i0, i1)
+    assert run(again, "push_up").reps.count == 5  # the same movement in a plank is a rep
+
+    tp = torso_px(tr)
+
+    def pike_on_the_way_up(seg):
+        n = len(seg.t)
+        ib = int(np.searchsorted(seg.t, it.bottom_s))
+        w = np.clip((np.arange(n) - (ib - i0)) / 8.0, 0, 1)  # hips rise from the bottom on
+        seg.world[:, [23, 24], 1] -= (0.45 * w)[:, None]
+        shift_img(seg, [23, 24], 0, -1.2 * tp, w)
+
+    getting_up = _append(tr, tr, i0, i1, pike_on_the_way_up)
+    assert run(getting_up, "push_up").reps.count == 4
+
+
+def test_camera_view_change_mid_set_keeps_counting():
+    """After the first rep the camera cuts to another angle and distance: same athlete, same count."""
+    tr = _track("sq09")
+    base = run(tr, "squat")
+    cut_t = base.reps.items[0].end_s + 0.6
+    k = tr.t > cut_t
+
+    def cut(t: PoseTrack):
+        t.image[k, :, 0] = 0.05 + 0.4 * t.image[k, :, 0]
+        t.image[k, :, 1] = 0.3 + 0.5 * t.image[k, :, 1]
+        a = np.radians(50)
+        x, z = t.world[k, :, 0].copy(), t.world[k, :, 2].copy()
+        t.world[k, :, 0] = np.cos(a) * x + np.sin(a) * z
+        t.world[k, :, 2] = -np.sin(a) * x + np.cos(a) * z
+
+    moved = modified(tr, cut)
+    clean, cleaner = clean_track(moved)
+    ev = MovementRun("squat", clean).evidence
+    assert ev.reps.count == base.reps.count == 3
+    assert cleaner.view_changes >= 1

@@ -76,6 +76,10 @@ class Exercise:
         """Exercise-specific judgement that a pose is a bottom position (start of a set at the bottom)."""
         return False
 
+    def valid_top(self, s: dict) -> bool:
+        """Is this a valid top/lockout posture (a rep can only complete on one)?"""
+        return True
+
     def rep_metrics(self, w: Signals, rep: Rep) -> dict[str, float | None]:
         """Per-rep metrics from the signals of the rep's frames (shared ones are added by the caller)."""
         return {}

@@ -33,6 +33,11 @@ class PushUp(Exercise):
     def at_bottom(self, s):
         return s.get("elbow", 180) <= self.params.start_bottom_max
 
+    def valid_top(self, s):
+        # a plank (full or from the knees): shoulders, hips and ankles or knees roughly in line
+        line = max(s.get("line_ankle", 0) or 0, s.get("line_knee", 0) or 0)
+        return line >= 135
+
     def rep_metrics(self, w: Signals, rep: Rep):
         e = w["elbow"]
         ib = int(np.nanargmin(e)) if np.isfinite(e).any() else 0

@@ -50,6 +50,10 @@ class ShoulderPress(Exercise):
         # hands at or below the chin: the press starts from the bottom
         return s.get("elbow", 180) <= self.params.start_bottom_max or s.get("wrist_above_nose", 1) < 0.05
 
+    def valid_top(self, s):
+        # at lockout at least one hand is above the shoulders
+        return max(s.get("wrist_l_above", -9), s.get("wrist_r_above", -9)) > 0.0
+
     def rep_metrics(self, w: Signals, rep: Rep):
         e = w["elbow"]
         ib = int(np.nanargmin(e)) if np.isfinite(e).any() else 0
