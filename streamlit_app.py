@@ -1,32 +1,254 @@
-"""Spotter's page. The live coaching UI arrives with the live-app issue; for now it analyses an upload."""
-import tempfile
-from pathlib import Path
+"""Spotter's page: ``streamlit run streamlit_app.py`` (binds to localhost unless configured otherwise).
+
+Live coaching through the webcam (streamlit-webrtc, SENDRECV, no ICE servers by default so nothing leaves the
+machine), a session timeline of set reports, a history of past sessions, and an upload page for recorded video.
+All analysis happens in ``realtime/`` and ``pipeline/``; this file only lays out the page.
+"""
+from __future__ import annotations
+
+import html
+import json
+import os
+import time
 
 import streamlit as st
 
+from pipeline.errors import SpotterError
+from realtime.paths import check_id
+from realtime.session import SessionConfig
+from realtime.store import Store
+
+EXERCISES = {"Automatic": None, "Squat": "squat", "Push-up": "push_up", "Shoulder press": "shoulder_press"}
+STATE_TEXT = {"waiting": "Waiting for the camera", "no_person": "No one in view", "setup": "Set up the camera",
+              "ready": "Ready: start your set", "in_set": "In set", "resting": "Resting", "ended": "Stopped"}
+
 st.set_page_config(page_title="Spotter", layout="wide")
+
+
+@st.cache_resource(show_spinner=False)
+def _store(root: str | None):
+    return Store(root or None)
+
+
+def get_store() -> Store | None:
+    try:
+        return _store(os.environ.get("SPOTTER_DATA"))
+    except SpotterError as e:
+        st.error(f"Session storage unavailable: {e}")
+        return None
+
+
+def _text(s) -> str:
+    """Model or file text shown as plain text (never interpreted as Markdown/HTML)."""
+    return html.escape(str(s))
+
+
+# ---------------------------------------------------------------------------------------------- sidebar
+page = st.sidebar.radio("Page", ["Live", "History", "Upload"], key="page")
+st.sidebar.subheader("Training context")
+goal = st.sidebar.selectbox("Goal", ["general fitness", "strength", "hypertrophy", "endurance", "rehab (cleared)"])
+experience = st.sidebar.selectbox("Experience", ["beginner", "intermediate", "advanced"])
+equipment = st.sidebar.selectbox("Equipment", ["bodyweight", "dumbbells", "barbell", "kettlebell", "machine"])
+ex_label = st.sidebar.selectbox("Exercise", list(EXERCISES), help="Automatic: Spotter recognises the exercise")
+rest_s = st.sidebar.slider("Set ends after this much rest (s)", 3, 30, 8)
+profile = {"goal": goal, "experience": experience, "equipment": [equipment]}
+exercise = EXERCISES[ex_label]
+
 st.title("Spotter — local workout form coach")
 st.caption("Runs entirely on this computer. Not a medical device: it does not diagnose or prevent injuries.")
 
-up = st.file_uploader("Analyse a recorded set", type=["mp4", "mov", "m4v", "webm", "avi"])
-if up is not None:
-    from pipeline.analyze import analyze_file
-    from pipeline.errors import SpotterError
 
-    with tempfile.TemporaryDirectory() as d:
-        src = Path(d) / Path(up.name).name
-        src.write_bytes(up.getbuffer())
-        try:
-            with st.spinner("Analysing..."):
-                res = analyze_file(src, Path(d) / "out")
-        except SpotterError as e:
-            st.error(str(e))
-        else:
-            rep = res.report
-            st.write(f"Person found on {rep.pose.detected_ratio:.0%} of frames")
-            for w in rep.qc.warnings:
-                st.warning(w.message)
-            vid = Path(d) / "out" / "annotated.mp4"
-            if vid.exists():
-                st.video(vid.read_bytes())
-            st.json(rep.model_dump(mode="json"), expanded=False)
+def _profile_for_report() -> dict | None:
+    try:
+        from pipeline.report import Profile
+
+        p = dict(profile, intended_exercise=exercise) if exercise else dict(profile)
+        return Profile(**p).model_dump(exclude_none=True)
+    except Exception:
+        return None
+
+
+def show_report(rep: dict, key: str) -> None:
+    reps = rep.get("reps") or {}
+    ex = (rep.get("exercise") or {}).get("label", "?")
+    st.markdown(f"**{_text(ex).replace('_', ' ')}** — {int(reps.get('count', 0))} reps")
+    summ = rep.get("summary") or {}
+    text = summ.get("text") if isinstance(summ, dict) else None
+    if text:
+        st.text(text)
+    for iss in rep.get("issues") or []:
+        st.text(f"• {iss.get('label', iss.get('code', ''))} (rep {iss.get('rep')})")
+    for w in (rep.get("qc") or {}).get("warnings") or []:
+        st.caption(_text(w.get("message", "")))
+    st.download_button("report.json", json.dumps(rep, indent=2), file_name="report.json", mime="application/json",
+                       key=f"dl-{key}")
+
+
+# ---------------------------------------------------------------------------------------------- live
+def live_page() -> None:
+    from streamlit_webrtc import WebRtcMode, webrtc_streamer
+
+    from realtime.webrtc import LiveLink, rtc_configuration
+
+    store = get_store()
+    if "live_link" not in st.session_state:
+        st.session_state.live_link = LiveLink(store_factory=(lambda: store) if store is not None else None)
+    link: LiveLink = st.session_state.live_link
+    link.configure(SessionConfig(exercise=exercise, rest_s=float(rest_s), profile=_profile_for_report(),
+                                 source="webcam", llm=None if os.environ.get("SPOTTER_LLM_MODEL") else False))
+    left, right = st.columns([3, 2])
+    with left:
+        webrtc_streamer(
+            key="spotter-live", mode=WebRtcMode.SENDRECV, rtc_configuration=rtc_configuration(),
+            media_stream_constraints={"video": {"width": {"ideal": 640}, "height": {"ideal": 480},
+                                                "frameRate": {"ideal": 30}}, "audio": False},
+            video_frame_callback=link.callback, on_video_ended=link.ended, async_processing=True)
+        if st.button("End set", help="Close the set now instead of waiting for the rest timeout"):
+            s = link.current()
+            if s is not None:
+                s.end_set()
+    with right:
+        live_status(link)
+
+
+@st.fragment(run_every=0.5)
+def live_status(link) -> None:
+    s = link.current()
+    if s is None:
+        st.info("Press START and allow the camera. Stand so your whole body is in view.")
+        return
+    stt = s.status()
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Exercise", stt.exercise.replace("_", " "))
+    c2.metric("Reps", stt.count)
+    c3.metric("Set", stt.set_index)
+    state = STATE_TEXT.get(stt.state, stt.state)
+    if stt.rest_left_s is not None:
+        state += f" — set ends in {stt.rest_left_s:.0f} s"
+    st.markdown(f"<div data-testid='spotter-state'>State: {_text(state)} · phase {_text(stt.phase)}</div>"
+                f"<div data-testid='spotter-reps' data-reps='{int(stt.count)}' "
+                f"data-total='{int(stt.count + sum(e.reps for e in stt.sets))}'>Rep count: {int(stt.count)}</div>",
+                unsafe_allow_html=True)
+    if stt.cue:
+        st.warning(stt.cue)
+    if stt.state in ("setup", "no_person", "ready") and not stt.sets:
+        for h in stt.hints[:3]:
+            st.info(h)
+    if stt.error:
+        st.error(f"Analysis error (the stream goes on): {stt.error}")
+    if link.store_error:
+        st.error(f"This session is not being recorded: {link.store_error}")
+    st.caption(f"{stt.processed_fps:.0f} fps processed · {stt.frames_dropped} stale frames skipped"
+               + (f" · latency p95 {stt.latency_ms_p95:.0f} ms" if stt.latency_ms_p95 else ""))
+    st.subheader("Session timeline")
+    if not stt.sets:
+        st.caption("Each finished set's report appears here.")
+    for e in reversed(stt.sets):
+        with st.expander(f"Set {e.index}: {e.exercise.replace('_', ' ')} — {e.reps} reps", expanded=True):
+            if e.report is None:
+                st.caption("Report on its way…" if not e.error else f"Report failed: {e.error}")
+            else:
+                show_report(e.report, f"live-{s.session_id}-{e.index}-{e.summary_status}")
+                if e.summary_status == "pending":
+                    st.caption("Coach summary being written…")
+
+
+# ---------------------------------------------------------------------------------------------- history
+def history_page() -> None:
+    store = get_store()
+    if store is None:
+        return
+    try:
+        sessions = store.list_sessions()
+    except SpotterError as e:
+        st.error(str(e))
+        return
+    if not sessions:
+        st.info("No sessions yet.")
+        return
+    labels = {s["id"]: f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(s['created_at']))} · {s['source']} · "
+                       f"{s['n_sets']} sets, {s['n_reps']} reps · {s['exercises'] or '-'} · {s['status']}"
+              for s in sessions}
+    sid = st.selectbox("Session", list(labels), format_func=lambda k: labels[k])
+    try:
+        sid = check_id(sid)
+        sess = store.get_session(sid)
+        sets = store.sets(sid)
+    except SpotterError as e:
+        st.error(str(e))
+        return
+    if sess["status"] == "live" and st.button("Recover this interrupted session"):
+        from realtime.history import recover_session
+
+        n = recover_session(store, sid)
+        st.success(f"Recovered {n} set(s).")
+        st.rerun()
+    video = store.path_of(sess["video"])
+    if video is not None and video.exists() and video.suffix == ".mp4":
+        st.video(str(video))
+    for row in sets:
+        with st.expander(f"Set {row['idx']}: {row['exercise'].replace('_', ' ')} — {row['reps']} reps "
+                         f"({row['start_s']:.1f}–{row['end_s']:.1f} s)"):
+            rep = json.loads(row["report_json"]) if row["report_json"] else None
+            if rep:
+                show_report(rep, f"h-{row['id']}")
+            d = store.path_of(row["report_dir"])
+            if d is not None and (d / "report.html").exists():
+                st.download_button("report.html", (d / "report.html").read_bytes(), file_name="report.html",
+                                   mime="text/html", key=f"html-{row['id']}")
+            ann = d / "annotated.mp4" if d is not None else None
+            if ann is not None and ann.exists():
+                st.download_button("annotated.mp4", ann.read_bytes(), file_name=f"set{row['idx']}.mp4",
+                                   mime="video/mp4", key=f"ann-{row['id']}")
+            elif st.button("Render annotated video", key=f"render-{row['id']}"):
+                from realtime.history import render_set_video
+
+                try:
+                    with st.spinner("Rendering…"):
+                        render_set_video(store, row["id"])
+                    st.rerun()
+                except SpotterError as e:
+                    st.error(str(e))
+    if st.button("Delete this session", type="secondary"):
+        store.delete_session(sid)
+        st.rerun()
+
+
+# ---------------------------------------------------------------------------------------------- upload
+def upload_page() -> None:
+    from pipeline.config import IntakeLimits
+
+    store = get_store()
+    limits = IntakeLimits()
+    up = st.file_uploader("Analyse a recorded set", type=["mp4", "mov", "m4v", "webm", "avi", "mkv"])
+    if up is None:
+        return
+    if up.size > limits.max_bytes:  # checked before anything is decoded
+        st.error(f"The file is {up.size / 1e6:.0f} MB; the limit is {limits.max_bytes / 1e6:.0f} MB "
+                 "(SPOTTER_MAX_MB).")
+        return
+    head = bytes(up.getbuffer()[:16])
+    if not (head[4:8] in (b"ftyp", b"moov", b"mdat", b"free", b"wide") or head[:4] in (b"\x1aE\xdf\xa3", b"RIFF")):
+        st.error("This does not look like a video file (MP4/MOV, WebM/MKV or AVI).")
+        return
+    if not st.button("Analyse"):
+        return
+    from realtime.history import analyse_upload
+
+    bar = st.progress(0.0, "Analysing…")
+    try:
+        res = analyse_upload(store, up.name, bytes(up.getbuffer()), exercise=exercise, rest_s=float(rest_s),
+                             profile=_profile_for_report(), progress=lambda f: bar.progress(min(1.0, f)))
+    except SpotterError as e:
+        st.error(str(e))
+        return
+    bar.empty()
+    if not res["sets"]:
+        st.warning("No completed reps of a squat, push-up or shoulder press were found.")
+    for k, (s, rep) in enumerate(zip(res["sets"], res["reports"]), 1):
+        with st.expander(f"Set {k}: {s['exercise'].replace('_', ' ')} — {s['reps']} reps", expanded=True):
+            if rep:
+                show_report(rep, f"up-{res['session_id']}-{k}")
+
+
+{"Live": live_page, "History": history_page, "Upload": upload_page}[page]()

@@ -53,6 +53,7 @@ class SessionConfig:
     source: str = "webcam"
     title: Optional[str] = None
     record_fps: float = 30.0
+    record_video: bool = True  # False when the source is already a file (upload, replay of a recording)
 
 
 @dataclass
@@ -146,9 +147,10 @@ class LiveSession:
             if cfg.record:
                 self.landmarks_log = JsonlLog(d / "landmarks.jsonl")
                 self.events_log = JsonlLog(d / "events.jsonl")
-                self.video = VideoRecorder(d / "recording.mp4", fps=cfg.record_fps)
-                store.set_files(self.session_id, video=self.video.part, landmarks=d / "landmarks.jsonl",
-                                events=d / "events.jsonl")
+                if cfg.record_video:
+                    self.video = VideoRecorder(d / "recording.mp4", fps=cfg.record_fps)
+                store.set_files(self.session_id, video=self.video.part if self.video else None,
+                                landmarks=d / "landmarks.jsonl", events=d / "events.jsonl")
                 self._event("start", 0.0, exercise=cfg.exercise, rest_s=cfg.rest_s, profile=cfg.profile)
         self.reporter = SetReporter(self.session_id, store=store, out_root=out_root, profile=cfg.profile,
                                     llm=cfg.llm if out_root is not None else False)

@@ -1,0 +1,94 @@
+"""Glue between streamlit-webrtc and :class:`LiveSession`: one :class:`LiveLink` per browser session (kept in
+``st.session_state``), one :class:`LiveSession` per WebRTC connection (created on its first frame, closed when
+the track ends: STOP, tab closed or connection dropped)."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from typing import Optional
+
+from .session import LiveSession, SessionConfig
+
+log = logging.getLogger(__name__)
+
+
+def rtc_configuration() -> dict:
+    """``{"iceServers": []}`` by default: a browser on this machine connects to the server with host candidates
+    only and nothing is sent anywhere else. ``SPOTTER_ICE_SERVERS`` (a JSON list) configures STUN/TURN servers
+    for use across a network."""
+    raw = os.environ.get("SPOTTER_ICE_SERVERS", "").strip()
+    if not raw:
+        return {"iceServers": []}
+    try:
+        servers = json.loads(raw)
+        if not isinstance(servers, list):
+            raise ValueError("not a list")
+    except ValueError as e:
+        log.error("SPOTTER_ICE_SERVERS is not a JSON list (%s): using no ICE servers", e)
+        return {"iceServers": []}
+    return {"iceServers": servers}
+
+
+class LiveLink:
+    """What the page keeps for one browser tab. Thread-safe: the WebRTC worker calls :meth:`callback` and
+    :meth:`ended`, the page reads :meth:`current` and sends commands."""
+
+    def __init__(self, store_factory=None):
+        self._lock = threading.Lock()
+        self.config = SessionConfig()
+        self.session: Optional[LiveSession] = None
+        self.previous: Optional[LiveSession] = None
+        self._store_factory = store_factory
+        self.store_error: Optional[str] = None
+        self._t0: Optional[float] = None
+
+    def configure(self, cfg: SessionConfig) -> None:
+        with self._lock:
+            old = self.config
+            self.config = cfg
+            s = self.session
+        if s is not None and cfg.exercise != old.exercise:
+            s.set_exercise(cfg.exercise)
+
+    def _new_session(self) -> LiveSession:
+        store = None
+        if self._store_factory is not None:
+            try:
+                store = self._store_factory()
+            except Exception as e:  # the live coaching still works, unrecorded, and the page says why
+                self.store_error = str(e)
+                log.error("store unavailable: %s", e)
+        return LiveSession(self.config, store=store, threaded=True)
+
+    def callback(self, frame):
+        """streamlit-webrtc's ``video_frame_callback``: av.VideoFrame in, av.VideoFrame out, never blocks."""
+        import av
+
+        with self._lock:
+            s = self.session
+            if s is None or s._closed:
+                s = self.session = self._new_session()
+                self._t0 = None
+        t = float(frame.time) if frame.time is not None else 0.0
+        if self._t0 is None:
+            self._t0 = t
+        rgb = frame.to_ndarray(format="rgb24")
+        out = s.on_frame(rgb, t - self._t0)
+        nf = av.VideoFrame.from_ndarray(out, format="rgb24")
+        nf.pts, nf.time_base = frame.pts, frame.time_base
+        return nf
+
+    def ended(self) -> None:
+        """The track ended: close the session (the set in progress is stored) without blocking the caller."""
+        with self._lock:
+            s, self.session = self.session, None
+            if s is not None:
+                self.previous = s
+        if s is not None:
+            threading.Thread(target=s.close, args=("stream_ended",), name="spotter-close", daemon=True).start()
+
+    def current(self) -> Optional[LiveSession]:
+        with self._lock:
+            return self.session or self.previous
