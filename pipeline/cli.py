@@ -144,6 +144,10 @@ def main(argv: list[str] | None = None) -> int:
     except SpotterError as e:
         print(f"spotter: error: {e}", file=sys.stderr)
         return e.exit_code
+    except OSError as e:  # disk full, read-only folder, permissions: the user can act on these
+        where = f" ({e.filename})" if getattr(e, "filename", None) else ""
+        print(f"spotter: error: cannot read or write a file: {e.strerror or e}{where}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("spotter: interrupted", file=sys.stderr)
         return 130

@@ -52,10 +52,11 @@ class VideoInfo:
 
     @property
     def measured_fps(self) -> float:
+        """Average frame rate from the real timestamps (robust to VFR and to coarse time bases)."""
         if len(self.intervals) < 2:
             return self.fps
-        med = float(np.median(self.intervals))
-        return 1.0 / med if med > 0 else self.fps
+        span = float(np.sum(self.intervals))
+        return len(self.intervals) / span if span > 0 else self.fps
 
 
 def _even(x: float) -> int:
