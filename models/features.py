@@ -185,6 +185,7 @@ def motion_energy(px: np.ndarray) -> float:
     """How much the body moves in the window: the largest temporal std of a key point, in body-scale units.
     Key points are midpoints of left/right pairs (shoulders, elbows, wrists, knees) relative to the hip centre,
     the nose, and the hip centre itself, so left/right label swaps of the pose model add no false motion."""
+    px = px.astype(np.float64)
     hip2 = (px[:, 23] + px[:, 24]) / 2
     s = max(_bone_scale(px), 1e-3)
     pts = [px[:, 0]] + [(px[:, a] + px[:, b]) / 2 for a, b in MOTION_PAIRS]

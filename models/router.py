@@ -9,8 +9,8 @@
 * Batch (:meth:`Router.classify`): mean window probabilities over the active windows; the best exercise is
   chosen only with enough confidence and margin AND a streak of consistent windows (~1 s) somewhere in
   the clip (the same rule the live router uses to commit); otherwise ``unknown``.
-* Live (:class:`LiveRouter`): causal, evaluates a window every ``HOP_S``; commits after ~1 s of consistent
-  windows, switches only after a longer, confident streak, and returns to ``unknown`` after a long stretch
+* Live (:class:`LiveRouter`): causal, evaluates a window every ``HOP_S``; commits when the batch rule holds on
+  the recent past (which needs ~1 s of consistent windows), switches only after a longer, confident streak, and returns to ``unknown`` after a long stretch
   of moving-but-unknown windows; the user can override.
 """
 from __future__ import annotations
@@ -39,6 +39,7 @@ class DecisionParams:
     switch_s: float = 1.5  # longer streak needed to switch from one committed exercise to another
     switch_p: float = 0.7  # ... with this mean probability
     drop_s: float = 3.0  # moving-but-unknown time after which live goes back to unknown
+    horizon_s: float = 30.0  # live: the batch rule is applied to the active windows of the last horizon_s
     min_conf: float = 0.5  # batch: mean probability of the chosen exercise over active windows
     min_margin: float = 0.15  # batch: over the second best label
 
@@ -179,13 +180,21 @@ def decide(ends: np.ndarray, P: np.ndarray, E: np.ndarray, prm: DecisionParams, 
         probs = P.mean(0) if len(P) else np.array([0, 0, 0, 1.0])
         return RouterDecision("unknown", 1.0 if len(P) else 0.0, source, windows, _probs_dict(probs), 0.0, note)
     S = P[active].mean(0)
-    order = np.argsort(S)[::-1]
-    best = int(order[0])
-    if best != UNKNOWN and S[best] >= prm.min_conf and S[best] - S[order[1]] >= prm.min_margin and best in streaks:
+    best = _batch_rule(S, streaks, prm)
+    if best is not None:
         return RouterDecision(LABELS[best], round(float(S[best]), 4), source, windows, _probs_dict(S), active_s)
     ex = int(np.argmax(S[:3]))
     why = None if best == UNKNOWN else f"best guess {LABELS[ex]} ({S[ex]:.2f}) not confident or consistent enough"
     return RouterDecision("unknown", round(float(1.0 - S[ex]), 4), source, windows, _probs_dict(S), active_s, why)
+
+
+def _batch_rule(S: np.ndarray, streaks, prm: DecisionParams) -> int | None:
+    """The exercise chosen from mean active-window probabilities ``S`` and the labels that had a streak."""
+    order = np.argsort(S)[::-1]
+    best = int(order[0])
+    if best != UNKNOWN and S[best] >= prm.min_conf and S[best] - S[order[1]] >= prm.min_margin and best in streaks:
+        return best
+    return None
 
 
 _CACHE: dict[str, Router] = {}
@@ -227,6 +236,8 @@ class LiveRouter:
         self._ema: np.ndarray | None = None
         self._override: str | None = None
         self._last_probs = np.array([0, 0, 0, 1.0])
+        self._active: deque = deque()  # (t_end, probs) of active windows within the horizon
+        self._streak_t: dict[int, float] = {}  # label -> last time a full streak was seen
         self.windows: list[tuple[float, float, str, float]] = []
         self.n_evals = 0
 
@@ -277,9 +288,20 @@ class LiveRouter:
         if active:
             self._ema = p.copy() if self._ema is None else 0.75 * self._ema + 0.25 * p
         prm = self.prm
+        if active:
+            self._active.append((t_end, p))
+        while self._active and self._active[0][0] < t_end - prm.horizon_s:
+            self._active.popleft()
+        if st.label is not None and st.n >= prm.n(prm.commit_s):
+            self._streak_t[st.label] = t_end
         if self._label is None:
-            if st.label is not None and st.n >= prm.n(prm.commit_s):
-                self._label, self._t_commit = st.label, t_end
+            # commit with the batch rule applied to the recent past (so live ends where batch ends)
+            if self._active:
+                S = np.mean([q for _, q in self._active], axis=0)
+                recent = {k for k, tk in self._streak_t.items() if tk >= t_end - prm.horizon_s}
+                best = _batch_rule(S, recent, prm)
+                if best is not None:
+                    self._label, self._t_commit = best, t_end
         elif st.label is not None and st.label != self._label:
             if st.n >= prm.n(prm.switch_s) and st.mean_p >= prm.switch_p:
                 self._label, self._t_commit = st.label, t_end
@@ -307,5 +329,12 @@ def live_run(router: Router, frames) -> tuple[LiveRouterState | None, LiveRouter
     return st, lr
 
 
-__all__ = ["LABELS", "RouterDecision", "LiveRouterState", "Router", "LiveRouter", "load_router", "decide",
+def exercise_dict(dec: RouterDecision, live_commit_s: float | None = None) -> dict:
+    """The decision as a dict for ``pipeline.report.ExerciseModel(**d)``."""
+    return {"label": dec.label, "confidence": float(dec.confidence), "source": dec.source,
+            "windows": [{"t_start": a, "t_end": b, "label": lab, "confidence": float(c)} for a, b, lab, c in dec.windows],
+            "live_commit_s": live_commit_s, "note": dec.note}
+
+
+__all__ = ["exercise_dict", "LABELS", "RouterDecision", "LiveRouterState", "Router", "LiveRouter", "load_router", "decide",
            "DecisionParams", "live_run", "window_ends"]

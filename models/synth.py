@@ -351,9 +351,10 @@ def m_push_up(b, t, rng, kind=None):
     feet_h = {"decline": rng.uniform(0.3, 0.5)}.get(kind, 0.0)
     # at the top the arms are ~straight below the shoulders
     sh_top = b.arm * rng.uniform(0.9, 0.98) + hands_h + 0.03
-    sh_bot = rng.uniform(0.1, 0.3) * b.arm + hands_h + 0.06
+    sh_bot = rng.uniform(0.22, 0.4) * b.arm + hands_h + 0.06  # the elbows must stay above the floor
     sh_h = sh_top + (sh_bot - sh_top) * s
-    piv_h = feet_h + (b.ankle_h if kind != "knee" else 0.05)
+    toe_up = 0.95 * b.foot + 0.8 * b.ankle_h  # ankle height that puts the toes on the floor
+    piv_h = feet_h + (toe_up if kind != "knee" else 0.05)
     beta = np.arcsin(np.clip((sh_h - piv_h) / body_len, -0.9, 0.9))
     sag = np.deg2rad(rng.normal(0, 6)) + smooth_noise(t, rng, 0.02, 2.0)
     axis = np.stack([0 * beta, np.sin(beta), np.cos(beta)], -1)
@@ -374,9 +375,10 @@ def m_push_up(b, t, rng, kind=None):
     c["elbow_pole"] = _pair(Tn, [flare, 0.3, -1], [-flare, 0.3, -1])
     c["hand_dir"] = _pair(Tn, [0, 0, 1], [0, 0, 1])
     if kind == "knee":
-        kn = pivot + np.array([0, 0, 0])
-        ank = np.stack([kn + [b.hip_w / 2, 0.0, -b.shin * 0.7], kn + [-b.hip_w / 2, 0.0, -b.shin * 0.7]], 0)
-        ank[:, 1] = rng.uniform(0.05, b.shin * 0.6)
+        # knees rest on the floor at the pivot; shins go back, feet on the floor or raised
+        g = np.deg2rad(rng.uniform(3, 40))
+        shin = np.array([0, np.sin(g), -np.cos(g)]) * b.shin
+        ank = np.stack([pivot + [b.hip_w / 2, 0, 0] + shin, pivot + [-b.hip_w / 2, 0, 0] + shin], 0)
         c["ankle"] = np.tile(ank, (Tn, 1, 1))
         c["knee_pole"] = _pair(Tn, [0, -1, 0.2], [0, -1, 0.2])
         c["foot_dir"] = _pair(Tn, [0, -0.3, -1], [0, -0.3, -1])
@@ -384,7 +386,7 @@ def m_push_up(b, t, rng, kind=None):
         feet_w = rng.uniform(0.5, 1.5) * b.hip_w / 2
         c["ankle"] = _pair(Tn, [feet_w, piv_h, 0], [-feet_w, piv_h, 0])
         c["knee_pole"] = _pair(Tn, [0, -1, 0], [0, -1, 0])
-        c["foot_dir"] = _pair(Tn, [0, -1, 0.2], [0, -1, 0.2])
+        c["foot_dir"] = _pair(Tn, [0, -1, 0.3], [0, -1, 0.3])
     return _finish(b, c, "push_up", s, "push_up_" + kind)
 
 
@@ -706,18 +708,19 @@ def _forearm_plank(b, t, rng):
     pivot_len = b.leg + b.ankle_h
     body_len = pivot_len + b.torso
     sh_h = b.ua * rng.uniform(0.85, 1.0)
-    beta = np.full(Tn, np.arcsin(np.clip((sh_h - b.ankle_h) / body_len, -0.9, 0.9)))
+    toe_up = 0.95 * b.foot + 0.8 * b.ankle_h
+    beta = np.full(Tn, np.arcsin(np.clip((sh_h - toe_up) / body_len, -0.9, 0.9)))
     axis = np.stack([0 * beta, np.sin(beta), np.cos(beta)], -1)
-    pelvis = np.array([0, b.ankle_h, 0]) + axis * pivot_len
+    pelvis = np.array([0, toe_up, 0]) + axis * pivot_len
     Rp = rot_x(np.pi / 2 - beta)
     c = dict(pelvis=pelvis, R_pelvis=Rp, R_trunk=Rp, R_head=_eye(Tn))
     shc, shL, shR = _shoulders(b, c)
     el_z = shc[0, 2] + rng.uniform(-0.02, 0.08)
     c["wrist"] = _pair(Tn, [0.08, 0.03, el_z + b.fa * 0.95], [-0.08, 0.03, el_z + b.fa * 0.95])
     c["elbow_pole"] = _pair(Tn, [0.3, -1, -0.2], [-0.3, -1, -0.2])
-    c["ankle"] = _pair(Tn, [b.hip_w / 2, b.ankle_h, 0], [-b.hip_w / 2, b.ankle_h, 0])
+    c["ankle"] = _pair(Tn, [b.hip_w / 2, toe_up, 0], [-b.hip_w / 2, toe_up, 0])
     c["knee_pole"] = _pair(Tn, [0, -1, 0], [0, -1, 0])
-    c["foot_dir"] = _pair(Tn, [0, -1, 0.2], [0, -1, 0.2])
+    c["foot_dir"] = _pair(Tn, [0, -1, 0.3], [0, -1, 0.3])
     return _finish(b, c, "unknown", 0 * t, "forearm_plank").P
 
 

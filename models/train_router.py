@@ -209,6 +209,7 @@ def main(argv=None):
     }
     (out / "router_meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     log(f"weights written to {out} ({time.time() - t_all:.0f}s)")
+    (out / "train_log.txt").write_text("\n".join(lines) + "\n")
     if a.no_eval:
         return
     from .evaluate_router import default_manifest, evaluate_router, format_router_eval, write_model_card
@@ -223,6 +224,7 @@ def main(argv=None):
         log(format_router_eval(results[kind]))
     if Path(a.out).resolve() == WEIGHTS_DIR:
         write_model_card(meta, results, lines, time.time() - t_all)
+        print(f"model card written to {WEIGHTS_DIR.parent / 'MODEL_CARD.md'}")
     log(f"done in {time.time() - t_all:.0f}s")
 
 
