@@ -136,6 +136,11 @@ def write_model_card(meta: dict, results: dict, train_log: list[str], seconds: f
         return (f"| {r['kind']} | {r['correct']}/{r['n']} ({100 * r['accuracy']:.1f}%) | {r['unknown_ok']}/{r['unknown_n']} "
                 f"| {r.get('live_agree', '-')}/{r['n']} | {r.get('live_commit_median_s')} | {r['ms_per_window_model']} |")
 
+    def wrong(r):
+        w = [f"{c['file'].split('/')[-1]} ({c['true']} -> {c['pred']}, {c['confidence']:.2f})" for c in r["clips"]
+             if c["pred"] != c["true"]]
+        return ", ".join(w) or "none"
+
     per_clip = ["| clip | true | network | conf | baseline | conf | live commit (s) |", "|---|---|---|---|---|---|---|"]
     for cm_, cb in zip(m["clips"], b["clips"]):
         lc = "-" if cm_["live_commit_s"] is None else f"{cm_['live_commit_s']:.2f}"
@@ -199,6 +204,7 @@ Baseline confusion matrix:
 {chr(10).join(per_clip)}
 
 ## Limits
+* Dev clips it gets wrong: network: {wrong(m)}; baseline: {wrong(b)}.
 * Trained only on synthetic motion; real-world errors come from motions or views the synthesiser does not cover.
 * Needs movement: a clip with a single slow rep or mostly rests may not reach a 1 s consistent streak -> `unknown`.
 * Lower-body-only or upper-body-only framing removes the cues that tell a squat from a lunge or a press from a raise.

@@ -207,6 +207,7 @@ def main(argv=None):
         "synthetic_windows": int((Y >= 0).sum()), "synthetic_val_window_acc": round(val_acc, 4),
         "decision": vars(DecisionParams(gate=gate)),
     }
+    meta["train_minutes"] = round((time.time() - t_all) / 60, 1)
     (out / "router_meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     log(f"weights written to {out} ({time.time() - t_all:.0f}s)")
     (out / "train_log.txt").write_text("\n".join(lines) + "\n")
