@@ -69,7 +69,7 @@ class _FileTrack:
     """A MediaStreamTrack that plays a video file (decoded frames, original timestamps)."""
 
     def __init__(self, video: str, realtime: bool, may_send: Callable[[int], "asyncio.Future | None"],
-                 stop_after_s: float | None = None):
+                 stop_after_s: float | None = None, frames=None):
         from aiortc import MediaStreamTrack
 
         outer = self
@@ -81,8 +81,8 @@ class _FileTrack:
                 return await outer._next()
 
         self.track = Track()
-        self.reader = _open_reader(video)
-        self._it = iter(self.reader)
+        self.reader = _open_reader(video) if frames is None else None
+        self._it = iter(self.reader) if frames is None else iter(frames)
         self.realtime = realtime
         self.may_send = may_send
         self.stop_after_s = stop_after_s
@@ -126,12 +126,13 @@ class _FileTrack:
         return vf
 
     def close(self):
-        self.reader.close()
+        if self.reader is not None:
+            self.reader.close()
         self._exec.shutdown(wait=False)
 
 
 async def _webrtc_replay(video: str, session: LiveSession, realtime: bool, window: int = 3,
-                         stop_after_s: float | None = None, idle_s: float = 5.0) -> dict:
+                         stop_after_s: float | None = None, idle_s: float = 5.0, frames=None) -> dict:
     """Stream ``video`` from one aiortc peer to another on loopback into ``session``. Returns link figures."""
     from aiortc import RTCConfiguration, RTCPeerConnection
     from aiortc.mediastreams import MediaStreamError
@@ -148,7 +149,7 @@ async def _webrtc_replay(video: str, session: LiveSession, realtime: bool, windo
                 await cond.wait_for(lambda: n_sent - processed < window or src.done.is_set())
         return wait()
 
-    src = _FileTrack(video, realtime, may_send, stop_after_s)
+    src = _FileTrack(video, realtime, may_send, stop_after_s, frames)
     cfg = RTCConfiguration(iceServers=[])
     tx, rx = RTCPeerConnection(cfg), RTCPeerConnection(cfg)
     got_track: asyncio.Future = asyncio.get_running_loop().create_future()
