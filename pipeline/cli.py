@@ -60,7 +60,7 @@ def cmd_replay(a: argparse.Namespace) -> int:
 def cmd_eval(a: argparse.Namespace) -> int:
     from .evaluate import run_eval
 
-    return run_eval(a.manifest, a.exercise_from_manifest, a.json)
+    return run_eval(a.manifest, a.exercise_from_manifest, a.json, router_report=not a.no_router_report)
 
 
 def cmd_bench(a: argparse.Namespace) -> int:
@@ -120,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--exercise-from-manifest", action="store_true",
                     help="count reps with the manifest's exercise instead of the router's")
     ev.add_argument("--json", action="store_true")
+    ev.add_argument("--no-router-report", action="store_true",
+                    help="skip the router's network-vs-baseline evaluation")
     ev.set_defaults(func=cmd_eval)
 
     be = sub.add_parser("bench", help="speed benchmarks that print figures")

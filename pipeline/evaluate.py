@@ -51,8 +51,8 @@ def evaluate(manifest: str | Path, exercise_from_manifest: bool = False, use_cac
         info, track = extract_pose(path, use_cache=use_cache)
         clean, _ = clean_track(track)
         forced = true_cls if exercise_from_manifest and true_cls in SUPPORTED else None
-        dec = batch_decision(clean, forced=forced)
-        routed = batch_decision(clean) if forced else dec
+        dec = batch_decision(clean, forced=forced, with_live_commit=False)
+        routed = batch_decision(clean, with_live_commit=False) if forced else dec
         label = dec.label
         batch = MovementRun(label, clean).evidence.reps.count if label in SUPPORTED else None
         live, live_label, t_commit = live_count(track, forced)
@@ -125,10 +125,32 @@ def format_eval(res: dict) -> str:
     return "\n".join(L)
 
 
-def run_eval(manifest: str, exercise_from_manifest: bool, json_out: bool) -> int:
+def router_reports(manifest: str) -> dict:
+    """The router's own evaluation (network and gradient-boosted baseline, side by side)."""
+    from models.evaluate_router import evaluate_router
+
+    out = {}
+    for kind in ("model", "baseline"):
+        try:
+            out[kind] = evaluate_router(manifest, kind)
+        except Exception as e:  # missing weights: say so, keep the rest of the evaluation
+            out[kind] = {"error": str(e)}
+    return out
+
+
+def run_eval(manifest: str, exercise_from_manifest: bool, json_out: bool, router_report: bool = True) -> int:
     res = evaluate(manifest, exercise_from_manifest, progress=not json_out)
+    rr = router_reports(manifest) if router_report else {}
     if json_out:
-        print(json.dumps(res, default=lambda o: None if isinstance(o, float) and math.isnan(o) else o))
+        res["router"] = rr
+        print(json.dumps(res, default=lambda o: None if isinstance(o, float) and math.isnan(o) else str(o)))
     else:
         print(format_eval(res))
+        if rr:
+            from models.evaluate_router import format_router_eval
+
+            for kind, r in rr.items():
+                print()
+                print(f"=== router evaluation: {kind} ===")
+                print(r["error"] if "error" in r else format_router_eval(r))
     return 0

@@ -22,13 +22,15 @@ class Decision:
     windows: list = field(default_factory=list)
     note: str | None = None
     probs: dict = field(default_factory=dict)
+    live_commit_s: float | None = None
 
     def model(self, view: str | None = None, live_commit_s: float | None = None) -> ExerciseModel:
+        live_commit_s = self.live_commit_s if live_commit_s is None else live_commit_s
         return ExerciseModel(
             label=self.label, confidence=round(float(self.confidence), 4), source=self.source, view=view,
             windows=[WindowDecision(t_start=round(a, 3), t_end=round(b, 3), label=lab, confidence=round(c, 4))
                      for a, b, lab, c in self.windows],
-            live_commit_s=live_commit_s, note=self.note)
+            live_commit_s=None if live_commit_s is None else round(float(live_commit_s), 3), note=self.note)
 
 
 def _load(kind: str = "model"):
@@ -41,7 +43,7 @@ def _load(kind: str = "model"):
         return None
 
 
-def batch_decision(clean, forced: str | None = None, kind: str = "model") -> Decision:
+def batch_decision(clean, forced: str | None = None, kind: str = "model", with_live_commit: bool = True) -> Decision:
     if forced:
         if forced not in SUPPORTED:
             raise ValueError(f"unsupported exercise {forced!r}")
@@ -53,7 +55,18 @@ def batch_decision(clean, forced: str | None = None, kind: str = "model") -> Dec
     note = getattr(d, "note", None)
     if d.label == "unknown" and not note:
         note = "this movement does not look like a squat, push-up or shoulder press"
-    return Decision(d.label, float(d.confidence), d.source, list(d.windows), note, dict(d.probs))
+    dec = Decision(d.label, float(d.confidence), d.source, list(d.windows), note, dict(d.probs))
+    if with_live_commit and d.label in SUPPORTED:
+        # when would the live router have committed on this clip (fed frame by frame)?
+        try:
+            from models.router import live_run
+
+            st, lr = live_run(router, clean)
+            if st is not None and st.label == d.label:
+                dec.live_commit_s = lr.t_commit
+        except Exception as e:  # pragma: no cover - informative only
+            log.warning("live router replay failed: %s", e)
+    return dec
 
 
 def live_router(kind: str = "model"):
