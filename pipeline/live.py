@@ -15,6 +15,7 @@ import numpy as np
 
 from .cleaning import CleanFrame, PoseCleaner
 from .exercises import get as get_exercise
+from .framestore import Column, FrameStore
 from .movement import MovementAnalyzer, MovementState, SetEvidence
 from .pose import PoseEstimator, PoseFrame
 from .qc import FrameStats, ImageStatsMeter, QCMonitor, QCWarning, pose_box
@@ -68,7 +69,8 @@ class LivePipeline:
     """Per-connection live analysis state. Not thread-safe: one thread feeds it."""
 
     def __init__(self, exercise: str | None = None, estimator: PoseEstimator | None = None, router="auto",
-                 replay_s: float = 12.0, keep_frames: bool = True, rest_s: float = 8.0):
+                 replay_s: float = 12.0, keep_frames: bool = True, rest_s: float = 8.0,
+                 spill_dir: str | None = None, max_mem_frames: int = 5400):
         self.estimator = estimator
         self.cleaner = PoseCleaner()
         self.meter = ImageStatsMeter()
@@ -83,9 +85,11 @@ class LivePipeline:
         self.label = "unknown"
         self.t_commit: float | None = None
         self.keep_frames = keep_frames
-        self.pose_frames: list[PoseFrame] = []
-        self.clean_frames: list[CleanFrame] = []
-        self.stats: list[FrameStats] = []
+        # frames of the set in progress: a bounded tail in memory, older ones spilled to disk
+        self.frames = FrameStore(spill_dir, max_mem_frames=max_mem_frames)
+        self.pose_frames = Column(self.frames, 0)
+        self.clean_frames = Column(self.frames, 1)
+        self.stats = Column(self.frames, 2)
         self.rest_s = rest_s
         self.sets: list[SetResult] = []
         self._conf = (0.0, "none")
@@ -113,9 +117,7 @@ class LivePipeline:
         idx = self._n
         self._n += 1
         if self.keep_frames:
-            self.pose_frames.append(pf)
-            self.clean_frames.append(cf)
-            self.stats.append(stats)
+            self.frames.append(pf, cf, stats)
         s = frame_signals(cf) if cf.valid else {}
         # exercise decision
         conf, committed, source = 0.0, False, "none"
@@ -131,6 +133,8 @@ class LivePipeline:
         while self._recent and self._recent[0][0].t < cf.t - self.replay_s:
             self._recent.popleft()
         self._conf = (conf, source)
+        if self.keep_frames and idx % 300 == 0 and (self.movement is None or not self.movement.counter.reps):
+            self.frames.drop_until(cf.t - 30.0)  # no set in progress: only the recent past can become one
         ms: MovementState | None = None
         ended = None
         if self.movement is not None:
@@ -180,19 +184,14 @@ class LivePipeline:
         items = ev.reps.items
         t0 = (items[0].start_s if items else mv.counter.reps[0].start_t) - 1.0
         t1 = (items[-1].end_s if items else mv.counter.reps[-1].end_t) + 1.0
-        clean = [c for c in self.clean_frames if t0 <= c.t <= t1]
-        pose = [p for p in self.pose_frames if t0 <= p.t <= t1]
-        stats = [x for x in self.stats if t0 <= x.t <= t1]
+        pose, clean, stats = self.frames.span(t0, t1)
         conf, source = self._conf
         res = SetResult(index=len(self.sets) + 1, exercise=mv.ex.name, evidence=ev, analyzer=mv, t_start=t0,
                         t_end=t1, clean=clean, pose=pose, stats=stats, confidence=conf, source=source,
                         t_commit=self.t_commit, reason=reason)
         self.sets.append(res)
-        # bounded memory: frames before the end of this set are no longer needed here
-        if self.keep_frames:
-            keep = [i for i, c in enumerate(self.clean_frames) if c.t > t1]
-            k0 = keep[0] if keep else len(self.clean_frames)
-            del self.clean_frames[:k0], self.pose_frames[:k0], self.stats[:k0]
+        # frames up to the end of this set are no longer needed here
+        self.frames.drop_until(t1)
         self.movement = MovementAnalyzer(get_exercise(mv.ex.name))
         return res
 
@@ -210,6 +209,7 @@ class LivePipeline:
         return self.count + sum(s.reps for s in self.sets)
 
     def close(self) -> None:
+        self.frames.close()
         if self.estimator is not None and hasattr(self.estimator, "close"):
             self.estimator.close()
             self.estimator = None

@@ -59,7 +59,8 @@ class SetEvidence:
 
 
 class MovementAnalyzer:
-    def __init__(self, exercise: Exercise, walk_speed: float = 1.2, settle_s: float = 0.5):
+    def __init__(self, exercise: Exercise, walk_speed: float = 1.2, settle_s: float = 0.5, keep_s: float = 60.0,
+                 chart_dt: float = 0.05):
         self.ex = exercise
         self.counter = RepCounter(exercise.params)
         self.walk_speed = walk_speed  # torso lengths per second of sideways hip travel = walking away
@@ -71,6 +72,13 @@ class MovementAnalyzer:
         self.results: list[RepResult] = []
         self._pending: Rep | None = None
         self.settle_s = settle_s
+        # bounded memory: full per-frame signals only for the last keep_s seconds (enough for any rep);
+        # a decimated copy of the chart signals for the whole set
+        self.keep_s = keep_s
+        self.chart_dt = chart_dt
+        self._chart_keys = tuple(exercise.primary_angles) or (exercise.signal,)
+        self._hist_t: list[float] = []
+        self._hist: list[tuple] = []
         self._n = 0
 
     # -- live ---------------------------------------------------------------
@@ -82,6 +90,11 @@ class MovementAnalyzer:
         self._sig.append(s)
         self._vis.append(cf.visibility if cf.valid else np.zeros(33, np.float32))
         self._frame.append(idx)
+        if not self._hist_t or cf.t - self._hist_t[-1] >= self.chart_dt:
+            self._hist_t.append(cf.t)
+            self._hist.append(tuple(s.get(k, math.nan) if s else math.nan for k in self._chart_keys))
+        if len(self._t) > 600 and cf.t - self._t[0] > self.keep_s * 1.5:
+            self._trim(cf.t - self.keep_s)
         ok = bool(s) and cf.valid and self.ex.gate(s) and not self._walking(cf.t, s)
         x = s.get(self.ex.signal, math.nan) if s else math.nan
         rep = self.counter.update(cf.t, x, ok, at_bottom=bool(s) and self.ex.at_bottom(s),
@@ -228,11 +241,22 @@ class MovementAnalyzer:
         return SetEvidence(exercise=self.ex.name, view=view, reps=reps, issues=issues, variations=variations,
                            not_judged=list(seen.values()), rep_results=self.results)
 
+    def _trim(self, t_min: float) -> None:
+        if self._pending is not None:
+            t_min = min(t_min, self._pending.start_t - 1.0)
+        k = int(np.searchsorted(np.asarray(self._t), t_min, "left"))
+        if k > 0:
+            del self._t[:k], self._sig[:k], self._vis[:k], self._frame[:k]
+
     # -- data for plots -------------------------------------------------------
-    def series(self, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
-        out = {"t": np.asarray(self._t)}
+    def series(self, keys: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
+        """The chart signals over the whole set (decimated to ``chart_dt``)."""
+        keys = tuple(keys or self._chart_keys)
+        out = {"t": np.asarray(self._hist_t, float)}
+        arr = np.asarray(self._hist, float).reshape(len(self._hist_t), len(self._chart_keys))
         for k in keys:
-            out[k] = np.array([s.get(k, np.nan) if s else np.nan for s in self._sig], float)
+            if k in self._chart_keys:
+                out[k] = arr[:, self._chart_keys.index(k)]
         return out
 
 

@@ -131,24 +131,21 @@ def extract_pose(path: str | os.PathLike, estimator: PoseEstimator | None = None
     """
     limits = limits or IntakeLimits()
     p = Path(path)
-    reader = VideoReader(p, limits)  # validates before anything else
-    info = reader.info
     backend = getattr(estimator, "name", "mediapipe-blazepose-full")
     cpath = None
-    if use_cache:
+    if use_cache and p.is_file():
         cpath = cache_dir() / "pose" / f"{_cache_key(p, limits.pose_long_side, backend)}.npz"
         if cpath.exists():
             try:
                 track, meta = PoseTrack.load(cpath)
-                reader.close()
                 mi = meta.get("info") or {}
-                for k in ("frames_decoded", "vfr", "truncated", "decode_error"):
-                    if k in mi:
-                        setattr(info, k, mi[k])
+                info = VideoInfo(**{k: v for k, v in mi.items() if k in VideoInfo.__dataclass_fields__})
                 info.intervals = list(np.diff(track.t))
                 return info, track
-            except Exception as e:  # corrupt cache: recompute
+            except Exception as e:  # corrupt or old cache: recompute
                 log.warning("ignoring unreadable pose cache %s: %s", cpath, e)
+    reader = VideoReader(p, limits)  # validates before anything else
+    info = reader.info
     own = estimator is None
     if own:
         from .pose import MediaPipePose

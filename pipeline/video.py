@@ -127,7 +127,8 @@ class VideoReader:
             self.close()
             raise InputError(f"no video in this file ({kind}): {p.name}")
         s = c.streams.video[0]
-        s.thread_type = "AUTO"
+        # default (single-threaded) decoding: frame threads occasionally deadlocked when a reader was closed
+        # before the end of the file
         cc = s.codec_context
         if not cc.width or not cc.height:
             self.close()
