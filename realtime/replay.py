@@ -122,6 +122,8 @@ class _FileTrack:
         if self.first_pts is None:
             self.first_pts = vf.pts
         self.send_time[vf.pts] = time.perf_counter()
+        while len(self.send_time) > 600:  # frames lost on the link are never popped: keep the last ~20 s
+            self.send_time.pop(next(iter(self.send_time)))
         self.sent += 1
         return vf
 
@@ -211,12 +213,14 @@ async def _webrtc_replay(video: str, session: LiveSession, realtime: bool, windo
         await tx.close()
         await rx.close()
         src.close()
+    e2e_at: list[tuple[float, float]] = []  # (sent perf_counter, ms): for per-minute figures
     for t, d in done_at.items():
         s = sent_t.get(t)
         if s is not None:
             e2e.append((d - s) * 1000.0)
+            e2e_at.append((s, (d - s) * 1000.0))
     return {"frames_sent": src.sent, "frames_received": received, "end_reason": reason,
-            "e2e_ms": e2e}
+            "e2e_ms": e2e, "e2e_at": e2e_at}
 
 
 def replay(video: str, realtime: bool = False, exercise: str | None = None, *, webrtc: bool = True,
