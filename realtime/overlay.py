@@ -5,6 +5,7 @@ one onto each outgoing frame (drawing costs ~1 ms, so the callback stays fast ev
 """
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -54,7 +55,8 @@ class CueGate:
     _current: Optional[tuple[str, str, float, tuple]] = None  # code, text, shown_at, joints
     _last_shown: float = -1e9
     _last_by_code: dict = field(default_factory=dict)
-    shown: list = field(default_factory=list)  # (t, code) of every cue shown (for the events log/tests)
+    shown: deque = field(default_factory=lambda: deque(maxlen=200))  # (t, code) of the last cues shown (tests);
+    #                                                                    the events log has all of them
 
     def offer(self, t: float, code: Optional[str], text: Optional[str], joints=()) -> bool:
         """A cue proposed by a completed rep (already only confident issues). Returns True when shown."""

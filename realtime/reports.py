@@ -37,10 +37,18 @@ class SetEntry:
     summary_status: str = "pending"  # pending | deterministic | model | failed
     report_s: Optional[float] = None  # seconds from set end to report ready
     error: Optional[str] = None
+    report_in_store: bool = False  # the report JSON was released from memory: read it with store.report(set_id)
 
     def brief(self) -> dict:
         return {"exercise": self.exercise, "reps": self.reps, "start_s": round(max(0.0, self.start_s), 3),
                 "end_s": round(self.end_s, 3)}
+
+
+def _release(res: SetResult) -> None:
+    """The report is built: drop the set's frames (the landmark log on disk has them), so a long session does not
+    keep every finished set's frames in memory through ``LivePipeline.sets``."""
+    res.clean, res.pose, res.stats = [], [], []
+    res.analyzer = None  # its per-frame signals too (the evidence, a summary, stays)
 
 
 @dataclass
@@ -104,6 +112,8 @@ class SetReporter:
                 if self._slow_th is not None:
                     entry.summary_status = "pending"
                     self._slow.put((res, entry, report, run, out))
+                else:
+                    _release(res)
             except Exception as e:  # a report failure never stops the session
                 log.exception("set report failed")
                 entry.error = f"{type(e).__name__}: {e}"
@@ -116,6 +126,7 @@ class SetReporter:
                             report_dir=None, summary_status="failed")
                     except Exception:
                         log.exception("could not store the set")
+                _release(res)
             self.on_update(entry)
 
     def _run_slow(self) -> None:
@@ -129,10 +140,16 @@ class SetReporter:
             try:
                 report = write_set_report(report, run, res, out, llm=self.llm)
                 data = json.loads(report.model_dump_json())
+                # the coach falls back to the deterministic summary on any model problem (missing/corrupt
+                # file, crash, timeout, garbage output): say which path wrote the text, never "model" blindly
+                status = "model" if report.summary is not None and report.summary.source == "model" \
+                    else "deterministic"
+                if status != "model" and report.summary is not None:
+                    entry.error = f"coach summary: {report.summary.reason}"
                 entry.report = data
-                entry.summary_status = "model"
+                entry.summary_status = status
                 if self.store is not None and entry.set_id:
-                    self.store.update_set_report(entry.set_id, json.dumps(data), "model")
+                    self.store.update_set_report(entry.set_id, json.dumps(data), status)
             except Exception as e:
                 log.exception("model summary failed")
                 entry.summary_status = "deterministic"
@@ -142,4 +159,6 @@ class SetReporter:
                         self.store.set_summary_status(entry.set_id, "deterministic")
                     except Exception:
                         log.exception("store update failed")
+            finally:
+                _release(res)
             self.on_update(entry)

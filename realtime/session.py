@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 import time
 from collections import deque
@@ -54,6 +55,14 @@ class SessionConfig:
     title: Optional[str] = None
     record_fps: float = 30.0
     record_video: bool = True  # False when the source is already a file (upload, replay of a recording)
+    idle_close_s: Optional[float] = 10.0  # no frame for this long after the first: the peer is gone (tab
+    #                                       closed without a goodbye) → close as "connection_lost"; None: never
+    keep_reports: int = 20  # finished sets whose report JSON stays in memory; older ones are read from the store
+
+
+# Everything a session keeps in memory is bounded by these (tests/test_load_endurance.py checks them):
+MAX_TIMING_SAMPLES = 4000  # latency / pose-time samples for status() and timing()
+MAX_LOGGED_ERRORS = 5  # full tracebacks logged per session; later errors are counted, logged every 100th
 
 
 @dataclass
@@ -122,14 +131,15 @@ class LiveSession:
         self._hints: list[str] = []
         self._cue_text: Optional[str] = None
         self.frames_in = self.frames_processed = self.frames_dropped = 0
-        self.latencies_ms: deque = deque(maxlen=4000)  # bounded
-        self.pose_ms: deque = deque(maxlen=4000)
+        self.latencies_ms: deque = deque(maxlen=MAX_TIMING_SAMPLES)  # bounded
+        self.pose_ms: deque = deque(maxlen=MAX_TIMING_SAMPLES)
         self._proc_times: deque = deque(maxlen=120)
         self.errors = 0
         self.last_error: Optional[str] = None
         self._t_last: Optional[float] = None
         self._t0_wall: Optional[float] = None
         self._t_last_done: Optional[float] = None
+        self._last_arrival: Optional[float] = None  # perf_counter of the last frame handed in (idle watchdog)
         self._closed = False
         self._close_lock = threading.Lock()
         self.close_reason: Optional[str] = None
@@ -146,12 +156,14 @@ class LiveSession:
             out_root = d / "sets"
             if cfg.record:
                 self.landmarks_log = JsonlLog(d / "landmarks.jsonl")
-                self.events_log = JsonlLog(d / "events.jsonl")
+                self.events_log = JsonlLog(d / "events.jsonl", flush_s=0.0)  # rare: each event reaches the OS
                 if cfg.record_video:
                     self.video = VideoRecorder(d / "recording.mp4", fps=cfg.record_fps)
                 store.set_files(self.session_id, video=self.video.part if self.video else None,
                                 landmarks=d / "landmarks.jsonl", events=d / "events.jsonl")
-                self._event("start", 0.0, exercise=cfg.exercise, rest_s=cfg.rest_s, profile=cfg.profile)
+                # pid: at start-up the app recovers sessions left 'live' whose process is gone (history.py)
+                self._event("start", 0.0, exercise=cfg.exercise, rest_s=cfg.rest_s, profile=cfg.profile,
+                            pid=os.getpid())
         self.reporter = SetReporter(self.session_id, store=store, out_root=out_root, profile=cfg.profile,
                                     llm=cfg.llm if out_root is not None else False)
         self._worker = None
@@ -175,6 +187,7 @@ class LiveSession:
                     if self._closed:
                         return rgb
                     self.frames_in += 1
+                    self._last_arrival = arrival
                     if self._mailbox is not None:
                         self.frames_dropped += 1  # stale: the newer frame wins
                     self._mailbox = (small, t, arrival)
@@ -235,10 +248,19 @@ class LiveSession:
 
     # ------------------------------------------------------------------ pose worker
     def _run(self) -> None:
+        idle = self.cfg.idle_close_s
         while True:
             with self._lock:
                 while self._mailbox is None and not self._commands and not self._closed:
                     self._wake.wait(0.5)
+                    if (idle is not None and self._last_arrival is not None and self._mailbox is None
+                            and time.perf_counter() - self._last_arrival > idle):
+                        self._last_arrival = None  # once
+                        # the peer vanished without ending the track (tab closed, network gone): close from
+                        # another thread (close() joins this one), the set in progress is stored
+                        log.warning("no frame for %.0f s: closing the session as connection_lost", idle)
+                        threading.Thread(target=self.close, args=("connection_lost",), name="spotter-idle-close",
+                                         daemon=True).start()
                 cmds = list(self._commands)
                 self._commands.clear()
                 item, self._mailbox = self._mailbox, None
@@ -305,6 +327,12 @@ class LiveSession:
                     start_s=res.t_start, end_s=res.t_end, reason=res.reason)
         with self._lock:
             self._entries.append(entry)
+            # bounded memory over a long session: older sets' report JSON is in the store (the page reads it
+            # back by set_id); the timeline entry itself (a few numbers) stays
+            for old in self._entries[:-max(1, self.cfg.keep_reports)]:
+                if old.report is not None and old.set_id is not None and old.summary_status != "pending":
+                    old.report = None
+                    old.report_in_store = True
         self.reporter.submit(res, entry)
 
     def _log_frame(self) -> None:
@@ -325,10 +353,16 @@ class LiveSession:
                 log.exception("event log")
 
     def _fail(self, e: Exception) -> None:
-        log.exception("live session error")
         with self._lock:
             self.errors += 1
             self.last_error = f"{type(e).__name__}: {e}"
+            n = self.errors
+        # a failure on every frame must not flood the log (30 tracebacks a second): the first few in full,
+        # then one line every 100th; the count and the last error are always in status()
+        if n <= MAX_LOGGED_ERRORS:
+            log.exception("live session error")
+        elif n % 100 == 0:
+            log.error("live session error (%d so far): %s", n, self.last_error)
 
     # ------------------------------------------------------------------ the page's view
     def overlay(self) -> Overlay:
