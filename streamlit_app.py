@@ -24,10 +24,27 @@ STATE_TEXT = {"waiting": "Waiting for the camera", "no_person": "No one in view"
 
 st.set_page_config(page_title="Spotter", layout="wide")
 
+from realtime.webrtc import client_allowed  # noqa: E402
+
+if not client_allowed(getattr(st.context, "ip_address", None)):
+    st.error("Spotter serves this computer only. To use it from another device, start it with "
+             "SPOTTER_ALLOW_REMOTE=1 and --server.address (see docs/live.md).")
+    st.stop()
+
 
 @st.cache_resource(show_spinner=False)
 def _store(root: str | None):
-    return Store(root or None)
+    store = Store(root or None)
+    # once per server start: sessions a crash or a restart left open (their process is gone) are recovered
+    # (recording finalised, sets rebuilt from the landmark log and stored with their reports)
+    try:
+        from realtime.history import recover_open_sessions
+
+        store.recovered = recover_open_sessions(store)
+    except SpotterError as e:
+        store.recovered = []
+        st.warning(f"Interrupted sessions could not be recovered: {e}")
+    return store
 
 
 def get_store() -> Store | None:
@@ -73,9 +90,17 @@ def show_report(rep: dict, key: str) -> None:
     ex = (rep.get("exercise") or {}).get("label", "?")
     st.markdown(f"**{_text(ex).replace('_', ' ')}** — {int(reps.get('count', 0))} reps")
     summ = rep.get("summary") or {}
-    text = summ.get("text") if isinstance(summ, dict) else None
-    if text:
-        st.text(text)
+    if isinstance(summ, dict):  # the coach summary (model or deterministic): always plain text, never HTML
+        lines = [summ.get("text"), summ.get("headline"), summ.get("what_you_did")]
+        lines += [f"+ {x}" for x in summ.get("looked_good") or [] if isinstance(x, str)]
+        lines += [f"Fix: {f.get('text')}" for f in summ.get("fix_first") or [] if isinstance(f, dict)]
+        lines += [f"Note: {v.get('text')}" for v in summ.get("variation_notes") or [] if isinstance(v, dict)]
+        lines += [f"Next: {x}" for x in summ.get("next_session") or [] if isinstance(x, str)]
+        text = "\n".join(str(x) for x in lines if x)
+        if text:
+            st.text(text)
+        if summ.get("disclaimer"):
+            st.caption(_text(summ["disclaimer"]))
     for iss in rep.get("issues") or []:
         st.text(f"• {iss.get('label', iss.get('code', ''))} (rep {iss.get('rep')})")
     for w in (rep.get("qc") or {}).get("warnings") or []:
@@ -145,7 +170,15 @@ def live_status(link) -> None:
         st.caption("Each finished set's report appears here.")
     for e in reversed(stt.sets):
         with st.expander(f"Set {e.index}: {e.exercise.replace('_', ' ')} — {e.reps} reps", expanded=True):
-            if e.report is None:
+            if e.report is None and e.report_in_store and e.set_id and s.store is not None:
+                try:  # older sets' reports are not kept in memory during a long session
+                    rep = s.store.report(e.set_id)
+                except SpotterError as err:
+                    rep = None
+                    st.error(str(err))
+                if rep:
+                    show_report(rep, f"live-{s.session_id}-{e.index}-stored")
+            elif e.report is None:
                 st.caption("Report on its way…" if not e.error else f"Report failed: {e.error}")
             else:
                 show_report(e.report, f"live-{s.session_id}-{e.index}-{e.summary_status}")
@@ -169,11 +202,17 @@ def history_page() -> None:
     labels = {s["id"]: f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(s['created_at']))} · {s['source']} · "
                        f"{s['n_sets']} sets, {s['n_reps']} reps · {s['exercises'] or '-'} · {s['status']}"
               for s in sessions}
+    recovered = getattr(store, "recovered", None)
+    if recovered:
+        st.info(f"{len(recovered)} session(s) interrupted by a crash or a restart were recovered at start-up.")
     sid = st.selectbox("Session", list(labels), format_func=lambda k: labels[k])
+    from realtime.history import export_paths, session_files
+
     try:
         sid = check_id(sid)
         sess = store.get_session(sid)
         sets = store.sets(sid)
+        files = session_files(store, sid)
     except SpotterError as e:
         st.error(str(e))
         return
@@ -183,8 +222,8 @@ def history_page() -> None:
         n = recover_session(store, sid)
         st.success(f"Recovered {n} set(s).")
         st.rerun()
-    video = store.path_of(sess["video"])
-    if video is not None and video.exists() and video.suffix == ".mp4":
+    video = files["video"]
+    if video is not None and video.suffix == ".mp4":
         st.video(str(video))
     for row in sets:
         with st.expander(f"Set {row['idx']}: {row['exercise'].replace('_', ' ')} — {row['reps']} reps "
@@ -192,14 +231,17 @@ def history_page() -> None:
             rep = json.loads(row["report_json"]) if row["report_json"] else None
             if rep:
                 show_report(rep, f"h-{row['id']}")
-            d = store.path_of(row["report_dir"])
-            if d is not None and (d / "report.html").exists():
-                st.download_button("report.html", (d / "report.html").read_bytes(), file_name="report.html",
+            try:  # ids checked, paths resolved inside the data folder (no traversal, no symlinks out)
+                exports = export_paths(store, row["id"])
+            except SpotterError as e:
+                st.error(f"This set's files cannot be exported: {e}")
+                continue
+            if "report.html" in exports:
+                st.download_button("report.html", exports["report.html"].read_bytes(), file_name="report.html",
                                    mime="text/html", key=f"html-{row['id']}")
-            ann = d / "annotated.mp4" if d is not None else None
-            if ann is not None and ann.exists():
-                st.download_button("annotated.mp4", ann.read_bytes(), file_name=f"set{row['idx']}.mp4",
-                                   mime="video/mp4", key=f"ann-{row['id']}")
+            if "annotated.mp4" in exports:
+                st.download_button("annotated.mp4", exports["annotated.mp4"].read_bytes(),
+                                   file_name=f"set{row['idx']}.mp4", mime="video/mp4", key=f"ann-{row['id']}")
             elif st.button("Render annotated video", key=f"render-{row['id']}"):
                 from realtime.history import render_set_video
 
@@ -223,13 +265,12 @@ def upload_page() -> None:
     up = st.file_uploader("Analyse a recorded set", type=["mp4", "mov", "m4v", "webm", "avi", "mkv"])
     if up is None:
         return
-    if up.size > limits.max_bytes:  # checked before anything is decoded
-        st.error(f"The file is {up.size / 1e6:.0f} MB; the limit is {limits.max_bytes / 1e6:.0f} MB "
-                 "(SPOTTER_MAX_MB).")
-        return
-    head = bytes(up.getbuffer()[:16])
-    if not (head[4:8] in (b"ftyp", b"moov", b"mdat", b"free", b"wide") or head[:4] in (b"\x1aE\xdf\xa3", b"RIFF")):
-        st.error("This does not look like a video file (MP4/MOV, WebM/MKV or AVI).")
+    from realtime.history import check_upload
+
+    try:  # type (extension + first bytes) and size, before anything is written or decoded
+        check_upload(up.name, up.size, bytes(up.getbuffer()[:16]), limits.max_bytes)
+    except SpotterError as e:
+        st.error(str(e))
         return
     if not st.button("Analyse"):
         return

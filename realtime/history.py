@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from pipeline.live import LivePipeline, SetResult
 from pipeline.pose import PoseFrame
 from pipeline.qc import FrameStats
 
+from .paths import check_id
 from .recorder import finalize_recording, read_jsonl
 from .store import Store
 
@@ -100,6 +102,85 @@ def recover_session(store: Store, session_id: str, reason: str = "interrupted") 
     return added
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    except (OSError, OverflowError, ValueError):
+        return False
+    return True
+
+
+def session_owner_pid(store: Store, session_id: str) -> int | None:
+    """The pid of the process that started a session (its ``start`` event), or None if not recorded."""
+    sess = store.get_session(session_id)
+    ev = store.path_of(sess["events"]) if sess else None
+    if ev is None or not ev.exists():
+        return None
+    for e in read_jsonl(ev):
+        if e.get("type") == "start":
+            pid = e.get("pid")
+            return int(pid) if isinstance(pid, int) and pid > 0 else None
+    return None
+
+
+def recover_open_sessions(store: Store) -> list[tuple[str, int]]:
+    """At start-up: every session still marked 'live' whose process is gone (SIGKILL, power cut, server
+    restarted) is recovered (recording finalised, sets rebuilt from the landmark log and stored with their
+    reports). Sessions of a process that is still running (another server on the same data folder, or this
+    one) are left alone. Returns (session id, sets added) per recovered session; one bad session never stops
+    the others (it stays 'live' and the History page offers to recover it by hand)."""
+    out = []
+    for sess in store.live_sessions():
+        sid = sess["id"]
+        try:
+            pid = session_owner_pid(store, sid)
+            if pid is not None and _pid_alive(pid):
+                continue
+            out.append((sid, recover_session(store, sid, "interrupted")))
+            log.warning("recovered interrupted session %s", sid)
+        except Exception as e:  # noqa: BLE001 - keep going with the others
+            log.error("could not recover session %s: %s", sid, e)
+    return out
+
+
+def session_files(store: Store, session_id: str) -> dict[str, Path | None]:
+    """A session's recording, landmark and event logs, validated: the id is checked, stored paths must resolve
+    (symlinks followed) inside the data folder, else :class:`InputError`. Missing files are None."""
+    sess = store.get_session(check_id(session_id))
+    if sess is None:
+        raise InputError("no such session")
+    out: dict[str, Path | None] = {}
+    for k in ("video", "landmarks", "events"):
+        p = store.path_of(sess[k])
+        out[k] = p if p is not None and p.is_file() else None
+    return out
+
+
+EXPORTS = ("report.json", "report.html", "annotated.mp4")
+
+
+def export_paths(store: Store, set_id: str) -> dict[str, Path]:
+    """The files of one stored set that may be downloaded (report.json, report.html, annotated.mp4), each
+    resolved inside the data folder (ids checked, ``..``, absolute paths and symlinks out refused with
+    :class:`InputError`). Only regular files that exist are returned."""
+    row = store.get_set(check_id(set_id))
+    if row is None:
+        raise InputError("no such set")
+    d = store.path_of(row["report_dir"])
+    out = {}
+    if d is None:
+        return out
+    for name in EXPORTS:
+        p = store.path_of(str(Path(row["report_dir"]) / name))  # resolves symlinks: must stay inside
+        if p is not None and p.is_file():
+            out[name] = p
+    return out
+
+
 def render_set_video(store: Store, set_id: str) -> Path:
     """The annotated video of one stored set (from the session recording and its landmarks)."""
     from pipeline.setreport import build_set_report, write_set_report
@@ -124,6 +205,36 @@ def render_set_video(store: Store, set_id: str) -> Path:
 
 
 UPLOAD_TYPES = {".mp4", ".mov", ".m4v", ".webm", ".avi", ".mkv"}
+_ISO_BOXES = (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip", b"pnot")
+
+
+def _magic_ok(ext: str, head: bytes) -> bool:
+    if ext in (".mp4", ".mov", ".m4v"):
+        return head[4:8] in _ISO_BOXES
+    if ext in (".webm", ".mkv"):
+        return head[:4] == b"\x1aE\xdf\xa3"  # EBML
+    if ext == ".avi":
+        return head[:4] == b"RIFF" and head[8:12] == b"AVI "
+    return False
+
+
+def check_upload(name: str, size: int, head: bytes, max_bytes: int | None = None) -> str:
+    """Type and size of an upload, checked before anything is written or decoded: the extension is one of
+    :data:`UPLOAD_TYPES`, the first bytes are that container's signature (ISO-BMFF box, EBML, RIFF/AVI), and the
+    size is within ``SPOTTER_MAX_MB``. Returns the extension; raises :class:`InputError` with a plain message."""
+    from pipeline.config import IntakeLimits
+
+    max_bytes = max_bytes or IntakeLimits().max_bytes
+    ext = Path(str(name)).suffix.lower()
+    if ext not in UPLOAD_TYPES:
+        raise InputError(f"unsupported file type {ext or '(none)'}: use {', '.join(sorted(UPLOAD_TYPES))}")
+    if size <= 0:
+        raise InputError("the file is empty")
+    if size > max_bytes:
+        raise InputError(f"file is larger than {max_bytes // (1024 * 1024)} MB (SPOTTER_MAX_MB)")
+    if not _magic_ok(ext, bytes(head[:16])):
+        raise InputError(f"this is not a {ext[1:].upper()} video (its first bytes do not match the file type)")
+    return ext
 
 
 def analyse_upload(store: Store | None, name: str, data: bytes, *, exercise: str | None = None, rest_s: float = 8.0,
@@ -137,11 +248,7 @@ def analyse_upload(store: Store | None, name: str, data: bytes, *, exercise: str
     from .session import LiveSession, SessionConfig
 
     limits = IntakeLimits()
-    ext = Path(name).suffix.lower()
-    if ext not in UPLOAD_TYPES:
-        raise InputError(f"unsupported file type {ext or '(none)'}: use {', '.join(sorted(UPLOAD_TYPES))}")
-    if len(data) > limits.max_bytes:
-        raise InputError(f"file is larger than {limits.max_bytes // (1024 * 1024)} MB (SPOTTER_MAX_MB)")
+    ext = check_upload(name, len(data), data[:16])  # before anything is written or decoded
     cfg = SessionConfig(exercise=exercise, rest_s=rest_s, profile=profile, source="upload",
                         title=Path(name).name[:120], record=store is not None, record_video=False)
     tmpdir = None

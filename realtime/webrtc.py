@@ -31,6 +31,24 @@ def rtc_configuration() -> dict:
     return {"iceServers": servers}
 
 
+def client_allowed(ip: Optional[str]) -> bool:
+    """Whether the page serves a client at ``ip`` (Streamlit's ``st.context.ip_address``: None for localhost).
+
+    The server binds 127.0.0.1 (``.streamlit/config.toml``); this is the second line of defence if it was bound
+    wider by mistake: only loopback clients, unless ``SPOTTER_ALLOW_REMOTE=1`` (use across a network, together
+    with ``--server.address`` and ``SPOTTER_ICE_SERVERS``)."""
+    if os.environ.get("SPOTTER_ALLOW_REMOTE", "").strip() in ("1", "true", "yes"):
+        return True
+    if ip is None or not isinstance(ip, str):  # None: localhost (Streamlit); not a str: the test harness's stand-in
+        return True
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(str(ip).split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
 class LiveLink:
     """What the page keeps for one browser tab. Thread-safe: the WebRTC worker calls :meth:`callback` and
     :meth:`ended`, the page reads :meth:`current` and sends commands."""
