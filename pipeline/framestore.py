@@ -40,7 +40,8 @@ def _pack(items: list[tuple[PoseFrame, CleanFrame, FrameStats]]) -> dict[str, np
     )
 
 
-def _unpack(z) -> list[tuple[PoseFrame, CleanFrame, FrameStats]]:
+def _unpack(npz) -> list[tuple[PoseFrame, CleanFrame, FrameStats]]:
+    z = {k: npz[k] for k in npz.files}  # read every array once (indexing an NpzFile re-reads the member)
     out = []
     for i in range(len(z["t"])):
         t = float(z["t"][i])
@@ -92,6 +93,11 @@ class FrameStore:
 
     def __len__(self) -> int:
         return self._n
+
+    def set_spill_dir(self, path: str | Path) -> None:
+        """Spill into ``path`` (e.g. the session's folder) from now on."""
+        self._dir = Path(path)
+        self._own_dir = False
 
     @property
     def in_memory(self) -> int:

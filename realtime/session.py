@@ -154,6 +154,7 @@ class LiveSession:
                                                    session_id=session_id)
             d = store.session_dir(self.session_id)
             out_root = d / "sets"
+            self.lp.frames.set_spill_dir(d / "frames")  # long sets spill landmarks here, not to /tmp
             if cfg.record:
                 self.landmarks_log = JsonlLog(d / "landmarks.jsonl")
                 self.events_log = JsonlLog(d / "events.jsonl", flush_s=0.0)  # rare: each event reaches the OS
