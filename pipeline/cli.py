@@ -51,6 +51,20 @@ def cmd_analyze(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_app(a: argparse.Namespace) -> int:
+    """Start the Streamlit app on this machine only (unless --address says otherwise)."""
+    import subprocess
+    from pathlib import Path
+
+    app = Path(__file__).resolve().parents[1] / "streamlit_app.py"
+    if not app.exists():
+        raise SpotterError(f"streamlit_app.py not found next to the pipeline package ({app.parent})")
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", a.address,
+           "--server.port", str(a.port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    print(f"Spotter on http://{a.address}:{a.port}  (Ctrl+C to stop)", file=sys.stderr)
+    return subprocess.call(cmd)
+
+
 def cmd_replay(a: argparse.Namespace) -> int:
     from realtime.replay import run_replay
 
@@ -82,6 +96,14 @@ def cmd_bench(a: argparse.Namespace) -> int:
 
         bench_live(a.clip, seconds=a.seconds, webrtc=a.webrtc, json_out=a.json)
         return 0
+    if a.what == "concurrent":
+        clips = [c for c in [a.clip, *a.more] if c]
+        if len(clips) < 2:
+            raise SpotterError("bench concurrent needs two or more CLIPs")
+        from realtime.bench import bench_concurrent
+
+        bench_concurrent(clips, seconds=a.seconds, webrtc=True, json_out=a.json)
+        return 0
     raise SpotterError(f"unknown benchmark: {a.what}")
 
 
@@ -108,6 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("--variation", help="intended variation code, e.g. pause_squat")
     an.set_defaults(func=cmd_analyze)
 
+    ap = sub.add_parser("app", help="start the live coaching app (Streamlit) on localhost")
+    ap.add_argument("--address", default="127.0.0.1", help="interface to listen on (default 127.0.0.1 only)")
+    ap.add_argument("--port", type=int, default=8501)
+    ap.set_defaults(func=cmd_app)
+
     rp = sub.add_parser("replay", help="stream a video over a loopback WebRTC connection into the live pipeline")
     rp.add_argument("video")
     rp.add_argument("--realtime", action="store_true", help="pace frames at the video's speed")
@@ -125,8 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.set_defaults(func=cmd_eval)
 
     be = sub.add_parser("bench", help="speed benchmarks that print figures")
-    be.add_argument("what", choices=["pose", "live", "report"])
+    be.add_argument("what", choices=["pose", "live", "concurrent", "report"])
     be.add_argument("clip", nargs="?")
+    be.add_argument("more", nargs="*", help="concurrent: more clips, one live session each")
     be.add_argument("--frames", type=int, default=300, help="pose: frames to time (default 300)")
     be.add_argument("--seconds", type=float, default=60.0, help="live: seconds to stream (default 60)")
     be.add_argument("--webrtc", action="store_true", help="live: over an aiortc loopback connection")
