@@ -137,8 +137,13 @@ async def _webrtc_replay(video: str, session: LiveSession, realtime: bool, windo
                          stop_after_s: float | None = None, idle_s: float = 5.0, frames=None) -> dict:
     """Stream ``video`` from one aiortc peer to another on loopback into ``session``. Returns link figures."""
     from aiortc import RTCConfiguration, RTCPeerConnection
+    from aiortc.codecs import vpx
     from aiortc.mediastreams import MediaStreamError
 
+    # loopback has no bandwidth limit: start the VP8 encoder at its top bitrate instead of ramping up from
+    # 500 kbit/s, so the first second is not blurry (pose failing on it made replays of clips that start at
+    # the bottom of a rep flaky)
+    vpx.DEFAULT_BITRATE = vpx.MAX_BITRATE
     processed = 0
     cond = asyncio.Condition()
 
