@@ -126,7 +126,7 @@ class Router:
 
             from .nets import RouterNet
 
-            torch.set_num_threads(min(2, torch.get_num_threads()))
+            torch.set_num_threads(1)  # a tiny net: one thread is faster, and pose keeps the other core
             ck = torch.load(wd / "router.pt", map_location="cpu", weights_only=True)
             self.net = RouterNet(**ck["config"])
             self.net.load_state_dict(ck["state_dict"])

@@ -30,7 +30,10 @@ class ImageStatsMeter:
     so a person moving in front of a still camera does not count as camera motion.
     """
 
-    def __init__(self, motion_interval_s: float = 0.5):
+    def __init__(self, motion_interval_s: float = 0.5, every: int = 3):
+        self.every = max(1, every)
+        self._n = 0
+        self._last = None
         self._ref = None
         self._ref_t = None
         self.motion_interval_s = motion_interval_s
@@ -41,10 +44,16 @@ class ImageStatsMeter:
         h, w = rgb.shape[:2]
         sw = STATS_W
         sh = max(2, int(round(h * sw / w)))
+        self._n += 1
+        due_motion = self._ref is None or self._ref.shape[0] != sh or t - self._ref_t >= self.motion_interval_s
+        if self._last is not None and self._n % self.every and not due_motion:
+            # brightness and blur change slowly: measured every few frames, reused in between
+            return FrameStats(t=t, brightness=self._last[0], blur=self._last[1], motion=float("nan"))
         small = cv2.resize(rgb, (sw, sh), interpolation=cv2.INTER_AREA)
         grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
         brightness = float(grey.mean())
         blur = float(cv2.Laplacian(grey, cv2.CV_32F).var())
+        self._last = (brightness, blur)
         motion = float("nan")
         ref = self._ref
         if ref is None or ref.shape != grey.shape:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import resource
 import threading
 import time
@@ -138,6 +139,7 @@ def bench_live(clip: str, seconds: float = 60, webrtc: bool = False, json_out: b
     lat_at: list[tuple[float, float]] = []  # (s since start, latency ms) of every processed frame
     done_at: list[float] = []
     t0 = time.perf_counter()
+    cpu0 = time.process_time()
     th = _sampler(rss, t0, stop)
     if webrtc:
         from .replay import _webrtc_replay
@@ -178,6 +180,8 @@ def bench_live(clip: str, seconds: float = 60, webrtc: bool = False, json_out: b
         s.close("stream_ended")
     stop.set()
     th.join()
+    wall = time.perf_counter() - t0
+    cpu_share = (time.process_time() - cpu0) / wall / (os.cpu_count() or 1) if wall > 0 else None
     tm = s.timing()
     lat = np.array(e2e if e2e else [ms for _, ms in lat_at], float)
     pms = np.array(pose.ms[1:] or [np.nan], float)
@@ -193,6 +197,7 @@ def bench_live(clip: str, seconds: float = 60, webrtc: bool = False, json_out: b
            "overhead_ratio": round(float(np.nanmean(pipe) / np.nanmean(pms)), 3),
            "callback_ms_p95": round(float(np.percentile(cb_ms, 95)), 2) if cb_ms else None,
            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+           "cpu_share": round(cpu_share, 3) if cpu_share is not None else None,
            "rss_growth_mb": round(float(tail - head), 1), "frames_in": tm["frames_in"],
            **_minute_figures(lat_at, rss, done_at, seconds),
            "sets": [e.brief() for e in s.sets]}
