@@ -10,6 +10,7 @@ import html
 import json
 import os
 import time
+from pathlib import Path
 
 import streamlit as st
 
@@ -136,6 +137,31 @@ def live_page() -> None:
         live_status(link)
 
 
+def realtime_replay(path: Path, key: str, source: str) -> None:
+    """Replay a file in real time through the same live session as the webcam, with the live overlay:
+    streamlit-webrtc plays the file on the server (RECVONLY + player), every frame passes the live callback."""
+    from aiortc.contrib.media import MediaPlayer
+    from streamlit_webrtc import WebRtcMode, webrtc_streamer
+
+    from realtime.webrtc import LiveLink, rtc_configuration
+
+    store = get_store()
+    lk = f"replay_link_{key}"
+    if lk not in st.session_state:
+        st.session_state[lk] = LiveLink(store_factory=(lambda: store) if store is not None else None)
+    link: LiveLink = st.session_state[lk]
+    link.configure(SessionConfig(exercise=exercise, rest_s=float(rest_s), profile=_profile_for_report(),
+                                 source=source, llm=False, title=path.name))
+    left, right = st.columns([3, 2])
+    with left:
+        webrtc_streamer(key=f"spotter-replay-{key}", mode=WebRtcMode.RECVONLY, rtc_configuration=rtc_configuration(),
+                        player_factory=lambda: MediaPlayer(str(path)), media_stream_constraints={"video": True,
+                                                                                                "audio": False},
+                        video_frame_callback=link.callback, on_video_ended=link.ended, async_processing=True)
+    with right:
+        live_status(link)
+
+
 @st.fragment(run_every=0.5)
 def live_status(link) -> None:
     s = link.current()
@@ -225,6 +251,8 @@ def history_page() -> None:
     video = files["video"]
     if video is not None and video.suffix == ".mp4":
         st.video(str(video))
+        if st.toggle("Replay this recording in real time with the live overlay", key=f"rt-{sid}"):
+            realtime_replay(video, f"h{sid}", "replay")
     for row in sets:
         with st.expander(f"Set {row['idx']}: {row['exercise'].replace('_', ' ')} — {row['reps']} reps "
                          f"({row['start_s']:.1f}–{row['end_s']:.1f} s)"):
@@ -272,7 +300,20 @@ def upload_page() -> None:
     except SpotterError as e:
         st.error(str(e))
         return
-    if not st.button("Analyse"):
+    if st.toggle("Replay in real time with the live overlay (press START)", key="rt-upload"):
+        import hashlib
+        import tempfile
+
+        from realtime.history import check_upload as _check
+
+        data = bytes(up.getbuffer())
+        ext = _check(up.name, len(data), data[:16])
+        tmp = Path(tempfile.gettempdir()) / f"spotter-upload-{hashlib.sha1(data).hexdigest()[:16]}{ext}"
+        if not tmp.exists():
+            tmp.write_bytes(data)
+        realtime_replay(tmp, "upload", "upload")
+        return
+    if not st.button("Analyse (as fast as possible)"):
         return
     from realtime.history import analyse_upload
 

@@ -144,3 +144,53 @@ def test_browser_webcam_reaches_the_clip_rep_count(app):
             break
         time.sleep(0.5)
     assert rows and rows[0]["exercise"] == "squat" and rows[0]["reps"] >= EXPECTED and rows[0]["report_json"]
+
+
+def test_uploaded_video_replays_in_real_time_with_the_live_overlay(app):
+    """Upload page: the file is played on the server through the same live session (RECVONLY + player) in
+    real time, with the live overlay; reps appear on the page and the set is stored. (The count's accuracy is
+    tested frame by frame elsewhere; here Chromium, Streamlit and pose share two cores, so frames are dropped.)"""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed (.ci/install_browser.sh)")
+    url, tmp = app
+    clip = tmp / "upload me.mp4"
+    shutil.copy(CLIPS / CLIP, clip)  # a temporary copy for the upload widget, deleted with tmp
+    args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"]
+    seen = []
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+        page = browser.new_context().new_page()
+        page.goto(url, wait_until="networkidle")
+        page.get_by_text("Spotter — local workout form coach").wait_for(timeout=60000)
+        page.get_by_text("Upload", exact=True).first.click()
+        page.get_by_text("Automatic").first.click()  # the exercise is chosen: no router warm-up on a busy CPU
+        page.get_by_role("option", name="Squat").click()
+        page.locator("input[type=file]").set_input_files(str(clip))
+        page.get_by_text("Replay in real time with the live overlay").click(timeout=60000)
+        page.frame_locator("iframe").first.get_by_role("button", name="START").click(timeout=60000)
+        reps = page.locator("[data-testid=spotter-reps]")
+        reps.wait_for(timeout=60000)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                n = int(reps.first.get_attribute("data-reps", timeout=5000))
+            except Exception:
+                n = None
+            if n is not None and (not seen or seen[-1] != n):
+                seen.append(n)
+            if n is not None and n >= EXPECTED:
+                break
+            time.sleep(0.25)
+        page.screenshot(path=str(tmp / "upload_replay.png"))
+        browser.close()
+    assert seen and 1 <= max(seen) <= EXPECTED, (seen, (tmp / "streamlit.log").read_text()[-3000:])
+    from realtime.store import Store
+
+    store = Store(tmp / "data")
+    deadline = time.time() + 20
+    rows = []
+    while time.time() < deadline and not rows:
+        ss = [s for s in store.list_sessions() if s["source"] == "upload"]
+        rows = store.sets(ss[0]["id"]) if ss else []
+        time.sleep(0.5)
+    assert rows and rows[0]["exercise"] == "squat" and rows[0]["report_json"]

@@ -132,3 +132,18 @@ def test_cue_history_is_bounded():
         g.offer(k * 1.0, f"code{k % 7}", "Cue")
     assert len(g.shown) <= g.shown.maxlen and g.shown.maxlen <= 1000
     assert g.shown[-1] == (9999.0, f"code{9999 % 7}")  # the newest are kept
+
+
+def test_bench_live_json_has_the_documented_keys(capsys):
+    """`spotter bench live --json` prints one JSON object with the figures the README table uses."""
+    import json
+
+    from pipeline.cli import main
+
+    rc = main(["bench", "live", str(CLIPS / "squat/sq05_barbell_highbar_front.mp4"), "--seconds", "3", "--json"])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    for k in ("processed_fps", "dropped_ratio", "latency_ms_p50", "latency_ms_p95", "latency_ms_p99",
+              "pose_ms_per_frame", "overhead_ratio", "peak_rss_mb", "cpu_share"):
+        assert k in out and out[k] is not None, k
+    assert out["processed_fps"] > 0 and out["overhead_ratio"] >= 1.0
