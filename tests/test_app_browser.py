@@ -163,8 +163,6 @@ def test_uploaded_video_replays_in_real_time_with_the_live_overlay(app):
         page.goto(url, wait_until="networkidle")
         page.get_by_text("Spotter — local workout form coach").wait_for(timeout=60000)
         page.get_by_text("Upload", exact=True).first.click()
-        page.get_by_text("Automatic").first.click()  # the exercise is chosen: no router warm-up on a busy CPU
-        page.get_by_role("option", name="Squat").click()
         page.locator("input[type=file]").set_input_files(str(clip))
         page.get_by_text("Replay in real time with the live overlay").click(timeout=60000)
         page.frame_locator("iframe").first.get_by_role("button", name="START").click(timeout=60000)
