@@ -51,6 +51,25 @@ def _to_mjpeg(src: Path, dst: Path, fps: int = 30) -> Path:
     return dst
 
 
+def _watch_reps(page, expected: int, timeout_s: float = 60) -> list[int]:
+    """The distinct rep counts the page shows, in order, until ``expected`` is reached or time runs out."""
+    reps = page.locator("[data-testid=spotter-reps]")
+    reps.wait_for(timeout=60000)
+    seen: list[int] = []
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        try:
+            n = int(reps.first.get_attribute("data-reps", timeout=5000))
+        except Exception:
+            n = None
+        if n is not None and (not seen or seen[-1] != n):
+            seen.append(n)
+        if n is not None and n >= expected:
+            break
+        time.sleep(0.25)
+    return seen
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -109,19 +128,7 @@ def test_browser_webcam_reaches_the_clip_rep_count(app):
             page.get_by_text("Automatic").first.click()
             page.get_by_role("option", name="Squat").click()
         page.frame_locator("iframe").first.get_by_role("button", name="START").click(timeout=60000)
-        reps = page.locator("[data-testid=spotter-reps]")
-        reps.wait_for(timeout=60000)
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                n = int(reps.first.get_attribute("data-reps", timeout=5000))
-            except Exception:
-                n = None
-            if n is not None and (not seen or seen[-1] != n):
-                seen.append(n)
-            if n is not None and n >= EXPECTED:
-                break
-            time.sleep(0.25)
+        seen.extend(_watch_reps(page, EXPECTED))
         page.screenshot(path=str(tmp / "page.png"))
         state_text = page.locator("[data-testid=spotter-state]").first.inner_text()
         page.frame_locator("iframe").first.get_by_role("button", name="STOP").click()
@@ -166,19 +173,7 @@ def test_uploaded_video_replays_in_real_time_with_the_live_overlay(app):
         page.locator("input[type=file]").set_input_files(str(clip))
         page.get_by_text("Replay in real time with the live overlay").click(timeout=60000)
         page.frame_locator("iframe").first.get_by_role("button", name="START").click(timeout=60000)
-        reps = page.locator("[data-testid=spotter-reps]")
-        reps.wait_for(timeout=60000)
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                n = int(reps.first.get_attribute("data-reps", timeout=5000))
-            except Exception:
-                n = None
-            if n is not None and (not seen or seen[-1] != n):
-                seen.append(n)
-            if n is not None and n >= EXPECTED:
-                break
-            time.sleep(0.25)
+        seen.extend(_watch_reps(page, EXPECTED))
         page.screenshot(path=str(tmp / "upload_replay.png"))
         browser.close()
     assert seen and 1 <= max(seen) <= EXPECTED, (seen, (tmp / "streamlit.log").read_text()[-3000:])
