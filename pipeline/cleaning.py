@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .landmarks import L_ANKLE, L_HIP, L_KNEE, L_SHOULDER, N, R_ANKLE, R_HIP, R_KNEE, R_SHOULDER
+from .landmarks import L_HIP, L_KNEE, L_SHOULDER, N, R_HIP, R_KNEE, R_SHOULDER
 from .pose import PoseFrame
 
 
@@ -238,9 +238,3 @@ def pose_angles(world: np.ndarray) -> np.ndarray:
     b = world[[k for _, _, k in _ANGLES]] - world[[j for _, j, _ in _ANGLES]]
     cos = (a * b).sum(1) / np.maximum(np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1), 1e-9)
     return np.degrees(np.arccos(np.clip(cos, -1, 1)))
-
-
-def shoulder_ankle_px(cf: CleanFrame) -> float:
-    """Pixel distance from shoulder centre to ankle centre (whole-body height proxy)."""
-    p = cf.image[:, :2] * np.array([cf.width, cf.height], np.float32)
-    return float(np.linalg.norm(_mid(p, L_SHOULDER, R_SHOULDER) - _mid(p, L_ANKLE, R_ANKLE)))

@@ -11,9 +11,5 @@ class InputError(SpotterError):
     """The input file cannot be analysed (not a video, truncated, empty, too big...)."""
 
 
-class NoPersonError(SpotterError):
-    """QC found no person in the video: analysis is blocked."""
-
-
 class OutputError(SpotterError):
     """The output folder cannot be written (read-only, disk full...)."""

@@ -4,7 +4,6 @@ peak. Landmarks come from the analysis (batch) or from the live session; frames 
 so a live recording with dropped frames renders the same way as a file."""
 from __future__ import annotations
 
-import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,10 +123,3 @@ def _write_jpeg(path: Path, rgb: np.ndarray) -> None:
         atomic_write(path, lambda f: f.write(buf.tobytes()))
     except OSError as e:
         raise OutputError(f"cannot write {path}: {e.strerror or e}") from None
-
-
-def remove_partial(out_dir: Path) -> None:
-    """Delete temporary files a crash may have left behind."""
-    for p in Path(out_dir).glob(".tmp-*"):
-        with contextlib.suppress(OSError):
-            p.unlink()

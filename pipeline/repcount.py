@@ -206,8 +206,3 @@ class RepCounter:
             self._bottoms.append(self._min)
         self.reps.append(rep)
         return rep
-
-    @property
-    def progress(self) -> float:
-        """0 at the top, 1 at the bottom (for the live overlay); NaN when unknown."""
-        return math.nan

@@ -54,16 +54,12 @@ def frame_signals(cf: CleanFrame) -> dict[str, float]:
     s["knee"] = _side_pick(kl, kr, vleg_l, vleg_r)
     s["elbow"] = _side_pick(el, er, varm_l, varm_r)
     s["hip"] = _side_pick(hl, hr, vleg_l, vleg_r)
-    s["vis_legs"] = float(max(vleg_l, vleg_r))
-    s["vis_arms"] = float(max(varm_l, varm_r))
     sh_w, hp_w = (W[L_SHOULDER] + W[R_SHOULDER]) / 2, (W[L_HIP] + W[R_HIP]) / 2
-    kn_w, an_w = (W[L_KNEE] + W[R_KNEE]) / 2, (W[L_ANKLE] + W[R_ANKLE]) / 2
     torso = sh_w - hp_w
     tn = float(np.linalg.norm(torso)) or NAN
     # world y points down (camera-aligned): verticality 1 = upright torso, 0 = horizontal
     s["torso_vertical"] = abs(float(torso[1])) / tn
     s["torso_lean"] = math.degrees(math.acos(min(1.0, s["torso_vertical"])))  # 0 = upright
-    s["torso_up"] = float(-torso[1]) / tn  # +1 head up, -1 head down
     # body line: shoulder-hip-ankle (full push-up) and shoulder-hip-knee (knee push-up)
     s["line_ankle"] = _side_pick(angle3(W[L_SHOULDER], W[L_HIP], W[L_ANKLE]),
                                  angle3(W[R_SHOULDER], W[R_HIP], W[R_ANKLE]), vleg_l, vleg_r)
@@ -82,10 +78,7 @@ def frame_signals(cf: CleanFrame) -> dict[str, float]:
     # widths (world, metres) and ratios
     shw = float(np.linalg.norm(W[L_SHOULDER] - W[R_SHOULDER]))
     hpw = float(np.linalg.norm(W[L_HIP] - W[R_HIP]))
-    s["shoulder_w"], s["hip_w"] = shw, hpw
     s["ankle_w_ratio"] = float(np.linalg.norm(W[L_ANKLE] - W[R_ANKLE])) / max(hpw, 1e-3)
-    s["knee_w_ratio"] = float(np.linalg.norm(W[L_KNEE] - W[R_KNEE])) / max(
-        float(np.linalg.norm(W[L_ANKLE] - W[R_ANKLE])), 1e-3)
     s["wrist_w_ratio"] = float(np.linalg.norm(W[L_WRIST] - W[R_WRIST])) / max(shw, 1e-3)
     s["elbow_w_ratio"] = float(np.linalg.norm(W[L_ELBOW] - W[R_ELBOW])) / max(shw, 1e-3)
     # heights in torso lengths (image, y up positive)
@@ -96,12 +89,9 @@ def frame_signals(cf: CleanFrame) -> dict[str, float]:
     s["wrist_l_above"] = float(P[L_SHOULDER][1] - P[L_WRIST][1]) / scale
     s["wrist_r_above"] = float(P[R_SHOULDER][1] - P[R_WRIST][1]) / scale
     s["wrist_x"] = float(wr_p[0] - hp_p[0]) / scale
-    s["hip_y"] = float(hp_p[1]) / scale
     s["hip_x"] = float(hp_p[0]) / scale
-    s["hip_px_x"], s["hip_px_y"] = float(hp_p[0]), float(hp_p[1])
     s["hip_over_feet_x"] = float(hp_p[0] - an_p[0]) / scale
     s["hip_below_knee"] = float(hp_p[1] - ((P[L_KNEE] + P[R_KNEE]) / 2)[1]) / scale
-    s["knee_over_ankle"] = NAN
     # knee valgus proxy (front view): knee gap relative to ankle gap in the image
     kgap = abs(float(P[L_KNEE][0] - P[R_KNEE][0]))
     agap = abs(float(P[L_ANKLE][0] - P[R_ANKLE][0]))
@@ -110,10 +100,8 @@ def frame_signals(cf: CleanFrame) -> dict[str, float]:
     fl = []
     for sh_i, el_i, hp_i in ((L_SHOULDER, L_ELBOW, L_HIP), (R_SHOULDER, R_ELBOW, R_HIP)):
         fl.append(angle3(W[el_i], W[sh_i], W[hp_i]))
-    s["flare_l"], s["flare_r"] = fl
     s["flare"] = _side_pick(fl[0], fl[1], varm_l, varm_r)
     s["yaw"] = view_yaw(W)
-    s["leg_len"] = float(np.linalg.norm(hp_w - kn_w) + np.linalg.norm(kn_w - an_w))
     return s
 
 

@@ -125,3 +125,29 @@ def pct(w: Signals, key: str, q: float) -> float | None:
     if a is None or len(a) == 0 or not np.isfinite(a).any():
         return None
     return float(np.nanpercentile(a, q))
+
+
+def median_of(reps: list[dict], key: str) -> float | None:
+    """Median of a per-rep metric over the reps that have it."""
+    v = [r.get(key) for r in reps if r.get(key) is not None]
+    return float(np.median(v)) if v else None
+
+
+def lr_diff(w: Signals, left: str, right: str, i: int) -> float | None:
+    """|left - right| of a paired signal around frame ``i`` (asymmetry)."""
+    a, b = near(w, left, i), near(w, right, i)
+    return abs(a - b) if a is not None and b is not None else None
+
+
+_OPS = {">": float.__gt__, "<": float.__lt__, ">=": float.__ge__}
+
+
+def threshold_variation(metric: str, op: str, threshold: float, confidence: float):
+    """A variation detector: the set's median ``metric`` is ``op`` ``threshold``."""
+    cmp = _OPS[op]
+
+    def detect(reps: list[dict], ctx: dict) -> tuple[bool, float, dict]:
+        m = median_of(reps, metric)
+        return (m is not None and cmp(m, float(threshold))), confidence, {metric: m, "threshold": threshold}
+
+    return detect

@@ -6,23 +6,7 @@ import numpy as np
 from ..landmarks import (L_ANKLE, L_ELBOW, L_HIP, L_KNEE, L_SHOULDER, L_WRIST, R_ANKLE, R_ELBOW, R_HIP, R_KNEE,
                          R_SHOULDER, R_WRIST)
 from ..repcount import Rep, RepParams
-from .base import Exercise, IssueRule, Signals, VariationRule, agg, near
-from .squat import _lr, _median
-
-
-def _knee(reps, ctx):
-    m = _median(reps, "knee_angle_median")
-    return (m is not None and m < 125), 0.75, {"knee_angle_median": m, "threshold": 125}
-
-
-def _wide(reps, ctx):
-    m = _median(reps, "grip_ratio")
-    return (m is not None and m > 1.9), 0.65, {"grip_ratio": m, "threshold": 1.9}
-
-
-def _close(reps, ctx):
-    m = _median(reps, "grip_ratio")
-    return (m is not None and m < 0.75), 0.65, {"grip_ratio": m, "threshold": 0.75}
+from .base import Exercise, IssueRule, Signals, VariationRule, agg, lr_diff, near, threshold_variation
 
 
 class PushUp(Exercise):
@@ -50,7 +34,7 @@ class PushUp(Exercise):
             "elbow_flare_bottom": near(w, "flare", ib, 3),
             "grip_ratio": agg(w, "wrist_w_ratio", np.nanmedian),
             "knee_angle_median": agg(w, "knee", np.nanmedian),
-            "asymmetry_deg": _lr(w, "elbow_l", "elbow_r", ib),
+            "asymmetry_deg": lr_diff(w, "elbow_l", "elbow_r", ib),
         }
 
 
@@ -73,12 +57,15 @@ PUSH_UP = PushUp(
                   weight=0.6, view_reason="elbow flare is judged from the front or a diagonal"),
     ],
     variation_rules=[
-        VariationRule("knee_push_up", "Knee push-up", _knee, ("hip_sag", "hip_pike"),
+        VariationRule("knee_push_up", "Knee push-up",
+                      threshold_variation("knee_angle_median", "<", 125, 0.75), ("hip_sag", "hip_pike"),
                       "knees on the floor: the body line is judged from shoulders to knees, not as a sagging "
                       "full push-up"),
-        VariationRule("wide_grip_push_up", "Wide-grip push-up", _wide, ("elbow_flare",),
+        VariationRule("wide_grip_push_up", "Wide-grip push-up",
+                      threshold_variation("grip_ratio", ">", 1.9, 0.65), ("elbow_flare",),
                       "hands wide apart: the elbows open out by design", views=("front", "diagonal")),
-        VariationRule("close_grip_push_up", "Close-grip push-up", _close, (),
+        VariationRule("close_grip_push_up", "Close-grip push-up",
+                      threshold_variation("grip_ratio", "<", 0.75, 0.65), (),
                       "hands close together: a valid triceps-focused variation", views=("front", "diagonal")),
     ],
 )

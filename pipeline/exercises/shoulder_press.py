@@ -5,41 +5,21 @@ import numpy as np
 
 from ..landmarks import L_ELBOW, L_HIP, L_SHOULDER, L_WRIST, R_ELBOW, R_HIP, R_SHOULDER, R_WRIST
 from ..repcount import Rep, RepParams
-from .base import Exercise, IssueRule, Signals, VariationRule, agg, near, pct
-from .squat import _lr, _median
-
-
-def _seated(reps, ctx):
-    m = _median(reps, "knee_angle_median")
-    return (m is not None and m < 125), 0.8, {"knee_angle_median": m, "threshold": 125}
-
-
-def _standing(reps, ctx):
-    m = _median(reps, "knee_angle_median")
-    return (m is not None and m >= 125), 0.8, {"knee_angle_median": m, "threshold": 125}
+from .base import (Exercise, IssueRule, Signals, VariationRule, agg, lr_diff, median_of, near, pct,
+                   threshold_variation)
 
 
 def _push(reps, ctx):
-    m = _median(reps, "knee_dip_deg")
-    seated = (_median(reps, "knee_angle_median") or 180) < 125
+    m = median_of(reps, "knee_dip_deg")
+    seated = (median_of(reps, "knee_angle_median") or 180) < 125
     return (not seated and m is not None and m > 15), 0.7, {"knee_dip_deg_median": m, "threshold": 15}
 
 
 def _arnold(reps, ctx):
-    b = _median(reps, "elbow_width_bottom")
-    t = _median(reps, "elbow_width_top")
+    b = median_of(reps, "elbow_width_bottom")
+    t = median_of(reps, "elbow_width_top")
     ok = b is not None and t is not None and b < 1.0 and t - b > 0.4
     return ok, 0.6, {"elbow_width_bottom": b, "elbow_width_top": t}
-
-
-def _wide(reps, ctx):
-    m = _median(reps, "grip_ratio")
-    return (m is not None and m > 2.3), 0.6, {"grip_ratio": m, "threshold": 2.3}
-
-
-def _close(reps, ctx):
-    m = _median(reps, "grip_ratio")
-    return (m is not None and m < 1.0), 0.6, {"grip_ratio": m, "threshold": 1.0}
 
 
 class ShoulderPress(Exercise):
@@ -81,7 +61,7 @@ class ShoulderPress(Exercise):
             "grip_ratio": near(w, "wrist_w_ratio", ib, 3),
             "elbow_width_bottom": near(w, "elbow_w_ratio", ib, 3),
             "elbow_width_top": near(w, "elbow_w_ratio", it, 3),
-            "asymmetry_deg": _lr(w, "elbow_l", "elbow_r", it),
+            "asymmetry_deg": lr_diff(w, "elbow_l", "elbow_r", it),
         }
 
 
@@ -104,14 +84,18 @@ SHOULDER_PRESS = ShoulderPress(
                   view_reason="the bar path is judged from the side"),
     ],
     variation_rules=[
-        VariationRule("seated_press", "Seated press", _seated, ("back_arch",),
+        VariationRule("seated_press", "Seated press",
+                      threshold_variation("knee_angle_median", "<", 125, 0.8), ("back_arch",),
                       "seated: the back rest shapes the torso angle"),
-        VariationRule("standing_press", "Standing press", _standing, (), "standing press"),
+        VariationRule("standing_press", "Standing press",
+                      threshold_variation("knee_angle_median", ">=", 125, 0.8), (), "standing press"),
         VariationRule("push_press", "Push press", _push, ("back_arch",),
                       "a knee dip and drive is a push press, not a squat and not a fault"),
         VariationRule("arnold_press", "Arnold press", _arnold, ("bar_path_drift", "uneven_press"),
                       "the rotation of an Arnold press moves the hands by design"),
-        VariationRule("wide_grip_press", "Wide-grip press", _wide, (), "wide grip", views=("front", "diagonal")),
-        VariationRule("close_grip_press", "Close-grip press", _close, (), "close grip", views=("front", "diagonal")),
+        VariationRule("wide_grip_press", "Wide-grip press",
+                      threshold_variation("grip_ratio", ">", 2.3, 0.6), (), "wide grip", views=("front", "diagonal")),
+        VariationRule("close_grip_press", "Close-grip press",
+                      threshold_variation("grip_ratio", "<", 1.0, 0.6), (), "close grip", views=("front", "diagonal")),
     ],
 )

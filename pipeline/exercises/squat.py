@@ -5,28 +5,14 @@ import numpy as np
 
 from ..landmarks import L_ANKLE, L_HIP, L_KNEE, L_SHOULDER, R_ANKLE, R_HIP, R_KNEE, R_SHOULDER
 from ..repcount import Rep, RepParams
-from .base import Exercise, IssueRule, Signals, VariationRule, agg, near, pct
-
-
-def _median(reps, key):
-    v = [r.get(key) for r in reps if r.get(key) is not None]
-    return float(np.median(v)) if v else None
+from .base import (Exercise, IssueRule, Signals, VariationRule, agg, lr_diff, near, pct,
+                   threshold_variation)
 
 
 def _pause(reps, ctx):
     v = [r.get("pause_bottom_s") or 0.0 for r in reps]
     share = float(np.mean([x >= 1.0 for x in v])) if v else 0.0
     return share >= 0.5, min(1.0, 0.5 + share / 2), {"pause_bottom_s_median": float(np.median(v)) if v else None}
-
-
-def _wide(reps, ctx):
-    m = _median(reps, "stance_ratio")
-    return (m is not None and m > 2.4), 0.7, {"stance_ratio": m, "threshold": 2.4}
-
-
-def _narrow(reps, ctx):
-    m = _median(reps, "stance_ratio")
-    return (m is not None and m < 1.1), 0.6, {"stance_ratio": m, "threshold": 1.1}
 
 
 class Squat(Exercise):
@@ -40,6 +26,7 @@ class Squat(Exercise):
     def rep_metrics(self, w: Signals, rep: Rep):
         k = w["knee"]
         ib = int(np.nanargmin(k)) if np.isfinite(k).any() else 0
+        shift = near(w, "hip_over_feet_x", ib, 3)
         return {
             "knee_angle_bottom": near(w, "knee", ib),
             "hip_angle_bottom": near(w, "hip", ib),
@@ -47,18 +34,9 @@ class Squat(Exercise):
             "torso_lean_max": pct(w, "torso_lean", 95),
             "knee_valgus_ratio": near(w, "knee_ankle_gap", ib, 3, np.nanmin),
             "stance_ratio": agg(w, "ankle_w_ratio", np.nanmedian),
-            "lateral_shift": _abs(near(w, "hip_over_feet_x", ib, 3)),
-            "asymmetry_deg": _lr(w, "knee_l", "knee_r", ib),
+            "lateral_shift": abs(shift) if shift is not None else None,
+            "asymmetry_deg": lr_diff(w, "knee_l", "knee_r", ib),
         }
-
-
-def _abs(v):
-    return abs(v) if v is not None else None
-
-
-def _lr(w, a, b, i):
-    la, lb = near(w, a, i), near(w, b, i)
-    return abs(la - lb) if la is not None and lb is not None else None
 
 
 SQUAT = Squat(
@@ -83,10 +61,12 @@ SQUAT = Squat(
     variation_rules=[
         VariationRule("pause_squat", "Pause squat", _pause, (),
                       "a deliberate pause at the bottom is a valid variation, not a sticking point"),
-        VariationRule("wide_stance", "Wide stance", _wide, ("knee_valgus",),
+        VariationRule("wide_stance", "Wide stance",
+                      threshold_variation("stance_ratio", ">", 2.4, 0.7), ("knee_valgus",),
                       "with a wide stance the knees sit inside the feet in the picture; the knee-gap proxy is "
                       "not judged", views=("front", "diagonal")),
-        VariationRule("narrow_stance", "Narrow stance", _narrow, (),
+        VariationRule("narrow_stance", "Narrow stance",
+                      threshold_variation("stance_ratio", "<", 1.1, 0.6), (),
                       "a narrow stance is a valid variation; expect a little more forward lean",
                       views=("front", "diagonal")),
     ],
