@@ -78,7 +78,7 @@ st.caption("Runs entirely on this computer. Not a medical device: it does not di
 
 def _profile_for_report() -> dict | None:
     try:
-        from pipeline.report import Profile
+        from pipeline.schema import Profile
 
         p = dict(profile, intended_exercise=exercise) if exercise else dict(profile)
         return Profile(**p).model_dump(exclude_none=True)
@@ -286,7 +286,7 @@ def history_page() -> None:
 
 # ---------------------------------------------------------------------------------------------- upload
 def upload_page() -> None:
-    from pipeline.config import IntakeLimits
+    from pipeline.intake.config import IntakeLimits
 
     store = get_store()
     limits = IntakeLimits()

@@ -24,8 +24,7 @@ def default_manifest() -> str:
 
 
 def _load_clean(path: str):
-    from pipeline.analyze import clean_track
-    from pipeline.track import extract_pose
+    from pipeline.pose.track import clean_track, extract_pose
 
     _, track = extract_pose(path, use_cache=True)
     clean, _ = clean_track(track)
@@ -126,7 +125,7 @@ def format_router_eval(res: dict) -> str:
 def write_model_card(meta: dict, results: dict, train_log: list[str], seconds: float,
                      path: Path | None = None) -> Path:
     from .nets import RouterNet, n_params
-    from .train_router import NEG_RANGE, POS_RANGE
+    from .features import NEG_RANGE, POS_RANGE
 
     path = path or Path(__file__).resolve().parent / "MODEL_CARD.md"
     m, b = results["model"], results["baseline"]

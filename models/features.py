@@ -1,6 +1,6 @@
 """Window features for the exercise router: ONE function shared by training and inference.
 
-A clip (list of :class:`pipeline.cleaning.CleanFrame`, or the same data as arrays) is turned into
+A clip (list of :class:`pipeline.pose.cleaning.CleanFrame`, or the same data as arrays) is turned into
 ``ClipArrays``; a window ending at ``t_end`` is resampled from the real timestamps to ``RATE`` Hz
 (``T`` samples, ~1.5 s) and described per time step by
 
@@ -20,13 +20,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.landmarks import MIRROR
+from pipeline.pose.landmarks import MIRROR
 
 RATE = 16.0  # Hz after resampling
 T = 24  # samples per window -> (T-1)/RATE = 1.44 s
 WIN_S = T / RATE  # 1.5 s nominal window length
 HOP_S = 0.25  # batch and live evaluate a window every HOP_S
 MAX_GAP_S = 0.4  # longest invalid stretch a window may bridge by interpolation
+POS_RANGE = 0.3  # training label: a positive window needs at least this much of a repetition's range
+NEG_RANGE = 0.1  # ... and below this it is a still stretch -> unknown; between: left out
 MIN_COVER = 0.7  # share of window samples that must be near a valid frame
 
 # landmark subset: nose, shoulders, elbows, wrists, hips, knees, ankles, foot tips

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -330,7 +330,7 @@ def live_run(router: Router, frames) -> tuple[LiveRouterState | None, LiveRouter
 
 
 def exercise_dict(dec: RouterDecision, live_commit_s: float | None = None) -> dict:
-    """The decision as a dict for ``pipeline.report.ExerciseModel(**d)``."""
+    """The decision as a dict for ``pipeline.schema.ExerciseModel(**d)``."""
     return {"label": dec.label, "confidence": float(dec.confidence), "source": dec.source,
             "windows": [{"t_start": a, "t_end": b, "label": lab, "confidence": float(c)} for a, b, lab, c in dec.windows],
             "live_commit_s": live_commit_s, "note": dec.note}

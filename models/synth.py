@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.landmarks import MIRROR
+from pipeline.pose.landmarks import MIRROR
 
 LABELS = ("squat", "push_up", "shoulder_press", "unknown")
 
@@ -1079,7 +1079,7 @@ def synth_clip(label: str, rng: np.random.Generator, duration: float | None = No
 
 
 def to_pose_frames(r: Rendered):
-    from pipeline.pose import PoseFrame
+    from pipeline.pose.estimator import PoseFrame
 
     return [PoseFrame(t=float(r.t[i]), image=r.image[i], world=r.world[i], visibility=r.visibility[i],
                       present=bool(r.present[i]), width=r.width, height=r.height) for i in range(len(r.t))]

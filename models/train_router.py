@@ -13,24 +13,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
 
-from .features import FEATURE_VERSION, HOP_S, N_FEAT, RATE, T, WIN_S, ClipArrays, clip_windows
+from .features import FEATURE_VERSION, HOP_S, N_FEAT, NEG_RANGE, POS_RANGE, RATE, WIN_S, ClipArrays, T, clip_windows
 from .router import LABELS, WEIGHTS_DIR, DecisionParams
 
-POS_RANGE = 0.3  # a positive window needs at least this much of a repetition's range
-NEG_RANGE = 0.1  # ... and below this it is a still stretch -> unknown; between: left out
 CLASS_MIX = {"squat": 0.21, "push_up": 0.21, "shoulder_press": 0.21, "unknown": 0.37}
 
 
 def _clip_job(args):
     seed, i, label = args
-    from pipeline.cleaning import PoseCleaner
+    from pipeline.pose.cleaning import PoseCleaner
 
     from .synth import synth_clip, to_pose_frames
 

@@ -13,37 +13,16 @@ from typing import Optional
 
 import numpy as np
 
-from .cleaning import CleanFrame, PoseCleaner
-from .exercises import get as get_exercise
-from .framestore import Column, FrameStore
-from .movement import MovementAnalyzer, MovementState, SetEvidence
-from .pose import PoseEstimator, PoseFrame
-from .qc import FrameStats, ImageStatsMeter, QCMonitor, QCWarning, pose_box
-from .routing import SUPPORTED, live_router
-from .signals import frame_signals
-
-
-@dataclass
-class SetResult:
-    """A finished set: the live evidence plus the frames it was computed from (for the set report)."""
-
-    index: int
-    exercise: str
-    evidence: SetEvidence
-    analyzer: MovementAnalyzer
-    t_start: float
-    t_end: float
-    clean: list[CleanFrame]
-    pose: list[PoseFrame]
-    stats: list[FrameStats]
-    confidence: float
-    source: str
-    t_commit: float | None
-    reason: str  # "rest" | "user" | "exercise_changed" | "stream_ended"
-
-    @property
-    def reps(self) -> int:
-        return self.evidence.reps.count
+from .intake.imagestats import FrameStats, ImageStatsMeter, pose_box
+from .movement.analyzer import MovementAnalyzer, MovementState
+from .movement.exercises import get as get_exercise
+from .movement.routing import SUPPORTED, live_router
+from .movement.run import SetResult
+from .movement.signals import frame_signals
+from .pose.cleaning import PoseCleaner
+from .pose.estimator import PoseEstimator, PoseFrame
+from .pose.framestore import Column, FrameStore
+from .pose.qc import QCMonitor, QCWarning
 
 
 @dataclass
@@ -102,7 +81,7 @@ class LivePipeline:
     def process(self, rgb: np.ndarray, t: float) -> LiveState:
         """One camera frame (RGB, upright, pose resolution) at time ``t`` seconds."""
         if self.estimator is None:
-            from .pose import MediaPipePose
+            from .pose.estimator import MediaPipePose
 
             self.estimator = MediaPipePose()
         pf = self.estimator.process(rgb, t)

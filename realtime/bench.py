@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from pipeline.pose import MediaPipePose
+from pipeline.pose.estimator import MediaPipePose
 
 from .replay import _open_reader
 from .session import LiveSession, SessionConfig

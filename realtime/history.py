@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.errors import InputError
-from pipeline.live import LivePipeline, SetResult
-from pipeline.pose import PoseFrame
-from pipeline.qc import FrameStats
+from pipeline.intake.imagestats import FrameStats
+from pipeline.live import LivePipeline
+from pipeline.movement.run import SetResult
+from pipeline.pose.estimator import PoseFrame
 
 from .paths import check_id
 from .recorder import finalize_recording, read_jsonl
@@ -70,7 +71,7 @@ def rebuild_sets(store: Store, session_id: str) -> list[SetResult]:
 def recover_session(store: Store, session_id: str, reason: str = "interrupted") -> int:
     """A session left 'live' by a crash or a server restart: finish its recording and store the sets the logs
     contain that were not stored yet. Returns the number of sets added."""
-    from pipeline.setreport import build_set_report, write_set_report
+    from pipeline.report.setreport import build_set_report, write_set_report
 
     sess = store.get_session(session_id)
     if sess is None:
@@ -183,7 +184,7 @@ def export_paths(store: Store, set_id: str) -> dict[str, Path]:
 
 def render_set_video(store: Store, set_id: str) -> Path:
     """The annotated video of one stored set (from the session recording and its landmarks)."""
-    from pipeline.setreport import build_set_report, write_set_report
+    from pipeline.report.setreport import build_set_report, write_set_report
 
     row = store.get_set(set_id)
     if row is None:
@@ -222,7 +223,7 @@ def check_upload(name: str, size: int, head: bytes, max_bytes: int | None = None
     """Type and size of an upload, checked before anything is written or decoded: the extension is one of
     :data:`UPLOAD_TYPES`, the first bytes are that container's signature (ISO-BMFF box, EBML, RIFF/AVI), and the
     size is within ``SPOTTER_MAX_MB``. Returns the extension; raises :class:`InputError` with a plain message."""
-    from pipeline.config import IntakeLimits
+    from pipeline.intake.config import IntakeLimits
 
     max_bytes = max_bytes or IntakeLimits().max_bytes
     ext = Path(str(name)).suffix.lower()
@@ -242,8 +243,8 @@ def analyse_upload(store: Store | None, name: str, data: bytes, *, exercise: str
     """An uploaded recording through the same LiveSession as the webcam (as fast as possible, every frame)."""
     import tempfile
 
-    from pipeline.config import IntakeLimits
-    from pipeline.video import VideoReader
+    from pipeline.intake.config import IntakeLimits
+    from pipeline.intake.video import VideoReader
 
     from .session import LiveSession, SessionConfig
 

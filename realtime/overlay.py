@@ -11,7 +11,7 @@ from typing import Optional
 
 import numpy as np
 
-from pipeline.draw import draw_panel, draw_skeleton
+from pipeline.report.draw import draw_panel, draw_skeleton
 
 PHASE_TEXT = {"idle": "ready", "top": "top", "lowering": "lowering", "bottom": "bottom", "rising": "rising"}
 

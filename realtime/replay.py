@@ -22,7 +22,6 @@ import json
 import logging
 import os
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
@@ -32,7 +31,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from pipeline.errors import InputError, SpotterError
-from pipeline.routing import SUPPORTED
+from pipeline.movement.routing import SUPPORTED
 
 from .session import LiveSession, SessionConfig
 
@@ -55,7 +54,7 @@ def _loopback_candidates():
 
 
 def _open_reader(video: str):
-    from pipeline.video import VideoReader
+    from pipeline.intake.video import VideoReader
 
     p = Path(video)
     if not p.exists():
@@ -95,8 +94,8 @@ class _FileTrack:
         self._exec = ThreadPoolExecutor(1, thread_name_prefix="spotter-decode")
 
     async def _next(self):
-        from aiortc.mediastreams import MediaStreamError
         import av
+        from aiortc.mediastreams import MediaStreamError
 
         loop = asyncio.get_running_loop()
         fr = await loop.run_in_executor(self._exec, next, self._it, None)

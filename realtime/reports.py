@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
-from pipeline.live import SetResult
+from pipeline.movement.run import SetResult
 
 log = logging.getLogger(__name__)
 _STOP = object()
@@ -82,7 +82,7 @@ class SetReporter:
 
     # ---------------------------------------------------------------------------------------------------
     def _run(self) -> None:
-        from pipeline.setreport import build_set_report, write_set_report
+        from pipeline.report.setreport import build_set_report, write_set_report
 
         while True:
             item = self._q.get()
@@ -130,7 +130,7 @@ class SetReporter:
             self.on_update(entry)
 
     def _run_slow(self) -> None:
-        from pipeline.setreport import write_set_report
+        from pipeline.report.setreport import write_set_report
 
         while True:
             item = self._slow.get()

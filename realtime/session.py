@@ -25,14 +25,14 @@ import os
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass, replace
 from typing import Optional
 
 import numpy as np
 
-from pipeline.live import LivePipeline, LiveState, SetResult
-from pipeline.routing import SUPPORTED
+from pipeline.live import LivePipeline, LiveState
+from pipeline.movement.routing import SUPPORTED
+from pipeline.movement.run import SetResult
 
 from .overlay import CueGate, Overlay
 from .recorder import JsonlLog, VideoRecorder

@@ -7,7 +7,7 @@ from typing import Iterable
 
 import numpy as np
 
-from pipeline.pose import PoseFrame
+from pipeline.pose.estimator import PoseFrame
 
 
 class ReplayedPose:

@@ -83,7 +83,7 @@ def set_mp4_rotation(path: Path, degrees_cw: int) -> None:
 
 
 def read_clip_frames(path: Path, start_s: float = 0.0, end_s: float = 1e9, long_side: int = 640):
-    from pipeline.video import VideoReader
+    from pipeline.intake.video import VideoReader
 
     out = []
     for fr in VideoReader(path, long_side=long_side):

@@ -33,7 +33,7 @@ def _to_mjpeg(src: Path, dst: Path, fps: int = 30) -> Path:
     """The clip as MJPEG at its pose size (Chromium plays it as the camera, looping)."""
     import av
 
-    from pipeline.video import VideoReader
+    from pipeline.intake.video import VideoReader
 
     with av.open(str(dst), "w", format="mjpeg") as out:
         s = None
@@ -110,7 +110,7 @@ def test_browser_webcam_reaches_the_clip_rep_count(app):
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed (.ci/install_browser.sh)")
     url, tmp = app
     cam = _to_mjpeg(CLIPS / CLIP, tmp / "cam.mjpeg")
-    from pipeline.routing import live_router
+    from pipeline.movement.routing import live_router
 
     auto = live_router() is not None
     args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",

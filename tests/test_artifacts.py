@@ -9,12 +9,13 @@ import sys
 import av
 import cv2
 import numpy as np
-
 from conftest import clip_path
-from pipeline.analyze import MovementRun, clean_track, write_artifacts
-from pipeline.report import Report
-from pipeline.track import extract_pose
 from test_movement import modified, shift_img, torso_px
+
+from pipeline.movement.run import MovementRun
+from pipeline.pose.track import clean_track, extract_pose
+from pipeline.report.artifacts import write_artifacts
+from pipeline.schema import Report
 
 
 def probe_codec(path) -> tuple[str, str, float]:
@@ -37,7 +38,7 @@ def faststart(path) -> bool:
 
 def test_analyze_writes_every_artifact(tmp_path):
     out = tmp_path / "out"
-    r = subprocess.run([sys.executable, "-m", "pipeline.cli", "analyze", str(clip_path("sq09")), "--out", str(out),
+    r = subprocess.run([sys.executable, "-m", "pipeline.tools.cli", "analyze", str(clip_path("sq09")), "--out", str(out),
                         "--exercise", "squat", "--cache", "--no-progress", "--no-llm", "--goal", "strength",
                         "--experience", "beginner"], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
@@ -69,8 +70,8 @@ def test_issue_clips_and_thumbnails(tmp_path):
     rep = Report.model_validate({"video": {"path": "pu01", "duration_s": info.duration_s, "fps": 30, "width": 1280,
                                            "height": 720}, "qc": {"ok": True}, "pose": {
         "backend": "x", "frames": len(clean), "detected_ratio": 1.0, "valid_ratio": 1.0}})
-    from pipeline.routing import Decision
-    from pipeline.analyze import fill_evidence
+    from pipeline.movement.routing import Decision
+    from pipeline.report.artifacts import fill_evidence
 
     fill_evidence(rep, ev, Decision("push_up", 1.0, "user"))
     assert len(rep.issues) == 4

@@ -12,12 +12,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
 from conftest import clip_path, read_clip_frames, write_video
 
 
 def cli(*args, env=None, timeout=600):
-    r = subprocess.run([sys.executable, "-m", "pipeline.cli", *map(str, args)], capture_output=True, text=True,
+    r = subprocess.run([sys.executable, "-m", "pipeline.tools.cli", *map(str, args)], capture_output=True, text=True,
                        timeout=timeout, env={**os.environ, **(env or {})})
     assert "Traceback" not in r.stderr + r.stdout, r.stderr
     return r
@@ -128,8 +127,8 @@ def test_read_only_output_folder(tmp_path, person_frames):
 
 def test_full_disk_is_a_clear_error_without_partial_files(tmp_path, person_frames, monkeypatch, capsys):
     """Simulated ENOSPC while the annotated video is written."""
-    from pipeline import cli as spotter_cli
-    from pipeline import writer
+    from pipeline.report import writer
+    from pipeline.tools import cli as spotter_cli
 
     p = write_video(tmp_path / "a.mp4", [f.image for f in person_frames[:90]], times=[f.t for f in person_frames[:90]])
     real_write = writer.Mp4Writer.write

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.cleaning import OneEuro, PoseCleaner
-from pipeline.pose import PoseFrame
+from pipeline.pose.cleaning import OneEuro, PoseCleaner
+from pipeline.pose.estimator import PoseFrame
 
 
 def test_one_euro_reduces_jitter_on_still_signal():

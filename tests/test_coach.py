@@ -12,9 +12,9 @@ from pipeline.coach import CHECKS, load_cards, verify_summary, write_summary
 from pipeline.coach.deterministic import deterministic_summary
 from pipeline.coach.evidence import extract_evidence
 from pipeline.coach.llm import Generation, LocalLLM, build_schema
-from pipeline.coach.samples import EXERCISE_ISSUES, EXERCISE_VARIATIONS, ISSUE_DEFAULTS, sample_report
+from pipeline.coach.samples import EXERCISE_ISSUES, EXERCISE_VARIATIONS, sample_report
 from pipeline.coach.verifier import _MED_RE, check_text, negated
-from pipeline.report import Profile, Report
+from pipeline.schema import Profile, Report
 
 CARDS = load_cards()
 
@@ -231,9 +231,9 @@ def test_word_boundaries_and_negation():
 # ------------------------------------------------------------------ schema
 
 def test_schema_file_is_current():
-    from pipeline.schema import DEFAULT_PATH, schema_text
+    from pipeline.report.jsonschema import DEFAULT_PATH, schema_text
 
-    assert DEFAULT_PATH.read_text() == schema_text(), "run: python -m pipeline.schema"
+    assert DEFAULT_PATH.read_text() == schema_text(), "run: python -m pipeline.report.jsonschema"
     schema = json.loads(schema_text())
     for key in ("video", "qc", "exercise", "reps", "variations", "issues", "summary", "verification", "artifacts",
                 "profile"):
@@ -242,7 +242,7 @@ def test_schema_file_is_current():
 
 
 def test_export_schema(tmp_path):
-    from pipeline.schema import export_schema
+    from pipeline.report.jsonschema import export_schema
 
     p = export_schema(tmp_path / "s.json")
     assert json.loads(p.read_text())["x-schema-version"]
@@ -251,7 +251,7 @@ def test_export_schema(tmp_path):
 # ------------------------------------------------------------------ benchmark (shape only; timings are printed, not asserted)
 
 def test_bench_report_keys(capsys):
-    from pipeline.coach.bench import bench_report, bench_set
+    from pipeline.tools.bench_report import bench_report, bench_set
 
     assert 55 <= bench_set().video.duration_s <= 65
     res = bench_report(json_out=True, model="/nonexistent/model.gguf", repeats=1)
@@ -264,8 +264,8 @@ def test_bench_report_keys(capsys):
 # ------------------------------------------------------------------ agreement with the movement core's rule tables
 
 def test_cards_and_summary_match_the_exercise_rules():
-    from pipeline.exercises import get
-    from pipeline.report import IssueModel, VariationModel
+    from pipeline.movement.exercises import get
+    from pipeline.schema import IssueModel, VariationModel
 
     for ex in ("squat", "push_up", "shoulder_press"):
         e = get(ex)

@@ -4,7 +4,6 @@ Skips only when llama-cpp-python or the GGUF is missing; in CI both are installe
 model writes, the stored summary must pass the verifier (model text or fallback)."""
 from __future__ import annotations
 
-
 import pytest
 
 from pipeline.coach import verify_summary, write_summary
@@ -55,8 +54,8 @@ def test_model_path_end_to_end(model, name):
 def test_constrained_output_is_schema_json(model):
     report = REPORTS["squat_issues"]
     ev = extract_evidence(report)
-    from pipeline.coach.llm import build_messages
     from pipeline.coach import load_cards
+    from pipeline.coach.llm import build_messages
 
     gen = model.generate(build_messages(ev, load_cards(), report), build_schema(ev), timeout_s=120, max_tokens=700)
     data = parse_output(gen.text, ev)  # the grammar forces JSON of the schema's shape

@@ -301,8 +301,8 @@ class _Corrupt:
 @pytest.mark.parametrize("kind", ["crash", "garbage", "corrupt"])
 def test_model_faults_at_a_live_set_end_give_the_deterministic_summary(tmp_path, kind):
     from pipeline.coach.llm import llama_available
-    from pipeline.track import extract_pose
-    from pipeline.video import VideoReader
+    from pipeline.intake.video import VideoReader
+    from pipeline.pose.track import extract_pose
     from realtime.sources import ReplayedPose
 
     if kind == "corrupt" and not llama_available():

@@ -10,13 +10,14 @@ import av
 import cv2
 import numpy as np
 import pytest
-
 from conftest import CLIPS, clip_path, read_clip_frames, write_video
-from pipeline.analyze import analyze_file, clean_track
-from pipeline.cleaning import PoseCleaner
-from pipeline.pose import MediaPipePose
-from pipeline.qc import ImageStatsMeter, QCMonitor
-from pipeline.track import extract_pose
+
+from pipeline.analyze import analyze_file
+from pipeline.intake.imagestats import ImageStatsMeter
+from pipeline.pose.cleaning import PoseCleaner
+from pipeline.pose.estimator import MediaPipePose
+from pipeline.pose.qc import QCMonitor
+from pipeline.pose.track import clean_track, extract_pose
 
 # clips whose notes say the person is hidden or walks in/out for part of the clip
 ABSENT_WORDS = ("title card", "walks toward camera at the end", "walks in", "walks out", "absent")
@@ -87,7 +88,7 @@ def test_two_people_detection_switch_is_not_followed_silently(tmp_path):
 
 def test_analyze_cli_writes_report_and_browser_video(tmp_path):
     out = tmp_path / "out dir é"  # spaces and unicode in paths
-    r = subprocess.run([sys.executable, "-m", "pipeline.cli", "analyze", str(clip_path("sq05")), "--out", str(out),
+    r = subprocess.run([sys.executable, "-m", "pipeline.tools.cli", "analyze", str(clip_path("sq05")), "--out", str(out),
                         "--json", "--no-progress", "--cache"], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     rep = json.loads(r.stdout)
@@ -129,7 +130,7 @@ def test_no_person_blocks_with_clear_message(tmp_path):
     frames = [cv2.GaussianBlur(rng.integers(0, 255, (240, 320, 3), dtype=np.uint8), (9, 9), 3) for _ in range(45)]
     p = write_video(tmp_path / "empty room.mp4", frames)
     out = tmp_path / "o"
-    r = subprocess.run([sys.executable, "-m", "pipeline.cli", "analyze", str(p), "--out", str(out), "--no-progress"],
+    r = subprocess.run([sys.executable, "-m", "pipeline.tools.cli", "analyze", str(p), "--out", str(out), "--no-progress"],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 2
     assert "no person" in r.stderr and "Traceback" not in r.stderr

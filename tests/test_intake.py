@@ -10,11 +10,11 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-
 from conftest import clip_path, set_mp4_rotation, write_video
-from pipeline.config import IntakeLimits
+
 from pipeline.errors import InputError
-from pipeline.video import VideoReader, pose_size
+from pipeline.intake.config import IntakeLimits
+from pipeline.intake.video import VideoReader, pose_size
 
 
 def marker_frame(h=120, w=200):
@@ -136,7 +136,7 @@ def test_bad_inputs_raise_input_error(tmp_path):
 def test_cli_bad_input_one_line_exit_2(tmp_path, kind):
     p, env = _bad_files(tmp_path)[kind]
     out = tmp_path / "out"
-    r = subprocess.run([sys.executable, "-m", "pipeline.cli", "analyze", str(p), "--out", str(out), "--no-progress"],
+    r = subprocess.run([sys.executable, "-m", "pipeline.tools.cli", "analyze", str(p), "--out", str(out), "--no-progress"],
                        capture_output=True, text=True, env={**os.environ, **env}, timeout=120)
     assert r.returncode == 2, (kind, r.stderr)
     err = [ln for ln in r.stderr.splitlines() if ln.startswith("spotter:")]

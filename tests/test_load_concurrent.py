@@ -37,7 +37,7 @@ def _env(monkeypatch):
 
 
 def test_three_concurrent_webrtc_sessions_count_their_own_clip(tmp_path):
-    from pipeline.routing import live_router
+    from pipeline.movement.routing import live_router
 
     routed = live_router() is not None
     expected = {}

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.pose import PoseFrame
+from pipeline.pose.estimator import PoseFrame
 from realtime.overlay import CueGate
 from realtime.session import MAX_LOGGED_ERRORS, MAX_TIMING_SAMPLES, LiveSession, SessionConfig
 from realtime.store import Store
@@ -36,7 +36,7 @@ def _cache(monkeypatch):
 
 @pytest.fixture(scope="module")
 def clip_poses():
-    from pipeline.track import extract_pose
+    from pipeline.pose.track import extract_pose
 
     _, track = extract_pose(CLIP, use_cache=True)
     return list(track.frames())
@@ -138,7 +138,7 @@ def test_bench_live_json_has_the_documented_keys(capsys):
     """`spotter bench live --json` prints one JSON object with the figures the README table uses."""
     import json
 
-    from pipeline.cli import main
+    from pipeline.tools.cli import main
 
     rc = main(["bench", "live", str(CLIPS / "squat/sq05_barbell_highbar_front.mp4"), "--seconds", "3", "--json"])
     assert rc == 0

@@ -3,11 +3,11 @@ report still sees the whole set."""
 from __future__ import annotations
 
 import numpy as np
-
 from conftest import clip_path
-from pipeline.framestore import FrameStore
+
 from pipeline.live import LivePipeline
-from pipeline.track import extract_pose
+from pipeline.pose.framestore import FrameStore
+from pipeline.pose.track import extract_pose
 
 
 def looped_frames(name: str, loops: int, t_end: float):
@@ -58,7 +58,7 @@ def test_idle_time_without_reps_is_not_kept(tmp_path):
 
 def test_framestore_roundtrip(tmp_path):
     tr = extract_pose(clip_path("sq09"), use_cache=True)[1]
-    from pipeline.cleaning import PoseCleaner
+    from pipeline.pose.cleaning import PoseCleaner
 
     c = PoseCleaner()
     fs = FrameStore(tmp_path, max_mem_frames=100, chunk_frames=50)

@@ -7,17 +7,15 @@ a pause inserted...), so the rest of the motion stays real.
 from __future__ import annotations
 
 import copy
-import math
 
 import numpy as np
-import pytest
-
 from conftest import MANIFEST, clip_path
-from pipeline.analyze import MovementRun, clean_track
-from pipeline.exercises import REGISTRY, get
-from pipeline.repcount import RepCounter, RepParams
-from pipeline.signals import frame_signals
-from pipeline.track import PoseTrack, extract_pose
+
+from pipeline.movement.exercises import REGISTRY, get
+from pipeline.movement.repcount import RepCounter, RepParams
+from pipeline.movement.run import MovementRun
+from pipeline.movement.signals import frame_signals
+from pipeline.pose.track import PoseTrack, clean_track, extract_pose
 
 P = RepParams(prior_top=160, start_bottom_max=95, min_rom=40, first_partial_bottom=130)
 
@@ -113,7 +111,7 @@ def test_invalid_pose_or_posture_aborts_rep_in_progress():
 
 # --------------------------------------------------------------------------- real clips
 def test_real_clips_live_count_meets_bar_and_equals_batch(rows):
-    from pipeline.evaluate import evaluate
+    from pipeline.tools.evaluate import evaluate
 
     res = evaluate(MANIFEST, exercise_from_manifest=True, progress=False)
     ov = res["counting"]["overall"]
@@ -459,7 +457,7 @@ def test_every_rule_and_variation_is_tested_here():
 
 
 def test_live_cue_comes_from_confident_issue():
-    from pipeline.movement import MovementAnalyzer
+    from pipeline.movement.analyzer import MovementAnalyzer
 
     tr = _track("pu01")
     tp = torso_px(tr)

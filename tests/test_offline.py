@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 
 import pytest
-
 from conftest import clip_path
 
 
@@ -47,7 +46,6 @@ def no_network(monkeypatch):
 
 def test_batch_pipeline_runs_with_network_blocked(no_network, tmp_path, monkeypatch):
     from pipeline.analyze import analyze_file
-    from pipeline.pose import MediaPipePose  # noqa: F401  (a fresh model load happens below)
 
     monkeypatch.delenv("SPOTTER_LLM_MODEL", raising=False)
     a = analyze_file(clip_path("sq05"), tmp_path, use_cache=False, llm=None)  # pose runs for real here
@@ -59,8 +57,8 @@ def test_batch_pipeline_runs_with_network_blocked(no_network, tmp_path, monkeypa
 
 def test_live_pipeline_runs_with_network_blocked(no_network):
     from pipeline.live import LivePipeline
-    from pipeline.setreport import build_set_report
-    from pipeline.track import extract_pose
+    from pipeline.pose.track import extract_pose
+    from pipeline.report.setreport import build_set_report
 
     tr = extract_pose(clip_path("pu01"), use_cache=True)[1]
     lp = LivePipeline()  # the router and its weights load from the package, offline

@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.analyze import MovementRun, clean_track
-from pipeline.pose import PoseFrame
-from pipeline.track import extract_pose
-from pipeline.video import VideoReader
+from pipeline.intake.video import VideoReader
+from pipeline.movement.run import MovementRun
+from pipeline.pose.estimator import PoseFrame
+from pipeline.pose.track import clean_track, extract_pose
 from realtime.overlay import CueGate
 from realtime.session import LiveSession, SessionConfig
 from realtime.sources import ReplayedPose
@@ -120,7 +120,7 @@ def test_two_clips_with_a_pause_give_two_sets_user_choice():
 
 def test_two_clips_with_a_pause_give_two_sets_router():
     """Automatic exercise: the router (if its weights are installed) finds both exercises."""
-    from pipeline.routing import live_router
+    from pipeline.movement.routing import live_router
 
     if live_router() is None:
         pytest.skip("exercise router weights not installed (models/weights): the router path cannot run")

@@ -8,11 +8,11 @@ import subprocess
 import numpy as np
 import pytest
 
-from pipeline.charts import angle_chart_altair, angle_chart_frames, write_angle_chart
 from pipeline.coach import attach_summary
 from pipeline.coach.samples import sample_report, sample_series
-from pipeline.report import Profile
-from pipeline.report_html import render_report_html, write_report_html
+from pipeline.report.charts import angle_chart_altair, angle_chart_frames, write_angle_chart
+from pipeline.report.html import render_report_html, write_report_html
+from pipeline.schema import Profile
 
 XSS = "<script>document.title='pwned'</script>"
 CHROME_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

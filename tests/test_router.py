@@ -1,8 +1,6 @@
 """Exercise router: features, synthesiser, shipped weights, batch/live decisions on the real clips."""
 from __future__ import annotations
 
-import csv
-import json
 import os
 import re
 from pathlib import Path
@@ -10,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.features import N_FEAT, T, ClipArrays, clip_windows, features_from_window, motion_energy
+from models.features import N_FEAT, T, features_from_window, motion_energy
 from models.router import LABELS, WEIGHTS_DIR, LiveRouter, decide, load_router
-from pipeline.landmarks import MIRROR
+from pipeline.pose.landmarks import MIRROR
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = ROOT / ".." / "shared" / "data" / "clips" / "manifest.csv"
@@ -20,7 +18,7 @@ CARD = ROOT / "models" / "MODEL_CARD.md"
 
 
 def _synthetic_window(seed=0, label="squat"):
-    from models.synth import Body, render, make_motion
+    from models.synth import Body, make_motion, render
 
     rng = np.random.default_rng(seed)
     t = np.arange(T) / 16.0
@@ -155,7 +153,7 @@ def test_live_matches_batch(real_eval):
 
 def test_live_router_override_and_cheap():
     from models.synth import synth_clip, to_pose_frames
-    from pipeline.cleaning import PoseCleaner
+    from pipeline.pose.cleaning import PoseCleaner
 
     rng = np.random.default_rng(3)
     _, r = synth_clip("squat", rng, duration=5.0)

@@ -142,9 +142,9 @@ class _NoDecode:
     ("set.mov", b"", "empty"),
 ])
 def test_uploads_are_checked_before_decoding(tmp_path, monkeypatch, name, data, msg):
-    import pipeline.video
+    import pipeline.intake.video
 
-    monkeypatch.setattr(pipeline.video, "VideoReader", _NoDecode)
+    monkeypatch.setattr(pipeline.intake.video, "VideoReader", _NoDecode)
     store = Store(tmp_path / "data")
     with pytest.raises(InputError, match=msg):
         history.analyse_upload(store, name, data)
@@ -331,7 +331,7 @@ def no_network(monkeypatch):
 def test_the_live_path_makes_no_network_call(tmp_path, no_network, monkeypatch):
     """A recorded live session with the real pose model (MediaPipe, created inside the block), the exercise
     router, the recorder, the store and the set report, with every non-loopback socket blocked."""
-    from pipeline.video import VideoReader
+    from pipeline.intake.video import VideoReader
     from realtime.session import LiveSession, SessionConfig
 
     monkeypatch.delenv("SPOTTER_LLM_MODEL", raising=False)

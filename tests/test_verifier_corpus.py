@@ -10,7 +10,7 @@ from pipeline.coach import load_cards, verify_summary
 from pipeline.coach.deterministic import fix_items, headline
 from pipeline.coach.evidence import extract_evidence
 from pipeline.coach.samples import sample_report
-from pipeline.report import ConfidenceNote, FixItem, Summary, VariationNote
+from pipeline.schema import ConfidenceNote, FixItem, Summary, VariationNote
 
 CORPUS = json.loads((Path(__file__).parent / "data" / "verifier_corpus.json").read_text())
 CARDS = load_cards()

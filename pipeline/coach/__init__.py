@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from ..report import CheckFailure, Report, Summary, Verification, VerificationAttempt
+from ..schema import CheckFailure, Report, Summary, Verification, VerificationAttempt
 from .cards import Card, CardSet, load_cards
 from .deterministic import DISCLAIMER, deterministic_summary
 from .evidence import Evidence, extract_evidence

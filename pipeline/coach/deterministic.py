@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ..report import ConfidenceNote, FixItem, Report, Summary, VariationNote
+from ..schema import ConfidenceNote, FixItem, Report, Summary, VariationNote
 from .cards import CardSet, load_cards
 from .evidence import Evidence, IssueFacts, extract_evidence, fmt_value, unit_kind
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from ..report import Report
+from ..schema import Report
 
 # When these hold, the summary must carry a confidence note for that reason.
 POSE_VALID_MIN = 0.80        # share of frames with a usable pose

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from ..report import ConfidenceNote, Report, Summary, VariationNote
+from ..schema import ConfidenceNote, Report, Summary, VariationNote
 from .cards import CardSet
 from .deterministic import DISCLAIMER, exercise_title, fix_items, headline, rep_list
 from .evidence import Evidence, fmt_value, unit_kind

@@ -6,8 +6,20 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ..report import (ExerciseModel, IssueModel, NotJudged, PoseModel, Profile, QCModel, QCWarningModel,
-                      RepItem, RepsModel, Report, VariationModel, VideoMeta)
+from ..schema import (
+    ExerciseModel,
+    IssueModel,
+    NotJudged,
+    PoseModel,
+    Profile,
+    QCModel,
+    QCWarningModel,
+    RepItem,
+    Report,
+    RepsModel,
+    VariationModel,
+    VideoMeta,
+)
 
 # code -> (label, metric, unit, value, threshold, cue)
 ISSUE_DEFAULTS: dict[str, tuple[str, str, str, float, float, str]] = {

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
-from ..report import CheckFailure, Report, Summary
+from ..schema import CheckFailure, Report, Summary
 from .cards import CardSet, load_cards
 from .evidence import Evidence, extract_evidence
 

@@ -10,8 +10,8 @@ from html import escape
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
-from .coach.cards import Card, CardSet, load_cards
-from .report import Report
+from ..coach.cards import Card, CardSet, load_cards
+from ..schema import Report
 
 CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; media-src 'self'; "
        "base-uri 'none'; form-action 'none'")

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .landmarks import L_HIP, L_KNEE, L_SHOULDER, N, R_HIP, R_KNEE, R_SHOULDER
-from .pose import PoseFrame
+from .estimator import PoseFrame
+from .landmarks import L_HIP, L_KNEE, L_SHOULDER, R_HIP, R_KNEE, R_SHOULDER, N
 
 
 class OneEuro:

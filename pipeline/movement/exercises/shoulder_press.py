@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..landmarks import L_ELBOW, L_HIP, L_SHOULDER, L_WRIST, R_ELBOW, R_HIP, R_SHOULDER, R_WRIST
+from ...pose.landmarks import L_ELBOW, L_HIP, L_SHOULDER, L_WRIST, R_ELBOW, R_HIP, R_SHOULDER, R_WRIST
 from ..repcount import Rep, RepParams
-from .base import (Exercise, IssueRule, Signals, VariationRule, agg, lr_diff, median_of, near, pct,
-                   threshold_variation)
+from .base import Exercise, IssueRule, Signals, VariationRule, agg, lr_diff, median_of, near, pct, threshold_variation
 
 
 def _push(reps, ctx):

@@ -7,7 +7,7 @@ from typing import Iterable, Sequence
 import cv2
 import numpy as np
 
-from .landmarks import CONNECTIONS
+from ..pose.landmarks import CONNECTIONS
 
 _CONN = np.array(CONNECTIONS, dtype=np.int32)
 BONE = (80, 220, 120)

@@ -7,7 +7,7 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 
 import numpy as np
 
-from .report import IssueModel, RepItem, RepsModel
+from ..schema import IssueModel, RepItem, RepsModel
 
 ISSUE_COLOR = "#d62728"
 REP_COLORS = ("#e8f0fb", "#f6f6f6")

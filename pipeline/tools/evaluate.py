@@ -10,11 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .analyze import MovementRun, clean_track
-from .errors import InputError
-from .live import LivePipeline
-from .routing import SUPPORTED, batch_decision
-from .track import extract_pose
+from ..errors import InputError
+from ..live import LivePipeline
+from ..movement.routing import SUPPORTED, batch_decision
+from ..movement.run import MovementRun
+from ..pose.track import clean_track, extract_pose
 
 LABELS = ("squat", "push_up", "shoulder_press", "unknown")
 

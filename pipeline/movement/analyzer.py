@@ -13,10 +13,10 @@ from typing import Optional
 
 import numpy as np
 
-from .cleaning import CleanFrame
+from ..pose.cleaning import CleanFrame
+from ..schema import IssueModel, NotJudged, RepItem, RepsModel, VariationModel
 from .exercises import Exercise
 from .exercises.base import IssueRule
-from .report import IssueModel, NotJudged, RepItem, RepsModel, VariationModel
 from .repcount import Rep, RepCounter
 from .signals import frame_signals, view_of
 

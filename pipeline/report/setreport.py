@@ -11,12 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .analyze import MovementRun, fill_evidence, write_artifacts
-from .exercises import get as get_exercise
-from .live import SetResult
-from .qc import QCMonitor
-from .report import PoseModel, QCModel, QCWarningModel, Report, VideoMeta
-from .routing import Decision
+from ..movement.exercises import get as get_exercise
+from ..movement.routing import Decision
+from ..movement.run import MovementRun, SetResult
+from ..pose.qc import QCMonitor
+from ..schema import PoseModel, QCModel, QCWarningModel, Report, VideoMeta
+from .artifacts import fill_evidence, write_artifacts
 
 
 def build_set_report(res: SetResult, *, source_name: str | None = None, profile: dict | None = None) -> tuple[
@@ -41,7 +41,7 @@ def build_set_report(res: SetResult, *, source_name: str | None = None, profile:
                        valid_ratio=round(float(valid.mean()), 4) if len(valid) else 0.0),
     )
     if profile:
-        from .report import Profile
+        from ..schema import Profile
 
         report.profile = Profile(**profile)
     run = MovementRun(res.exercise, [], analyzer=res.analyzer)

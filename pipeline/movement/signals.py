@@ -7,9 +7,22 @@ import math
 
 import numpy as np
 
-from .cleaning import CleanFrame
-from .landmarks import (L_ANKLE, L_ELBOW, L_HIP, L_KNEE, L_SHOULDER, L_WRIST, NOSE, R_ANKLE, R_ELBOW, R_HIP,
-                        R_KNEE, R_SHOULDER, R_WRIST)
+from ..pose.cleaning import CleanFrame
+from ..pose.landmarks import (
+    L_ANKLE,
+    L_ELBOW,
+    L_HIP,
+    L_KNEE,
+    L_SHOULDER,
+    L_WRIST,
+    NOSE,
+    R_ANKLE,
+    R_ELBOW,
+    R_HIP,
+    R_KNEE,
+    R_SHOULDER,
+    R_WRIST,
+)
 
 NAN = float("nan")
 

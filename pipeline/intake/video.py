@@ -14,8 +14,8 @@ from typing import Iterator
 import av
 import numpy as np
 
+from ..errors import InputError
 from .config import IntakeLimits
-from .errors import InputError
 
 log = logging.getLogger(__name__)
 av.logging.set_level(av.logging.PANIC)  # ffmpeg's own chatter never reaches the user

@@ -11,7 +11,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from .errors import OutputError
+from ..errors import OutputError
 
 
 class Mp4Writer:
@@ -58,7 +58,7 @@ class Mp4Writer:
             for pkt in self._s.encode(None):
                 self._c.mux(pkt)
             self._c.close()
-            from .track import _file_mode
+            from ..pose.track import _file_mode
 
             os.chmod(self._tmp, _file_mode())
             os.replace(self._tmp, self.path)

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..intake.imagestats import FrameStats
 from .cleaning import CleanFrame
-from .pose import PoseFrame
-from .qc import FrameStats
+from .estimator import PoseFrame
 
 _REASONS = [None, "no_person", "subject_jump"]
 

@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-from ..report import Report
-from .samples import sample_report, sample_series
+from ..coach.samples import sample_report, sample_series
+from ..schema import Report
 
 
 def bench_set() -> Report:
@@ -23,9 +23,9 @@ def bench_set() -> Report:
 
 def build_report(report: Report, out_dir: Path, llm: Any = False, timeout_s: float = 60.0) -> Report:
     """Everything after the evidence exists: summary + verifier, chart, report.html, report.json."""
-    from ..charts import write_angle_chart
-    from ..report_html import write_report_html
-    from . import write_summary
+    from ..coach import write_summary
+    from ..report.charts import write_angle_chart
+    from ..report.html import write_report_html
 
     r = report.model_copy(deep=True)
     r.summary, r.verification = write_summary(r, llm=llm, timeout_s=timeout_s)
@@ -42,8 +42,8 @@ def bench_report(json_out: bool = False, model: Optional[str] = None, repeats: i
     """Returns ``report_s`` (warm median, no model), ``report_cold_s`` (first call, includes imports),
     ``report_with_model_s``, ``model_load_s``, ``tokens``, ``tokens_per_s``, ``model_path`` (source of the
     model summary or why it fell back in ``model_reason``). Model values are None when no model is available."""
-    from ..bench import machine
-    from .llm import LLMUnavailable, llama_available, load_llm, smollm2_path
+    from ..coach.llm import LLMUnavailable, llama_available, load_llm, smollm2_path
+    from .bench import machine
 
     ev = bench_set()
     res: dict[str, Any] = {"set_s": ev.video.duration_s, "reps": ev.reps.count if ev.reps else 0}

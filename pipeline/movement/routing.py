@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from .report import ExerciseModel, WindowDecision
+from ..schema import ExerciseModel, WindowDecision
 
 log = logging.getLogger(__name__)
 SUPPORTED = ("squat", "push_up", "shoulder_press")

@@ -6,7 +6,7 @@ import logging
 import os
 import sys
 
-from .errors import SpotterError
+from ..errors import SpotterError
 
 
 def _quiet_native_logs() -> None:
@@ -15,7 +15,8 @@ def _quiet_native_logs() -> None:
 
 
 def cmd_analyze(a: argparse.Namespace) -> int:
-    from .analyze import analyze_file, report_json
+    from ..analyze import analyze_file
+    from ..report.artifacts import report_json
 
     profile = {k: v for k, v in (("goal", a.goal), ("experience", a.experience),
                                  ("equipment", a.equipment.split(",") if a.equipment else None),
@@ -56,7 +57,7 @@ def cmd_app(a: argparse.Namespace) -> int:
     import subprocess
     from pathlib import Path
 
-    app = Path(__file__).resolve().parents[1] / "streamlit_app.py"
+    app = Path(__file__).resolve().parents[2] / "streamlit_app.py"
     if not app.exists():
         raise SpotterError(f"streamlit_app.py not found next to the pipeline package ({app.parent})")
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", a.address,
@@ -85,7 +86,7 @@ def cmd_bench(a: argparse.Namespace) -> int:
             raise SpotterError("bench pose needs a CLIP")
         return bench.bench_pose(a.clip, json_out=a.json, max_frames=a.frames)
     if a.what == "report":
-        from .coach.bench import bench_report
+        from .bench_report import bench_report
 
         bench_report(json_out=a.json, model=a.llm)
         return 0

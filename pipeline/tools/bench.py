@@ -7,11 +7,11 @@ import time
 
 import numpy as np
 
-from .cleaning import PoseCleaner
-from .draw import draw_panel, draw_skeleton
-from .pose import MediaPipePose
-from .qc import ImageStatsMeter
-from .video import VideoReader
+from ..intake.imagestats import ImageStatsMeter
+from ..intake.video import VideoReader
+from ..pose.cleaning import PoseCleaner
+from ..pose.estimator import MediaPipePose
+from ..report.draw import draw_panel, draw_skeleton
 
 
 def machine() -> str:

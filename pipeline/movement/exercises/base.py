@@ -60,7 +60,7 @@ class VariationRule:
 class Exercise:
     name: str
     label: str
-    signal: str  # key of pipeline.signals.frame_signals used for counting (top = high value)
+    signal: str  # key of pipeline.movement.signals.frame_signals used for counting (top = high value)
     params: RepParams
     required_landmarks: list[int]
     issue_rules: list[IssueRule] = field(default_factory=list)

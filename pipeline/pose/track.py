@@ -19,10 +19,11 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from .config import IntakeLimits, cache_dir
-from .pose import PoseEstimator, PoseFrame
-from .qc import FrameStats, ImageStatsMeter, pose_box
-from .video import VideoInfo, VideoReader
+from ..intake.config import IntakeLimits, cache_dir
+from ..intake.imagestats import FrameStats, ImageStatsMeter, pose_box
+from ..intake.video import VideoInfo, VideoReader
+from .cleaning import CleanFrame, PoseCleaner
+from .estimator import PoseEstimator, PoseFrame
 
 log = logging.getLogger(__name__)
 CACHE_VERSION = 5
@@ -148,7 +149,7 @@ def extract_pose(path: str | os.PathLike, estimator: PoseEstimator | None = None
     info = reader.info
     own = estimator is None
     if own:
-        from .pose import MediaPipePose
+        from .estimator import MediaPipePose
         estimator = MediaPipePose()
     frames: list[PoseFrame] = []
     stats: list[FrameStats] = []
@@ -172,3 +173,8 @@ def extract_pose(path: str | os.PathLike, estimator: PoseEstimator | None = None
         except OSError as e:
             log.warning("could not write pose cache: %s", e)
     return info, track
+
+
+def clean_track(track: PoseTrack, cleaner: PoseCleaner | None = None) -> tuple[list[CleanFrame], PoseCleaner]:
+    cleaner = cleaner or PoseCleaner()
+    return [cleaner.update(pf) for pf in track.frames()], cleaner

@@ -12,13 +12,13 @@ from typing import Callable, Sequence
 import cv2
 import numpy as np
 
-from .cleaning import CleanFrame
-from .config import IntakeLimits
+from ..errors import OutputError
+from ..intake.config import IntakeLimits
+from ..intake.video import VideoReader
+from ..pose.cleaning import CleanFrame
+from ..pose.track import atomic_write
+from ..schema import IssueModel, RepsModel
 from .draw import draw_panel, draw_skeleton
-from .errors import OutputError
-from .report import IssueModel, RepsModel
-from .track import atomic_write
-from .video import VideoReader
 from .writer import Mp4Writer
 
 Overlay = Callable[[float, CleanFrame | None], tuple[list[str], str | None, list[int]]]

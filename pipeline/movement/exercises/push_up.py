@@ -3,8 +3,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..landmarks import (L_ANKLE, L_ELBOW, L_HIP, L_KNEE, L_SHOULDER, L_WRIST, R_ANKLE, R_ELBOW, R_HIP, R_KNEE,
-                         R_SHOULDER, R_WRIST)
+from ...pose.landmarks import (
+    L_ELBOW,
+    L_HIP,
+    L_SHOULDER,
+    L_WRIST,
+    R_ELBOW,
+    R_HIP,
+    R_SHOULDER,
+    R_WRIST,
+)
 from ..repcount import Rep, RepParams
 from .base import Exercise, IssueRule, Signals, VariationRule, agg, lr_diff, near, threshold_variation
 

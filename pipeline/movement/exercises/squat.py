@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..landmarks import L_ANKLE, L_HIP, L_KNEE, L_SHOULDER, R_ANKLE, R_HIP, R_KNEE, R_SHOULDER
+from ...pose.landmarks import L_ANKLE, L_HIP, L_KNEE, L_SHOULDER, R_ANKLE, R_HIP, R_KNEE, R_SHOULDER
 from ..repcount import Rep, RepParams
-from .base import (Exercise, IssueRule, Signals, VariationRule, agg, lr_diff, near, pct,
-                   threshold_variation)
+from .base import Exercise, IssueRule, Signals, VariationRule, agg, lr_diff, near, pct, threshold_variation
 
 
 def _pause(reps, ctx):
