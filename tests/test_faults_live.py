@@ -60,7 +60,7 @@ BROWSER = textwrap.dedent("""
     from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
     import av
     from fractions import Fraction
-    from pipeline.video import VideoReader
+    from pipeline.intake.video import VideoReader
     from realtime.replay import _loopback_candidates
 
     frames = [(fr.image, fr.t) for fr in VideoReader({clip!r})]
@@ -177,8 +177,8 @@ def test_browser_tab_closed_without_goodbye_stores_the_set(tmp_path, cut_s):
 SERVER = textwrap.dedent("""
     import os, sys, time
     sys.path.insert(0, {root!r})
-    from pipeline.track import extract_pose
-    from pipeline.video import VideoReader
+    from pipeline.pose.track import extract_pose
+    from pipeline.intake.video import VideoReader
     from realtime.session import LiveSession, SessionConfig
     from realtime.sources import CachedPose
     from realtime.store import Store

@@ -1,4 +1,4 @@
-"""The facts a summary may state, pulled out of a :class:`~pipeline.report.Report`.
+"""The facts a summary may state, pulled out of a :class:`~pipeline.schema.Report`.
 
 Everything the verifier checks against lives here: issue codes with their reps and numbers, variation
 codes, rep numbers and counts, and which confidence notes are required.

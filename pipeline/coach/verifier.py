@@ -1,6 +1,6 @@
 """The verifier: every fact in a summary must match the evidence, and no medical claims.
 
-Always on. It reads a :class:`~pipeline.report.Summary` as text, sentence by sentence, and checks:
+Always on. It reads a :class:`~pipeline.schema.Summary` as text, sentence by sentence, and checks:
 
 ``issue_label``        an issue talked about as present must be a detected issue
 ``variation_as_fault`` a detected (valid) variation must never be called a fault, and an issue the
