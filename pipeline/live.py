@@ -38,6 +38,7 @@ class LiveState:
     phase: str
     cue: Optional[str] = None
     cue_code: Optional[str] = None
+    progress: Optional[float] = None  # the rep in progress, 0..1 toward the exercise's range target (Exercise.target)
     new_rep: bool = False
     hints: list[QCWarning] = field(default_factory=list)
     set_index: int = 1  # the set in progress (1-based)
@@ -128,6 +129,8 @@ class LivePipeline:
             new_rep=bool(ms and ms.new_rep is not None), set_index=len(self.sets) + 1, set_ended=ended)
         if ended is not None:
             state.count, state.partial, state.phase = 0, 0, "idle"
+        elif ms is not None:
+            state.progress = ms.progress
         if idx % 15 == 0 or self._last_state is None:
             state.hints = self.qc.live_hints()
         else:

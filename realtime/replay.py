@@ -34,6 +34,7 @@ from pipeline.errors import InputError, SpotterError
 from pipeline.movement.routing import SUPPORTED
 
 from .session import LiveSession, SessionConfig
+from .speech import SpeechConfig
 
 log = logging.getLogger(__name__)
 CLOCK = 90000
@@ -229,15 +230,19 @@ async def _webrtc_replay(video: str, session: LiveSession, realtime: bool, windo
 
 def replay(video: str, realtime: bool = False, exercise: str | None = None, *, webrtc: bool = True,
            store=None, rest_s: float = 8.0, stop_after_s: float | None = None, profile: dict | None = None,
-           router="auto") -> dict:
-    """Replay a file through a LiveSession; returns ``{"sets": [...], "timing": {...}, ...}``."""
+           router="auto", speech: SpeechConfig | None = None, estimator=None) -> dict:
+    """Replay a file through a LiveSession; returns ``{"sets": [...], "timing": {...}, "speech": [...], ...}``.
+
+    ``speech``: the voice's settings (count mode, mute); what it said is listed under ``"speech"`` as
+    ``{"t", "kind", "text", "audio_ms"}`` (see realtime/speech.py), its figures under ``"speech_timing"``.
+    ``estimator``: a pose estimator to use instead of MediaPipe (tests: known landmarks)."""
     if exercise is not None and exercise not in SUPPORTED:
         raise InputError(f"unknown exercise {exercise!r} (choose from {', '.join(SUPPORTED)})")
     reader = _open_reader(video)  # validates the file before any connection is made
     reader.close()
     cfg = SessionConfig(exercise=exercise, rest_s=rest_s, source="replay", title=os.path.basename(video),
-                        record=store is not None, profile=profile)
-    session = LiveSession(cfg, store=store, threaded=realtime, router=router)
+                        record=store is not None, profile=profile, speech=speech)
+    session = LiveSession(cfg, store=store, threaded=realtime, router=router, estimator=estimator)
     session.frame_done = None
     t0 = time.perf_counter()
     link = {}
@@ -279,7 +284,8 @@ def replay(video: str, realtime: bool = False, exercise: str | None = None, *, w
             "mode": "realtime" if realtime else "fast", "end_reason": link.get("end_reason", "stream_ended"),
             "session_id": session.session_id,
             "sets": [e.brief() for e in session.sets], "timing": timing,
-            "reports": [e.report for e in session.sets]}
+            "reports": [e.report for e in session.sets],
+            "speech": [u.as_dict() for u in session.speech.history()], "speech_timing": session.speech.timing()}
 
 
 def replay_dict(video: str, realtime: bool = False, exercise: str | None = None) -> dict:
@@ -306,14 +312,24 @@ def format_replay(r: dict) -> str:
     return "\n".join(lines)
 
 
-def run_replay(video: str, realtime: bool = False, json_out: bool = False, exercise: str | None = None) -> int:
-    """CLI entry: prints the sets and timing (or one JSON object); bad input raises InputError."""
-    r = replay(video, realtime=realtime, exercise=exercise)
+def run_replay(video: str, realtime: bool = False, json_out: bool = False, exercise: str | None = None,
+               speak_count: str = "every", mute: bool = False) -> int:
+    """CLI entry: prints the sets, timing and what the voice said (or one JSON object); bad input raises
+    InputError. ``mute``: the utterances are still decided and listed (``"muted": true``, ``audio_ms`` 0), no
+    audio is produced."""
+    r = replay(video, realtime=realtime, exercise=exercise, speech=SpeechConfig(count=speak_count, muted=mute))
     if json_out:
         keep = ("processed_fps", "dropped_ratio", "latency_ms_p50", "latency_ms_p95")
-        print(json.dumps({"sets": r["sets"], "timing": {k: r["timing"][k] for k in keep}}))
+        print(json.dumps({"sets": r["sets"], "timing": {k: r["timing"][k] for k in keep}, "speech": r["speech"]}))
     else:
         print(format_replay(r))
+        for u in r["speech"]:
+            print(f"  said at {u['t']:7.2f}s  {u['kind']:6s} {u['text']!r}"
+                  + (" (muted)" if u.get("muted") else f" ({u['audio_ms']:.0f} ms of audio)"))
+        st = r["speech_timing"]
+        if st["with_audio"]:
+            print(f"voice: {st['with_audio']} utterances with audio, synthesis {st['synth_ms_cold_mean']} ms a new "
+                  f"phrase, rep completed → count audio ready p50 {st['count_latency_ms_p50']} ms")
     return 0
 
 
@@ -324,10 +340,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--realtime", action="store_true", help="send at the video's own pace (live behaviour)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--exercise", choices=list(SUPPORTED), default=None)
+    p.add_argument("--speak-count", choices=["every", "5", "off"], default="every", help="spoken rep count")
+    p.add_argument("--mute", action="store_true", help="no audio (utterances still listed, muted)")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     try:
-        return run_replay(a.video, realtime=a.realtime, json_out=a.json, exercise=a.exercise)
+        return run_replay(a.video, realtime=a.realtime, json_out=a.json, exercise=a.exercise,
+                          speak_count=a.speak_count, mute=a.mute)
     except SpotterError as e:
         print(f"spotter: error: {e}", file=sys.stderr)
         return e.exit_code

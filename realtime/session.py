@@ -37,6 +37,7 @@ from pipeline.movement.run import SetResult
 from .overlay import CueGate, Overlay
 from .recorder import JsonlLog, VideoRecorder
 from .reports import SetEntry, SetReporter
+from .speech import Speech, SpeechConfig, Utterance
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ class SessionConfig:
     idle_close_s: Optional[float] = 10.0  # no frame for this long after the first: the peer is gone (tab
     #                                       closed without a goodbye) → close as "connection_lost"; None: never
     keep_reports: int = 20  # finished sets whose report JSON stays in memory; older ones are read from the store
+    speech: Optional[SpeechConfig] = None  # the voice (realtime/speech.py); None: the defaults (on, every rep)
 
 
 # Everything a session keeps in memory is bounded by these (tests/test_load_endurance.py checks them):
@@ -89,6 +91,17 @@ class LiveStatus:
     error: Optional[str]
     session_id: Optional[str]
     closed: bool
+    # the distance display (docs/voice.md): the rep in progress 0..1 toward the exercise's range target, and what
+    # that target is (depth: fills going down; lockout: fills pressing up); the set state in one word
+    # (before | in_set | resting | set_done), the rest between sets left after a set, the last set's reps; the
+    # highest speech sequence number ready for the page (LiveSession.speech_events)
+    progress: Optional[float] = None
+    progress_kind: Optional[str] = None
+    set_state: str = "before"
+    break_left_s: Optional[float] = None
+    last_set_reps: Optional[int] = None
+    speech_seq: int = 0
+
 
 
 def _resize_long(rgb: np.ndarray, long_side: int) -> np.ndarray:
@@ -167,6 +180,7 @@ class LiveSession:
                             pid=os.getpid())
         self.reporter = SetReporter(self.session_id, store=store, out_root=out_root, profile=cfg.profile,
                                     llm=cfg.llm if out_root is not None else False)
+        self.speech = Speech(cfg.speech, threaded=threaded, log_event=self._event)  # the voice: own worker thread
         self._worker = None
         if threaded:
             self._worker = threading.Thread(target=self._run, name="spotter-pose", daemon=True)
@@ -293,14 +307,16 @@ class LiveSession:
                 for iss in self.lp.movement.results[-1].issues:
                     if iss.code == st.cue_code:
                         joints = tuple(iss.joints)
-            if self.cues.offer(t, st.cue_code, st.cue, joints):
+            cue_shown = self.cues.offer(t, st.cue_code, st.cue, joints)
+            if cue_shown:
                 self._event("cue", t, code=st.cue_code, text=st.cue)
             cue, hl = self.cues.active(t)
             for res in self.lp.sets[n_sets:]:  # rest timeout or an exercise change closed a set
-                self._set_done(res)
+                self._set_done(res, arrival)
             cf = self.lp.clean_frames[-1] if self.lp.clean_frames else None
             hints = [h.message for h in st.hints]
             no_reps_yet = st.count == 0 and not self._entries
+            self._speak(st, arrival, cue_shown, no_reps_yet)
             ov = Overlay(t=t, landmarks=cf.image if cf is not None and cf.valid else None,
                          mask=cf.mask if cf is not None and cf.valid else None, exercise=st.exercise,
                          confidence=st.confidence, source=st.source, count=st.count, set_index=st.set_index,
@@ -321,7 +337,18 @@ class LiveSession:
             self._fail(e)
             return self._overlay
 
-    def _set_done(self, res: SetResult) -> None:
+    def _speak(self, st: LiveState, arrival: float, cue_shown: bool, no_reps_yet: bool) -> None:
+        """Hand this frame to the voice (decisions only: synthesis runs in the speech worker)."""
+        try:
+            mv = self.lp.movement
+            rep = mv.results[-1] if st.new_rep and mv is not None and mv.results else None
+            self.speech.frame(st.t, arrival, count=st.count, set_index=st.set_index, phase=st.phase,
+                              cue=(st.cue_code, st.cue) if cue_shown else None, rep=rep, hints=st.hints,
+                              first_rep_pending=no_reps_yet)
+        except Exception as e:  # the voice never stops the analysis
+            self._fail(e)
+
+    def _set_done(self, res: SetResult, arrival: Optional[float] = None) -> None:
         entry = SetEntry(index=res.index, exercise=res.exercise, reps=res.reps, start_s=res.t_start,
                          end_s=res.t_end, reason=res.reason, ended_at=time.monotonic())
         self._event("set_end", self._t_last or res.t_end, index=res.index, exercise=res.exercise, reps=res.reps,
@@ -335,6 +362,10 @@ class LiveSession:
                     old.report = None
                     old.report_in_store = True
         self.reporter.submit(res, entry)
+        try:
+            self.speech.set_done(self._t_last or res.t_end, arrival or time.perf_counter(), res.reps, res.reason)
+        except Exception as e:
+            self._fail(e)
 
     def _log_frame(self) -> None:
         if self.landmarks_log is None or not self.lp.pose_frames:
@@ -405,7 +436,42 @@ class LiveSession:
             frames_in=counts[0], frames_processed=counts[1], frames_dropped=counts[2], processed_fps=fps,
             latency_ms_p50=float(np.percentile(lat, 50)) if lat is not None else None,
             latency_ms_p95=float(np.percentile(lat, 95)) if lat is not None else None,
-            rest_left_s=rest_left, error=err, session_id=self.session_id, closed=closed)
+            rest_left_s=rest_left, error=err, session_id=self.session_id, closed=closed,
+            **self._display(st, state))
+
+    def _display(self, st: Optional[LiveState], state: str) -> dict:
+        """The distance display's live data (see :class:`LiveStatus`), for status() and brief()."""
+        mv = self.lp.movement
+        t = st.t if st is not None else 0.0
+        brk = self.speech.planner.break_left(t)
+        if state in ("in_set", "resting"):
+            set_state = state
+        elif st is not None and state != "ended" and st.phase in ("lowering", "rising"):
+            set_state = "in_set"  # the first rep of a set, under way
+        elif brk is not None and (st is None or st.count == 0):
+            set_state = "set_done"
+        else:
+            set_state = "before"
+        prog = st.progress if st is not None and st.valid and state != "ended" else None
+        return {"progress": None if prog is None else round(float(prog), 3),
+                "progress_kind": mv.ex.target().kind if mv is not None else None,
+                "set_state": set_state, "break_left_s": None if brk is None else round(brk, 1),
+                "last_set_reps": self.speech.planner.last_set_reps, "speech_seq": self.speech.seq}
+
+    # ------------------------------------------------------------------ the voice, for the page
+    def speech_events(self, after: int = 0) -> list[Utterance]:
+        """Utterances whose audio is ready (or that are final without audio: muted, text only, dropped) with a
+        sequence number above ``after``, oldest first: ``seq, t, kind, text, status, wav`` (WAV bytes, 16-bit mono)
+        and ``audio_ms``; ``Utterance.message()`` is the JSON the page channel can send. The last
+        ``SpeechConfig.keep`` are kept. ``status().speech_seq`` / ``brief()["speech_seq"]`` is the newest one.
+        To be pushed instead of polled: set ``session.speech.sink = callable(utterance)`` (speech worker thread,
+        must not block)."""
+        return self.speech.events(after)
+
+    def set_speech(self, *, muted: Optional[bool] = None, count: Optional[str] = None,
+                   volume: Optional[float] = None) -> None:
+        """The page's mute toggle, count mode (every | 5 | off) and volume (0..1); from the next utterance on."""
+        self.speech.configure(muted=muted, count=count, volume=volume)
 
     @property
     def sets(self) -> list[SetEntry]:
@@ -431,6 +497,7 @@ class LiveSession:
                     self._set_done(res)
             except Exception as e:
                 self._fail(e)
+            self.speech.close(timeout=min(timeout, 10.0))  # says what is queued (set done), then stops
             self._event("end", self._t_last or 0.0, reason=reason)
             for lg in (self.landmarks_log, self.events_log):
                 if lg is not None:

@@ -334,8 +334,11 @@ class SpeechPlanner:
         self.last_set_reps: Optional[int] = None
 
     def resting(self, t: float, count: int, phase: str) -> bool:
-        """Paused at the top after a rep for more than RESTING_AFTER_S (the set is about to end)."""
-        return count > 0 and phase in ("top", "idle") and t - self._t_count > RESTING_AFTER_S
+        """Resting: paused at the top for more than RESTING_AFTER_S after the last rep (the set is about to end; the
+        session's "resting" state), or between sets (a set is done and no rep of the next one yet)."""
+        if count == 0:
+            return self.last_set_reps is not None
+        return phase in ("top", "idle") and t - self._t_count > RESTING_AFTER_S
 
     def frame(self, t: float, *, count: int, set_index: int, phase: str = "top", cue=None, rep=None,
               hints=(), first_rep_pending: bool = False) -> list[tuple[str, str, Optional[str]]]:
@@ -363,7 +366,8 @@ class SpeechPlanner:
             self.break_until = None
             out.append(("rest", REST_OVER, None))
         # -- praise: the fault that was cued is gone on the next full rep
-        said_cue = cue is not None and cue[0] and cue[1] and not self.resting(t, count, phase)
+        # a cue belongs to a rep of the set in progress: never before the first rep, never while resting
+        said_cue = bool(cue is not None and cue[0] and cue[1] and count > 0 and not self.resting(t, count, phase))
         if rep is not None and self._cued is not None and not getattr(rep.rep, "partial", False):
             code, _ = self._cued
             self._cued = None
@@ -376,8 +380,8 @@ class SpeechPlanner:
         if said_cue:
             out.append(("cue", _sentence(cue[1]), cue[0]))
             self._cued = (cue[0], set_index)
-        # -- camera set-up guidance before the first rep: a stable hint, rate-limited
-        if first_rep_pending and hints:
+        # -- camera set-up guidance before the first rep (not in the middle of one): a stable hint, rate-limited
+        if first_rep_pending and hints and phase not in ("lowering", "rising"):
             h = hints[0]
             phrase = spoken_hint(getattr(h, "code", ""), getattr(h, "message", str(h)))
             if phrase != self._hint:
@@ -541,7 +545,7 @@ class Speech:
                 self._history.append(u)
             if self.log_event is not None:
                 try:
-                    self.log_event("speech", t, kind=kind, text=text, seq=u.seq)
+                    self.log_event("speech", t, what=kind, text=text, seq=u.seq)
                 except Exception:
                     log.exception("speech event log")
             self.worker.submit(u)

@@ -32,7 +32,7 @@ def test_replay_over_webrtc_matches_analyze(clip, capsys):
     batch = analyze_file(CLIPS / clip, None, use_cache=True).report
     assert run_replay(str(CLIPS / clip), json_out=True) == 0
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert set(out) == {"sets", "timing"}
+    assert set(out) == {"sets", "timing", "speech"}
     assert set(out["timing"]) == {"processed_fps", "dropped_ratio", "latency_ms_p50", "latency_ms_p95"}
     reps = sum(s["reps"] for s in out["sets"])
     assert reps == batch.reps.count, (out, batch.reps.count)

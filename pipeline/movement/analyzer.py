@@ -41,6 +41,7 @@ class MovementState:
     new_rep: Optional[RepResult] = None
     cue: Optional[str] = None  # cue suggested by the rep that just completed (the live session rate-limits)
     cue_code: Optional[str] = None
+    progress: Optional[float] = None  # 0..1 toward the exercise's range target (Exercise.target), None: unknown
 
 
 @dataclass
@@ -101,6 +102,7 @@ class MovementAnalyzer:
                                   top_ok=bool(s) and self.ex.valid_top(s))
         st = MovementState(exercise=self.ex.name, phase=self.counter.phase, count=self.counter.count,
                            partial=sum(1 for r in self.counter.reps if r.partial))
+        st.progress = self._progress(x) if ok else None
         # a rep counts the moment it completes; its metrics wait until the top has settled
         # (or the next descent starts), so lockout and top angles are measured at the real top
         if self._pending is not None and (cf.t >= self._pending.end_t + self.settle_s or
@@ -121,6 +123,14 @@ class MovementAnalyzer:
                 top = max(live, key=lambda i: i.severity)
                 st.cue, st.cue_code = top.cue, top.code
         return res
+
+    def _progress(self, x: float) -> float | None:
+        """The live range bar: the counting signal against the athlete's running top (the rep machine's) and working
+        bottom (median bottom of the counted reps), toward the exercise's own target."""
+        c = self.counter
+        bottoms = c._bottoms  # the rep machine's own record (read-only here)
+        bottom = float(np.median(bottoms)) if bottoms else math.nan
+        return self.ex.range_progress(x, c._top if c.phase != "idle" else math.nan, bottom)
 
     def _walking(self, t: float, s: dict) -> bool:
         if not s or not math.isfinite(s.get("hip_x", math.nan)):

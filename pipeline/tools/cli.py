@@ -69,7 +69,8 @@ def cmd_app(a: argparse.Namespace) -> int:
 def cmd_replay(a: argparse.Namespace) -> int:
     from realtime.replay import run_replay
 
-    return int(run_replay(a.video, realtime=a.realtime, json_out=a.json, exercise=a.exercise) or 0)
+    return int(run_replay(a.video, realtime=a.realtime, json_out=a.json, exercise=a.exercise,
+                          speak_count=a.speak_count, mute=a.mute) or 0)
 
 
 def cmd_eval(a: argparse.Namespace) -> int:
@@ -141,6 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--realtime", action="store_true", help="pace frames at the video's speed")
     rp.add_argument("--json", action="store_true")
     rp.add_argument("--exercise", choices=["squat", "push_up", "shoulder_press"], default=None)
+    rp.add_argument("--speak-count", choices=["every", "5", "off"], default="every",
+                    help="the voice counts every rep (default), every 5th, or not at all")
+    rp.add_argument("--mute", action="store_true",
+                    help="no audio: what the voice would say is still listed (\"muted\": true, audio_ms 0)")
     rp.set_defaults(func=cmd_replay)
 
     ev = sub.add_parser("eval", help="evaluate rep counting and exercise routing on a manifest of clips")

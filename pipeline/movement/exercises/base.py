@@ -45,6 +45,20 @@ class IssueRule:
 
 
 @dataclass(frozen=True)
+class RangeTarget:
+    """What the live range bar of a rep in progress fills toward (the page's distance display).
+
+    ``depth``: from the athlete's own top (the rep machine's running top) down to ``value`` — 0 standing / at the
+    top, 1 at the target depth (squat, push-up). ``lockout``: from the bottom (the athlete's working bottom, or
+    ``floor`` before one is known) up to ``value`` — 0 at the bottom, 1 at the target lockout (press).
+    ``value`` is in the unit of the exercise's counting signal (a joint angle)."""
+
+    kind: str  # depth | lockout
+    value: float
+    floor: float | None = None  # lockout: the bottom used before the athlete's own is known
+
+
+@dataclass(frozen=True)
 class VariationRule:
     """A valid variation, detected from rep metrics, that suppresses the issues it explains."""
 
@@ -66,6 +80,7 @@ class Exercise:
     issue_rules: list[IssueRule] = field(default_factory=list)
     variation_rules: list[VariationRule] = field(default_factory=list)
     primary_angles: tuple[str, ...] = ()  # signals plotted in the report chart
+    range_target: RangeTarget | None = None  # the live range bar's target; None: depth to params.start_bottom_max
 
     # -- hooks an exercise overrides --------------------------------------
     def gate(self, s: dict) -> bool:
@@ -83,6 +98,26 @@ class Exercise:
     def rep_metrics(self, w: Signals, rep: Rep) -> dict[str, float | None]:
         """Per-rep metrics from the signals of the rep's frames (shared ones are added by the caller)."""
         return {}
+
+    def target(self) -> RangeTarget:
+        """The range bar's target: the exercise's own, else a depth target from its rep parameters (the value below
+        which a set counts as starting at the bottom)."""
+        return self.range_target or RangeTarget("depth", float(self.params.start_bottom_max))
+
+    def range_progress(self, x: float, top: float = math.nan, bottom: float = math.nan) -> float | None:
+        """0..1 progress of the rep in progress toward :meth:`target` for the counting signal ``x``, given the
+        athlete's running ``top`` and working ``bottom`` (NaN when not known yet). None when ``x`` is unknown."""
+        if x is None or not math.isfinite(x):
+            return None
+        tg = self.target()
+        if tg.kind == "lockout":
+            floor = tg.floor if tg.floor is not None else self.params.start_bottom_max
+            lo = bottom if math.isfinite(bottom) else floor
+            lo = min(lo, tg.value - self.params.min_rom)  # never a range narrower than the smallest rep
+            return float(min(1.0, max(0.0, (x - lo) / (tg.value - lo))))
+        hi = top if math.isfinite(top) else self.params.prior_top
+        hi = max(hi, tg.value + self.params.min_rom)
+        return float(min(1.0, max(0.0, (hi - x) / (hi - tg.value))))
 
     def live_cue(self, code: str) -> str:
         for r in self.issue_rules:

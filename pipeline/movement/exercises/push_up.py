@@ -14,6 +14,7 @@ from ...pose.landmarks import (
     R_WRIST,
 )
 from ..repcount import Rep, RepParams
+from .base import RangeTarget
 from .base import Exercise, IssueRule, Signals, VariationRule, agg, lr_diff, near, threshold_variation
 
 
@@ -49,6 +50,7 @@ class PushUp(Exercise):
 PUSH_UP = PushUp(
     name="push_up", label="Push-up", signal="elbow",
     params=RepParams(prior_top=150, start_bottom_max=100, min_rom=35, first_partial_bottom=130),
+    range_target=RangeTarget("depth", 90.0),  # live range bar: full with the elbows at 90 deg
     required_landmarks=[L_SHOULDER, R_SHOULDER, L_ELBOW, R_ELBOW, L_WRIST, R_WRIST, L_HIP, R_HIP],
     primary_angles=("elbow", "line_ankle", "flare"),
     issue_rules=[

@@ -5,6 +5,7 @@ import numpy as np
 
 from ...pose.landmarks import L_ELBOW, L_HIP, L_SHOULDER, L_WRIST, R_ELBOW, R_HIP, R_SHOULDER, R_WRIST
 from ..repcount import Rep, RepParams
+from .base import RangeTarget
 from .base import Exercise, IssueRule, Signals, VariationRule, agg, lr_diff, median_of, near, pct, threshold_variation
 
 
@@ -67,6 +68,9 @@ class ShoulderPress(Exercise):
 SHOULDER_PRESS = ShoulderPress(
     name="shoulder_press", label="Shoulder press", signal="elbow",
     params=RepParams(prior_top=145, start_bottom_max=100, min_rom=35, first_partial_bottom=130, finish_frac=0.88),
+    # live range bar: fills from the bottom up to a lockout just past the incomplete-lockout line (145 deg); pose
+    # estimates of a straight arm overhead rarely read more than ~155 deg
+    range_target=RangeTarget("lockout", 150.0, floor=90.0),
     required_landmarks=[L_SHOULDER, R_SHOULDER, L_ELBOW, R_ELBOW, L_WRIST, R_WRIST, L_HIP, R_HIP],
     primary_angles=("elbow", "wrist_above_shoulder", "torso_lean"),
     issue_rules=[

@@ -5,6 +5,7 @@ import numpy as np
 
 from ...pose.landmarks import L_ANKLE, L_HIP, L_KNEE, L_SHOULDER, R_ANKLE, R_HIP, R_KNEE, R_SHOULDER
 from ..repcount import Rep, RepParams
+from .base import RangeTarget
 from .base import Exercise, IssueRule, Signals, VariationRule, agg, lr_diff, near, pct, threshold_variation
 
 
@@ -41,6 +42,7 @@ class Squat(Exercise):
 SQUAT = Squat(
     name="squat", label="Squat", signal="knee",
     params=RepParams(prior_top=155, start_bottom_max=95, min_rom=40, first_partial_bottom=130),
+    range_target=RangeTarget("depth", 80.0),  # live range bar: full at a knee angle of ~80 deg (thighs ~parallel)
     required_landmarks=[L_SHOULDER, R_SHOULDER, L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANKLE, R_ANKLE],
     primary_angles=("knee", "hip", "torso_lean"),
     issue_rules=[
