@@ -1,50 +1,67 @@
-"""Exercise router: which exercise is the athlete doing (squat, push_up, shoulder_press) or ``unknown``.
+"""Exercise router: which exercise is the athlete doing (squat, push_up, shoulder_press, deadlift, lunge) or ``unknown``.
 
 * Windows of ~1.5 s of cleaned pose, on a fixed grid every ``HOP_S`` from the first frame, are turned into
   features by :func:`models.features.window_features` (the same function used in training) and scored by
   the network (``kind="model"``) or the boosted-trees baseline (``kind="baseline"``).
 * A motion-energy gate marks windows where the body barely moves (standing still, a held plank, rests
-  between reps) as *idle*: they neither vote nor break a streak. The network is the classifier; the gate
+  between reps) as *idle*: they neither vote nor break a vote. The network is the classifier; the gate
   only says "no movement to classify here".
-* Batch (:meth:`Router.classify`): mean window probabilities over the active windows; the best exercise is
-  chosen only with enough confidence and margin AND a streak of consistent windows (~1 s) somewhere in
-  the clip (the same rule the live router uses to commit); otherwise ``unknown``.
-* Live (:class:`LiveRouter`): causal, evaluates a window every ``HOP_S``; commits when the batch rule holds on
-  the recent past (which needs ~1 s of consistent windows), switches only after a longer, confident streak, and returns to ``unknown`` after a long stretch
-  of moving-but-unknown windows; the user can override.
+* ONE causal decision procedure (:class:`Decider`) serves both clocks. Live (:class:`LiveRouter`) feeds it a window
+  every ``HOP_S`` as frames arrive; batch (:meth:`Router.classify`, :func:`decide`) feeds it every window of the
+  clip in order and reports the exercise it was committed to at the end (the last one it committed to, when it
+  dropped back to ``unknown``). So a clip gets the same label on both clocks by construction; only the frames
+  differ when the live clock drops some, and the vote below is what keeps that from changing the label.
+* The vote: over the last ``commit_s`` of moving windows, the exercise must have the highest mean probability
+  (>= ``commit_p``, ahead of every other label incl. ``unknown`` by ``margin``) and be the top label of at least
+  ``vote_frac`` of those windows. Switching to another exercise takes the same vote over ``switch_s`` with
+  ``switch_p``; ``drop_s`` of moving windows voted ``unknown`` goes back to ``unknown``; the user can override.
+* Unsure but repeating: while uncommitted, when the recent moving windows give an exercise a fair probability and
+  the pose repeats (autocorrelation of joint angles), the state carries ``suggestion``: candidate exercises with
+  their probabilities, so the page can offer the choice instead of silently counting nothing.
 """
 from __future__ import annotations
 
 import json
 import threading
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
 
 from .features import HOP_S, MAX_GAP_S, WIN_S, ClipArrays, clip_windows, window_ends, window_features
 
-LABELS = ("squat", "push_up", "shoulder_press", "unknown")
-EXERCISES = LABELS[:3]
-UNKNOWN = 3
+LABELS = ("squat", "push_up", "shoulder_press", "deadlift", "lunge", "unknown")
+UNKNOWN = len(LABELS) - 1
+EXERCISES = LABELS[:UNKNOWN]
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+# columns of the per-step features holding the 2D and 3D joint angles (elbow, shoulder, hip, knee; left, right)
+_ANG0 = 15 * 2 + 15 * 3
 
 
 @dataclass
 class DecisionParams:
     gate: float = 0.05  # motion energy below which a window is idle (overridden by the shipped meta)
-    min_p: float = 0.5  # a window counts toward a streak when its top exercise has at least this probability
-    commit_s: float = 1.0  # streak length (span of window ends) needed to commit
-    switch_s: float = 1.5  # longer streak needed to switch from one committed exercise to another
-    switch_p: float = 0.7  # ... with this mean probability
-    drop_s: float = 3.0  # moving-but-unknown time after which live goes back to unknown
-    horizon_s: float = 30.0  # live: the batch rule is applied to the active windows of the last horizon_s
-    min_conf: float = 0.5  # batch: mean probability of the chosen exercise over active windows
-    min_margin: float = 0.15  # batch: over the second best label
+    min_p: float = 0.5  # a window votes for its top label when that label has at least this probability
+    commit_s: float = 1.5  # span of moving windows the vote to commit is taken over
+    commit_p: float = 0.6  # mean probability of the exercise over that span
+    margin: float = 0.2  # ... ahead of every other label (unknown included)
+    vote_frac: float = 0.75  # share of the span's windows whose top label is the exercise
+    switch_s: float = 2.5  # the vote needed to switch from one committed exercise to another
+    switch_p: float = 0.7
+    drop_s: float = 3.0  # moving windows voted unknown after which live goes back to unknown
+    suggest_s: float = 4.0  # span of moving windows a suggestion is drawn from
+    suggest_p: float = 0.2  # a candidate exercise needs this mean probability over that span
+    suggest_max_unknown: float = 0.85  # no suggestion when unknown is this sure
+    repeat_min: float = 0.5  # autocorrelation peak that counts as a repeating movement
 
     def n(self, s: float) -> int:
         return int(round(s / HOP_S)) + 1
+
+    @classmethod
+    def from_meta(cls, d: dict | None) -> "DecisionParams":
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in (d or {}).items() if k in names})
 
 
 @dataclass
@@ -56,6 +73,8 @@ class RouterDecision:
     probs: dict[str, float]
     active_s: float = 0.0  # seconds of moving windows
     note: str | None = None
+    t_commit: float | None = None  # end of the window that committed the label (the live commit time)
+    suggestion: list[tuple[str, float]] | None = None  # candidates when unsure while the movement repeats
 
 
 @dataclass
@@ -68,37 +87,9 @@ class LiveRouterState:
     source: str = "model"
     t: float = 0.0
     window: tuple[float, float, str, float] | None = None  # the window evaluated at this update, if any
-
-
-class Streak:
-    """Consecutive active windows whose top label is the same exercise with enough probability.
-    Idle windows are skipped; anything else breaks the streak. Shared by batch and live."""
-
-    def __init__(self, prm: DecisionParams):
-        self.prm = prm
-        self.label: int | None = None
-        self.n = 0
-        self.psum = 0.0
-        self.unknown_n = 0
-
-    def push(self, p: np.ndarray, active: bool) -> None:
-        if not active:
-            return
-        a = int(np.argmax(p))
-        if a != UNKNOWN and p[a] >= self.prm.min_p:
-            if a == self.label:
-                self.n += 1
-                self.psum += float(p[a])
-            else:
-                self.label, self.n, self.psum = a, 1, float(p[a])
-            self.unknown_n = 0
-        else:
-            self.label, self.n, self.psum = None, 0, 0.0
-            self.unknown_n += 1
-
-    @property
-    def mean_p(self) -> float:
-        return self.psum / self.n if self.n else 0.0
+    # unsure while a supported-looking movement repeats: [(exercise, probability), ...] best first, else None
+    suggestion: list[tuple[str, float]] | None = None
+    dropped: bool = False  # this update went back from an exercise to unknown
 
 
 def _probs_dict(p) -> dict[str, float]:
@@ -107,9 +98,134 @@ def _probs_dict(p) -> dict[str, float]:
 
 def _window_label(p: np.ndarray, active: bool) -> tuple[str, float]:
     if not active:
-        return "unknown", round(float(1.0 - p[:3].max()), 4)
+        return "unknown", round(float(1.0 - p[:UNKNOWN].max()), 4)
     a = int(np.argmax(p))
     return LABELS[a], round(float(p[a]), 4)
+
+
+def repetition_score(x: np.ndarray, min_std: float = 0.02, lags: tuple[int, int] = (3, 24)) -> float:
+    """How strongly a movement repeats: the highest autocorrelation peak of any joint-angle signal ``x`` (N, S)
+    sampled every ``HOP_S`` (lags 0.75-6 s); signals that barely move (std < ``min_std``, angles / pi) are ignored."""
+    if len(x) < 2 * lags[0] + 2:
+        return 0.0
+    best = 0.0
+    for j in range(x.shape[1]):
+        v = x[:, j] - x[:, j].mean()
+        if v.std() < min_std:
+            continue
+        hi = min(lags[1], len(v) // 2)
+        e = float(np.dot(v, v)) + 1e-9
+        r = np.array([np.dot(v[:-k], v[k:]) / e for k in range(1, hi + 2)])  # biased: long lags need long support
+        for k in range(lags[0], hi + 1):  # a local maximum of the autocorrelation
+            if r[k - 1] >= r[k - 2] and r[k - 1] >= r[k]:
+                best = max(best, float(r[k - 1]))
+    return best
+
+
+class Decider:
+    """The causal decision over scored windows, shared by batch and live. ``push`` one window at a time."""
+
+    def __init__(self, prm: DecisionParams):
+        self.prm = prm
+        n_keep = max(prm.n(prm.commit_s), prm.n(prm.switch_s), prm.n(prm.drop_s), prm.n(prm.suggest_s))
+        self._act: deque = deque(maxlen=n_keep)  # probabilities of the recent moving windows
+        self._rep: deque = deque(maxlen=48)  # joint-angle summary of every window (12 s) for the repetition score
+        self.label: int | None = None
+        self.t_commit: float | None = None
+        self.last_label: int | None = None  # the last exercise committed to (kept after a drop)
+        self.last_t_commit: float | None = None
+        self.committed_p: dict[int, list[float]] = {}  # label -> probabilities while committed to it
+        self.active_n = 0
+        self.dropped = False
+
+    def _vote(self, n: int, exclude: int | None = None):
+        """(label, mean p, margin, vote share) of the best exercise over the last ``n`` moving windows."""
+        if len(self._act) < n:
+            return None
+        Q = np.array(list(self._act)[-n:])
+        m = Q.mean(0)
+        ex = m[:UNKNOWN].copy()
+        if exclude is not None:
+            ex[exclude] = -1.0
+        L = int(np.argmax(ex))
+        others = np.delete(m, L).max()
+        frac = float(np.mean((Q.argmax(1) == L) & (Q[:, L] >= self.prm.min_p)))
+        return L, float(m[L]), float(m[L] - others), frac
+
+    def push(self, t_end: float, p: np.ndarray, active: bool, angles: np.ndarray | None = None) -> None:
+        prm = self.prm
+        self.dropped = False
+        if angles is not None:
+            self._rep.append(angles)
+        if not active:
+            return
+        self.active_n += 1
+        self._act.append(np.asarray(p, np.float64))
+        if self.label is None:
+            v = self._vote(prm.n(prm.commit_s))
+            if v and v[1] >= prm.commit_p and v[2] >= prm.margin and v[3] >= prm.vote_frac:
+                self._commit(v[0], t_end)
+        else:
+            v = self._vote(prm.n(prm.switch_s), exclude=self.label)
+            if v and v[1] >= prm.switch_p and v[2] >= prm.margin and v[3] >= prm.vote_frac:
+                self._commit(v[0], t_end)
+            elif len(self._act) >= prm.n(prm.drop_s):
+                Q = np.array(list(self._act)[-prm.n(prm.drop_s):])
+                if np.mean(Q.argmax(1) == UNKNOWN) >= prm.vote_frac and Q[:, UNKNOWN].mean() >= 0.5:
+                    self.label, self.t_commit, self.dropped = None, None, True
+        if self.label is not None:
+            self.committed_p.setdefault(self.label, []).append(float(p[self.label]))
+
+    def finish(self, t_end: float) -> bool:
+        """End of the stream: a clip too short for the vote (fewer moving windows than ``commit_s`` needs) is decided
+        by the same vote over all its moving windows. True when that commits."""
+        prm = self.prm
+        if self.last_label is not None or not 0 < len(self._act) < prm.n(prm.commit_s) \
+                or self.active_n >= prm.n(prm.commit_s):
+            return False
+        v = self._vote(len(self._act))
+        if v and v[1] >= prm.commit_p and v[2] >= prm.margin and v[3] >= prm.vote_frac:
+            self._commit(v[0], t_end)
+            self.committed_p[v[0]] = [float(q[v[0]]) for q in self._act]
+            return True
+        return False
+
+    def _commit(self, label: int, t_end: float) -> None:
+        self.label, self.t_commit = label, t_end
+        self.last_label, self.last_t_commit = label, t_end
+
+    def suggestion(self) -> list[tuple[str, float]] | None:
+        """Candidate exercises while uncommitted and the recent movement repeats; None otherwise."""
+        prm = self.prm
+        n = prm.n(prm.suggest_s)
+        if self.label is not None or len(self._act) < prm.n(2.0):
+            return None
+        m = np.array(list(self._act)[-n:]).mean(0)
+        if m[UNKNOWN] >= prm.suggest_max_unknown:
+            return None
+        cands = [(LABELS[i], round(float(m[i]), 3)) for i in np.argsort(-m[:UNKNOWN]) if m[i] >= prm.suggest_p][:3]
+        if not cands:
+            return None
+        if repetition_score(np.array(self._rep)) < prm.repeat_min:
+            return None
+        return cands
+
+
+def final_window_end(t_last_valid: float | None, last_grid_end: float | None) -> float | None:
+    """End of the extra window scored when a clip ends: at its last valid frame, when that lies at least 0.1 s past the
+    last window of the grid (or the clip is shorter than one window). Batch and live use the same rule."""
+    if t_last_valid is None:
+        return None
+    if last_grid_end is None or t_last_valid - last_grid_end >= 0.1:
+        return float(t_last_valid)
+    return None
+
+
+def window_angles(feats: np.ndarray) -> np.ndarray:
+    """Left+right sums of the 2D and 3D joint angles at the end of a window (mirror-invariant), for the repetition
+    score."""
+    a = feats[-1, _ANG0:_ANG0 + 16]
+    return (a[0::2] + a[1::2]).astype(np.float32)
 
 
 class Router:
@@ -120,7 +236,9 @@ class Router:
         meta = json.loads((wd / "router_meta.json").read_text())
         self.meta = meta
         self.kind = kind
-        self.params = DecisionParams(**meta.get("decision", {}))
+        self.labels = tuple(meta.get("labels", LABELS))
+        self._cols = [LABELS.index(lab) for lab in self.labels]  # output column -> position in LABELS
+        self.params = DecisionParams.from_meta(meta.get("decision"))
         if kind == "model":
             import torch
 
@@ -141,60 +259,90 @@ class Router:
 
     # -- window scoring ---------------------------------------------------
     def window_probs(self, feats: np.ndarray, energy: np.ndarray) -> np.ndarray:
+        """(M, len(LABELS)) probabilities in ``LABELS`` order (labels the weights do not know get 0)."""
         if len(feats) == 0:
             return np.zeros((0, len(LABELS)), np.float32)
         if self.kind == "model":
             with self._torch.inference_mode():
                 logits = self.net(self._torch.from_numpy(np.ascontiguousarray(feats, np.float32)))
-                return self._torch.softmax(logits, -1).numpy()
-        from .baseline import window_stats
+                p = self._torch.softmax(logits, -1).numpy()
+        else:
+            from .baseline import window_stats
 
-        return self.trees.predict_proba(window_stats(feats, energy)).astype(np.float32)
+            p = self.trees.predict_proba(window_stats(feats, energy)).astype(np.float32)
+        if self._cols == list(range(len(LABELS))):
+            return p
+        out = np.zeros((len(p), len(LABELS)), np.float32)
+        out[:, self._cols] = p
+        return out
 
-    def score_clip(self, clip: ClipArrays):
-        """(ends (M,), probs (M,4), energy (M,)) for the windows of a clip that have pose."""
+    def score_clip(self, clip: ClipArrays, with_feats: bool = False):
+        """(ends (M,), probs (M,L), energy (M,)) for the windows of a clip that have pose (+ angles (M,8))."""
         ends, f, e, ok = clip_windows(clip)
-        return ends[ok], self.window_probs(f, e), e
+        P = self.window_probs(f, e)
+        if with_feats:
+            A = np.array([window_angles(x) for x in f]) if len(f) else np.zeros((0, 8), np.float32)
+            return ends[ok], P, e, A
+        return ends[ok], P, e
 
     # -- batch decision ---------------------------------------------------
     def classify(self, frames) -> RouterDecision:
         clip = frames if isinstance(frames, ClipArrays) else ClipArrays.from_frames(frames)
-        ends, P, E = self.score_clip(clip)
-        return decide(ends, P, E, self.params, self.kind)
+        ends, P, E, A = self.score_clip(clip, with_feats=True)
+        final = None
+        if len(clip) and clip.valid.any():
+            grid = window_ends(float(clip.t[0]), float(clip.t[-1]))
+            te = final_window_end(float(clip.t[clip.valid][-1]), float(grid[-1]) if len(grid) else None)
+            r = window_features(clip, te) if te is not None else None
+            if r is not None:
+                p = self.window_probs(r[0][None], np.array([r[1]]))[0]
+                final = (te, p, float(r[1]), window_angles(r[0]))
+        return decide(ends, P, E, self.params, self.kind, angles=A, final=final)
 
 
-def decide(ends: np.ndarray, P: np.ndarray, E: np.ndarray, prm: DecisionParams, source: str) -> RouterDecision:
+def decide(ends: np.ndarray, P: np.ndarray, E: np.ndarray, prm: DecisionParams, source: str,
+           angles: np.ndarray | None = None, final: tuple | None = None) -> RouterDecision:
+    """The batch decision: the live procedure run over every window of the clip, in order, then the end of the clip
+    (``final``: the extra window (t_end, probs, energy, angles) scored at the last valid frame, if any)."""
+    if final is not None:
+        ends = np.r_[ends, final[0]]
+        P = np.concatenate([P, np.asarray(final[1], P.dtype)[None]]) if len(P) else np.asarray(final[1])[None]
+        E = np.r_[E, final[2]]
+        if angles is not None:
+            angles = np.concatenate([angles, np.asarray(final[3])[None]]) if len(angles) else np.asarray(final[3])[None]
     active = E >= prm.gate
     windows = []
-    st = Streak(prm)
-    streaks = set()
-    for te, p, a in zip(ends, P, active):
+    d = Decider(prm)
+    sugg = None
+    for k, (te, p, a) in enumerate(zip(ends, P, active)):
         lab, conf = _window_label(p, bool(a))
         windows.append((round(float(te - WIN_S), 3), round(float(te), 3), lab, conf))
-        st.push(p, bool(a))
-        if st.label is not None and st.n >= prm.n(prm.commit_s):
-            streaks.add(st.label)
+        d.push(float(te), p, bool(a), None if angles is None else angles[k])
+        if d.last_label is None:
+            s = d.suggestion()
+            if s is not None and (sugg is None or s[0][1] > sugg[0][1]):
+                sugg = s
+    if len(ends):
+        d.finish(float(ends[-1]))
     active_s = float(active.sum() * HOP_S)
     if not active.any():
         note = "no pose" if len(ends) == 0 else "no movement"
-        probs = P.mean(0) if len(P) else np.array([0, 0, 0, 1.0])
+        probs = P.mean(0) if len(P) else np.eye(len(LABELS))[UNKNOWN]
         return RouterDecision("unknown", 1.0 if len(P) else 0.0, source, windows, _probs_dict(probs), 0.0, note)
     S = P[active].mean(0)
-    best = _batch_rule(S, streaks, prm)
-    if best is not None:
-        return RouterDecision(LABELS[best], round(float(S[best]), 4), source, windows, _probs_dict(S), active_s)
-    ex = int(np.argmax(S[:3]))
-    why = None if best == UNKNOWN else f"best guess {LABELS[ex]} ({S[ex]:.2f}) not confident or consistent enough"
-    return RouterDecision("unknown", round(float(1.0 - S[ex]), 4), source, windows, _probs_dict(S), active_s, why)
-
-
-def _batch_rule(S: np.ndarray, streaks, prm: DecisionParams) -> int | None:
-    """The exercise chosen from mean active-window probabilities ``S`` and the labels that had a streak."""
-    order = np.argsort(S)[::-1]
-    best = int(order[0])
-    if best != UNKNOWN and S[best] >= prm.min_conf and S[best] - S[order[1]] >= prm.min_margin and best in streaks:
-        return best
-    return None
+    if d.last_label is not None:
+        L = d.last_label
+        conf = float(np.mean(d.committed_p[L]))
+        return RouterDecision(LABELS[L], round(conf, 4), source, windows, _probs_dict(S), active_s,
+                              t_commit=d.last_t_commit)
+    ex = int(np.argmax(S[:UNKNOWN]))
+    why = None
+    if sugg:
+        why = "looks like " + " or ".join(f"{lab} ({p:.2f})" for lab, p in sugg) + ", but not sure enough"
+    elif S[ex] >= 0.3:
+        why = f"best guess {LABELS[ex]} ({S[ex]:.2f}) not confident or consistent enough"
+    return RouterDecision("unknown", round(float(1.0 - S[ex]), 4), source, windows, _probs_dict(S), active_s, why,
+                          suggestion=sugg)
 
 
 _CACHE: dict[str, Router] = {}
@@ -210,7 +358,8 @@ def load_router(kind: str = "model") -> Router:
 
 
 class LiveRouter:
-    """Causal frame-by-frame router with hysteresis (one per live session)."""
+    """Causal frame-by-frame router (one per live session): scores a window every ``HOP_S`` on the clip's grid
+    and feeds it to the same :class:`Decider` as the batch decision."""
 
     def __init__(self, router: Router | None = None, commit_s: float | None = None, switch_s: float | None = None,
                  drop_s: float | None = None, kind: str = "model"):
@@ -230,14 +379,13 @@ class LiveRouter:
         self._t0: float | None = None
         self._next_end: float | None = None
         self._last_valid_t: float | None = None
-        self._streak = Streak(self.prm)
-        self._label: int | None = None
-        self._t_commit: float | None = None
+        self._dec = Decider(self.prm)
         self._ema: np.ndarray | None = None
         self._override: str | None = None
-        self._last_probs = np.array([0, 0, 0, 1.0])
-        self._active: deque = deque()  # (t_end, probs) of active windows within the horizon
-        self._streak_t: dict[int, float] = {}  # label -> last time a full streak was seen
+        self._last_probs = np.eye(len(LABELS))[UNKNOWN]
+        self._suggestion: list[tuple[str, float]] | None = None
+        self._dropped = False
+        self._finished_t: float | None = None
         self.windows: list[tuple[float, float, str, float]] = []
         self.n_evals = 0
 
@@ -248,7 +396,16 @@ class LiveRouter:
 
     @property
     def t_commit(self) -> float | None:
-        return self._t_commit
+        return self._dec.t_commit
+
+    @property
+    def last_label(self) -> str:
+        """The last exercise committed to (kept after a drop back to unknown), as the batch decision reports."""
+        return "unknown" if self._dec.last_label is None else LABELS[self._dec.last_label]
+
+    @property
+    def last_t_commit(self) -> float | None:
+        return self._dec.last_t_commit
 
     def update(self, cf) -> LiveRouterState:
         t = float(cf.t)
@@ -261,12 +418,33 @@ class LiveRouter:
         while self._buf and self._buf[0].t < t - WIN_S - 2 * MAX_GAP_S - 0.5:
             self._buf.popleft()
         win = None
+        self._dropped = False
         # a window is scored once a valid frame at/after its end exists (as in batch), or the gap is too long
         while self._next_end is not None and (
                 (self._last_valid_t is not None and self._last_valid_t >= self._next_end - 1e-9)
                 or t > self._next_end + MAX_GAP_S):
             win = self._evaluate(self._next_end) or win
             self._next_end += HOP_S
+        return self._state(t, win)
+
+    def finish(self) -> LiveRouterState:
+        """End of the stream: score the grid windows still pending and the final window (as the batch decision does),
+        then let the decider settle a clip too short for the vote."""
+        if not self._buf:
+            return self._state(0.0, None)
+        t = float(self._buf[-1].t)
+        if self._finished_t == t:  # already settled, no frame since
+            return self._state(t, None)
+        self._finished_t = t
+        while self._next_end is not None and self._next_end <= t + 1e-9:
+            self._evaluate(self._next_end)
+            self._next_end += HOP_S
+        last_grid = self._next_end - HOP_S if self._next_end is not None and self._t0 is not None and \
+            self._next_end - HOP_S >= self._t0 + WIN_S - 1e-9 else None
+        te = final_window_end(self._last_valid_t, last_grid)
+        win = self._evaluate(te) if te is not None else None
+        if self._dec.active_n:
+            self._dec.finish(te if te is not None else (last_grid or t))
         return self._state(t, win)
 
     def _evaluate(self, t_end: float):
@@ -278,54 +456,38 @@ class LiveRouter:
         feats, e = r
         p = self.router.window_probs(feats[None], np.array([e]))[0]
         self.n_evals += 1
-        active = e >= self.prm.gate
+        active = bool(e >= self.prm.gate)
         self._last_probs = p
         lab, conf = _window_label(p, active)
         w = (round(t_end - WIN_S, 3), round(t_end, 3), lab, conf)
         self.windows.append(w)
-        st = self._streak
-        st.push(p, active)
         if active:
             self._ema = p.copy() if self._ema is None else 0.75 * self._ema + 0.25 * p
-        prm = self.prm
-        if active:
-            self._active.append((t_end, p))
-        while self._active and self._active[0][0] < t_end - prm.horizon_s:
-            self._active.popleft()
-        if st.label is not None and st.n >= prm.n(prm.commit_s):
-            self._streak_t[st.label] = t_end
-        if self._label is None:
-            # commit with the batch rule applied to the recent past (so live ends where batch ends)
-            if self._active:
-                S = np.mean([q for _, q in self._active], axis=0)
-                recent = {k for k, tk in self._streak_t.items() if tk >= t_end - prm.horizon_s}
-                best = _batch_rule(S, recent, prm)
-                if best is not None:
-                    self._label, self._t_commit = best, t_end
-        elif st.label is not None and st.label != self._label:
-            if st.n >= prm.n(prm.switch_s) and st.mean_p >= prm.switch_p:
-                self._label, self._t_commit = st.label, t_end
-        elif st.unknown_n >= prm.n(prm.drop_s):
-            self._label, self._t_commit = None, None
+        self._dec.push(t_end, p, active, window_angles(feats))
+        self._dropped = self._dropped or self._dec.dropped
+        self._suggestion = self._dec.suggestion()
         return w
 
     def _state(self, t: float, win) -> LiveRouterState:
         probs = _probs_dict(self._ema if self._ema is not None else self._last_probs)
         if self._override is not None:
-            return LiveRouterState(self._override, 1.0, True, self._t_commit, probs, "user", t, win)
-        if self._label is None:
+            return LiveRouterState(self._override, 1.0, True, self._dec.t_commit, probs, "user", t, win)
+        if self._dec.label is None:
             ex = max(probs[k] for k in EXERCISES)
-            return LiveRouterState("unknown", round(1.0 - ex, 4), False, None, probs, self.router.kind, t, win)
-        lab = LABELS[self._label]
-        return LiveRouterState(lab, probs[lab], True, self._t_commit, probs, self.router.kind, t, win)
+            return LiveRouterState("unknown", round(1.0 - ex, 4), False, None, probs, self.router.kind, t, win,
+                                   suggestion=self._suggestion, dropped=self._dropped)
+        lab = LABELS[self._dec.label]
+        return LiveRouterState(lab, probs[lab], True, self._dec.t_commit, probs, self.router.kind, t, win)
 
 
 def live_run(router: Router, frames) -> tuple[LiveRouterState | None, LiveRouter]:
-    """Feed a whole clip through a LiveRouter; returns the last state."""
+    """Feed a whole clip through a LiveRouter, then end the stream; returns the last state."""
     lr = LiveRouter(router)
     st = None
     for cf in frames:
         st = lr.update(cf)
+    if st is not None:
+        st = lr.finish()
     return st, lr
 
 
@@ -336,5 +498,6 @@ def exercise_dict(dec: RouterDecision, live_commit_s: float | None = None) -> di
             "live_commit_s": live_commit_s, "note": dec.note}
 
 
-__all__ = ["exercise_dict", "LABELS", "RouterDecision", "LiveRouterState", "Router", "LiveRouter", "load_router", "decide",
-           "DecisionParams", "live_run", "window_ends"]
+__all__ = ["exercise_dict", "LABELS", "EXERCISES", "RouterDecision", "LiveRouterState", "Router", "LiveRouter",
+           "load_router", "decide", "Decider", "DecisionParams", "live_run", "window_ends", "repetition_score",
+           "final_window_end"]

@@ -16,7 +16,7 @@ import numpy as np
 
 from pipeline.pose.landmarks import MIRROR
 
-LABELS = ("squat", "push_up", "shoulder_press", "unknown")
+LABELS = ("squat", "push_up", "shoulder_press", "deadlift", "lunge", "unknown")
 
 # ----------------------------------------------------------------------------- skeleton
 
@@ -454,65 +454,202 @@ def _seated(b, t, rng, seat_h=None):
                 knee_pole=_pair(Tn, [0.2, 1, 1], [-0.2, 1, 1]), foot_dir=_pair(Tn, [0.1, 0, 1], [-0.1, 0, 1]))
 
 
-# ----------------------------------------------------------------------------- negatives
+# ----------------------------------------------------------------------------- lunges and deadlifts (positives)
 
-def m_lunge(b, t, rng):
+def _rep_index(s):
+    """Per-frame repetition index (counts rep starts) and whether the rep is past its bottom (rising)."""
+    moving = (s > 0.02).astype(int)
+    starts = np.cumsum(np.r_[0, (np.diff(moving) == 1).astype(int)])
+    rising = np.zeros(len(s), bool)
+    for r in np.unique(starts):
+        idx = np.flatnonzero(starts == r)
+        if len(idx):
+            k = idx[int(np.argmax(s[idx]))]
+            rising[idx[idx > k]] = True
+    return starts, rising
+
+
+def _toes_down(b, c):
+    """Point the feet down as far as a raised ankle allows (heel up, toes on the floor; flat when the ankle is down or
+    the whole foot is in the air)."""
+    fd = c["foot_dir"].copy()
+    h = fd * np.array([1.0, 0.0, 1.0])
+    h = h / np.maximum(np.linalg.norm(h, axis=-1, keepdims=True), 1e-9)
+    lift = c["ankle"][..., 1] - b.ankle_h  # how far the ankle is above its standing height
+    sin = np.clip((lift + 0.2 * b.ankle_h) / b.foot, 0.0, 0.9)
+    sin = np.where(lift > 0.6 * b.foot, 0.5 * sin, sin)  # foot in the air: half pointed
+    c["foot_dir"] = h * np.sqrt(1 - sin ** 2)[..., None] + np.array([0.0, -1.0, 0.0]) * sin[..., None]
+
+
+def m_lunge(b, t, rng, kind=None):
+    """Lunges: static split squat, forward, reverse, walking (positives) and side lunges (a negative)."""
     Tn = len(t)
-    kind = rng.choice(["split", "reverse", "forward", "walking", "side"], p=[0.25, 0.2, 0.15, 0.25, 0.15])
-    s = rep_signal(t, rng, period=(1.5, 4.0), pause_top=(0.1, 1.0), pause_bottom=(0.0, 0.6))
+    kind = kind or rng.choice(["split", "reverse", "forward", "walking"], p=[0.25, 0.25, 0.2, 0.3])
+    s = rep_signal(t, rng, period=(1.5, 4.0), pause_top=(0.1, 1.0), pause_bottom=(0.0, 0.8),
+                   start_bottom=0.25 if kind in ("split", "walking") else 0.1)
     step = b.leg * rng.uniform(0.7, 1.15)
-    c = _standing(b, t, rng, stance=b.hip_w * rng.uniform(0.8, 1.3))
-    # which leg leads: alternate per rep (count rep starts)
-    starts = np.cumsum(np.r_[0, (np.diff((s > 0.02).astype(int)) == 1).astype(int)])
-    lead = (starts % 2) if kind in ("reverse", "forward", "walking", "side") and rng.random() < 0.8 else \
-        np.zeros(Tn, int)
-    ext = smoothstep(s * 2.5)  # stepping phase: foot travels early in the rep
-    drop = s * b.leg * rng.uniform(0.3, 0.45)
+    c = _standing(b, t, rng, stance=b.hip_w * rng.uniform(0.8, 1.3), toe_out=rng.uniform(0, 12))
+    starts, rising = _rep_index(s)
+    alternate = kind != "split" and rng.random() < 0.85
+    lead = (starts % 2) if alternate else np.full(Tn, int(rng.integers(0, 2)))
+    ext = smoothstep(s * 2.5)  # stepping phase: the foot travels early in the rep
+    drop = s * b.leg * rng.uniform(0.3, 0.47)
     ank = c["ankle"].copy()
-    adv = np.zeros(Tn)
+    back_leg = np.zeros((Tn, 2))  # how much each leg is the back leg (heel up, knee toward the floor)
     if kind == "walking":
-        adv = np.maximum.accumulate(starts * step * 0.5 + ext * step * 0.5 * (starts >= 0))
-    for k in (0, 1):
-        is_lead = (lead == k)
-        if kind == "side":
-            dx = (1 if k == 0 else -1) * step * 0.8 * ext * is_lead
-            ank[:, k, 0] += dx
-        else:
-            sign = 1 if kind in ("forward", "walking") else -1
+        # the lead foot steps forward and stays; while rising the trailing foot comes up to it; the next rep
+        # starts from there with the other leg
+        z0 = starts * step
+        join = np.where(rising, smoothstep((0.6 - s) / 0.6), 0.0)
+        reach = np.where(rising, 1.0, ext)
+        for k in (0, 1):
+            is_lead = lead == k
+            ank[:, k, 2] = z0 + np.where(is_lead, step * reach, step * join)
+            ank[:, k, 1] += 0.08 * np.sin(np.pi * np.clip(s * 2.5, 0, 1)) * is_lead * ~rising
+            ank[:, k, 1] += 0.06 * np.sin(np.pi * join) * ~is_lead
+            back_leg[:, k] = (~is_lead) * np.clip(s * 2, 0, 1)
+    elif kind == "side":
+        for k in (0, 1):
+            ank[:, k, 0] += (1 if k == 0 else -1) * step * 0.8 * ext * (lead == k)
+    else:
+        for k in (0, 1):
+            is_lead = lead == k
             if kind == "split":
-                ank[:, k, 2] += (step / 2 if k == 0 else -step / 2)
+                front = k == lead[0]
+                ank[:, k, 2] += step / 2 if front else -step / 2
+                back_leg[:, k] = 0.0 if front else 0.4 + 0.6 * s
             else:
-                moving = is_lead if kind != "reverse" else is_lead
-                ank[:, k, 2] += sign * step * ext * moving
-            ank[:, k, 1] += 0.08 * np.sin(np.pi * np.clip(s * 2.5, 0, 1)) * is_lead * (kind != "split")
-    ank[..., 2] += adv[:, None]
+                sign = 1 if kind == "forward" else -1
+                ank[:, k, 2] += sign * step * ext * is_lead
+                ank[:, k, 1] += 0.08 * np.sin(np.pi * np.clip(s * 2.5, 0, 1)) * is_lead
+                back = is_lead if kind == "reverse" else ~is_lead
+                back_leg[:, k] = back * np.clip(s * 2, 0, 1)
+    # back foot on its toes: heel up, toes on the floor
+    ank[..., 1] += rng.uniform(0.05, 0.1) * back_leg
     c["ankle"] = ank
+    _toes_down(b, c)
     mid = ank.mean(1)
-    c["pelvis"] = np.stack([mid[:, 0] * 0.8, c["pelvis"][:, 1] - drop, mid[:, 2]], -1)
+    c["pelvis"] = np.stack([mid[:, 0] * 0.8 + c["pelvis"][:, 0], c["pelvis"][:, 1] - drop,
+                            mid[:, 2] + c["pelvis"][:, 2]], -1)
     if kind == "side":
         c["pelvis"][:, 1] = c["pelvis"][:, 1] + drop * 0.4
-    lean = np.deg2rad(rng.uniform(0, 20)) * s
+    lean = np.deg2rad(rng.uniform(-3, 22)) * s
     c["R_trunk"] = rot_x(lean)
-    c["knee_pole"] = _pair(Tn, [0.05, 0, 1], [-0.05, 0, 1])
-    style = rng.choice(["hang", "hips", "chest", "backbar", "behind"], p=[0.4, 0.25, 0.15, 0.1, 0.1])
+    kp = np.zeros((Tn, 2, 3))
+    for k in (0, 1):
+        bl = back_leg[:, k:k + 1]
+        kp[:, k] = np.array([0.05 if k == 0 else -0.05, 0, 1]) * (1 - bl) + np.array([0, -0.6, 1]) * bl
+    c["knee_pole"] = kp
+    style = rng.choice(["hang", "hips", "chest", "backbar", "behind", "forward"],
+                       p=[0.4, 0.2, 0.15, 0.1, 0.1, 0.05])
     _arm_pose(b, c, rng, style)
-    return _finish(b, c, "unknown", s, "lunge_" + kind)
+    label = "unknown" if kind == "side" else "lunge"
+    return _finish(b, c, label, s, "lunge_" + kind)
+
+
+def _hinge_arms(b, c, bar_z, grip_x, reach):
+    """Straight arms holding a bar (or handles) that stays over the mid-foot: wrists at ``bar_z`` when the arms
+    can reach it, as low as straight arms allow."""
+    _, shL, shR = _shoulders(b, c)
+    ws = []
+    for k, sh in enumerate([shL, shR]):
+        gx = grip_x if k == 0 else -grip_x
+        dx = gx - sh[:, 0]
+        dz = bar_z - sh[:, 2]
+        horiz2 = dx ** 2 + dz ** 2
+        L = b.arm * reach
+        scale = np.minimum(1.0, 0.97 * L / np.sqrt(np.maximum(horiz2, 1e-9)))
+        dx, dz = dx * scale, dz * scale
+        dy = -np.sqrt(np.maximum(L ** 2 - (dx ** 2 + dz ** 2), 0.0))
+        ws.append(np.stack([sh[:, 0] + dx, sh[:, 1] + dy, sh[:, 2] + dz], -1))
+    c["wrist"] = np.stack(ws, 1)
+    Tn = len(shL)
+    c["elbow_pole"] = _pair(Tn, [0.3, 0.2, -1], [-0.3, 0.2, -1])
+
+
+def m_deadlift(b, t, rng, kind=None):
+    """Deadlifts: conventional, sumo, trap bar and dumbbell from the floor; Romanian and stiff-legged from the top.
+    Lowering: the hips go back first and the knees bend later; pulling: the knees extend first, the hips last."""
+    Tn = len(t)
+    kind = kind or rng.choice(["conventional", "sumo", "romanian", "stiff_leg", "trap_bar", "dumbbell",
+                               "dumbbell_rdl"], p=[0.27, 0.17, 0.25, 0.06, 0.07, 0.08, 0.1])
+    floor = kind in ("conventional", "sumo", "trap_bar", "dumbbell")
+    if floor:
+        s = rep_signal(t, rng, period=(2.0, 5.0), pause_top=(0.2, 1.5), pause_bottom=(0.2, 2.0), p_pause=0.7,
+                       start_bottom=0.6, depth_jitter=0.02)
+        s = np.minimum(s, 1.0)
+    else:
+        s = rep_signal(t, rng, period=(2.0, 5.0), pause_top=(0.1, 1.5), pause_bottom=(0.0, 0.5), start_bottom=0.1,
+                       depth_jitter=0.08)
+    stance = b.hip_w * {"sumo": rng.uniform(2.0, 3.2), "trap_bar": rng.uniform(1.0, 1.6)}.get(kind, rng.uniform(0.8, 1.5))
+    toe = rng.uniform(25, 45) if kind == "sumo" else rng.uniform(0, 20)
+    c = _standing(b, t, rng, stance=stance, toe_out=toe)
+    lean_b = np.deg2rad({"conventional": rng.uniform(45, 72), "sumo": rng.uniform(25, 50),
+                         "romanian": rng.uniform(55, 88), "stiff_leg": rng.uniform(65, 95),
+                         "trap_bar": rng.uniform(30, 50), "dumbbell": rng.uniform(40, 65),
+                         "dumbbell_rdl": rng.uniform(55, 85)}[kind])
+    lean_t = np.deg2rad(rng.uniform(-8, 4))
+    s_h = smoothstep(np.minimum(1.0, s * rng.uniform(1.2, 1.6)))  # hinge leads the descent
+    k0 = rng.uniform(0.15, 0.35)
+    s_k = smoothstep(np.clip((s - k0) / (1 - k0), 0, 1))  # knees bend late, extend early
+    lean = lean_t + (lean_b - lean_t) * s_h
+    y_top = c["pelvis"][:, 1].copy()
+    bar_z = rng.uniform(0.0, 0.07)
+    sides = kind in ("trap_bar", "dumbbell", "dumbbell_rdl")
+    reach = 0.985
+    if floor:
+        bar_h = {"trap_bar": rng.uniform(0.24, 0.34), "dumbbell": rng.uniform(0.12, 0.2)}.get(kind, rng.uniform(0.2, 0.24))
+        y_bot = bar_h + b.arm * reach * 0.99 - b.torso * np.cos(lean_b)
+        z_bot = bar_z - b.torso * np.sin(lean_b) + rng.uniform(-0.04, 0.02)
+        y_bot = min(y_bot, float(y_top.mean()) - 0.1 * b.leg)
+        pel_y = y_top + (y_bot - y_top) * s_k
+        pel_z = z_bot * s_h
+    else:
+        drop = (rng.uniform(0.0, 0.03) if kind == "stiff_leg" else rng.uniform(0.03, 0.09)) * b.leg
+        back = rng.uniform(0.08, 0.25)
+        pel_y = y_top - drop * s_k
+        pel_z = -back * s_h
+    c["pelvis"] = np.stack([c["pelvis"][:, 0], pel_y, c["pelvis"][:, 2] + pel_z], -1)
+    c["R_pelvis"] = rot_x(lean * rng.uniform(0.5, 0.75))
+    c["R_trunk"] = rot_x(lean)
+    c["R_head"] = rot_x(-lean * rng.uniform(0.2, 0.7))
+    if kind == "sumo":
+        grip = b.sh_w / 2 * rng.uniform(0.7, 1.0)
+        c["knee_pole"] = _pair(Tn, [np.sin(np.deg2rad(toe)) + 0.3, 0, 1], [-np.sin(np.deg2rad(toe)) - 0.3, 0, 1])
+    elif sides:
+        grip = b.sh_w / 2 + rng.uniform(0.02, 0.08)
+        bar_z = rng.uniform(-0.03, 0.05)
+    else:
+        grip = max(stance / 2 + rng.uniform(0.05, 0.1), b.sh_w / 2 * rng.uniform(0.9, 1.2))
+    _hinge_arms(b, c, bar_z, grip, reach)
+    return _finish(b, c, "deadlift", s, "deadlift_" + kind)
+
+
+# ----------------------------------------------------------------------------- negatives
+
+def m_side_lunge(b, t, rng):
+    return m_lunge(b, t, rng, kind="side")
 
 
 def m_hinge(b, t, rng):
+    """Hinges that are not deadlifts: good mornings, kettlebell swings, bent-over (hinge) rows, Pendlay rows,
+    one-arm rows with a hand on a bench."""
     Tn = len(t)
-    kind = rng.choice(["rdl", "deadlift", "good_morning", "swing", "bentrow"], p=[0.35, 0.25, 0.12, 0.14, 0.14])
-    s = rep_signal(t, rng, period=(1.0, 4.0) if kind == "swing" else (1.6, 4.5), pause_top=(0.1, 1.0),
+    kind = rng.choice(["good_morning", "swing", "bentrow", "pendlay", "one_arm_row"], p=[0.3, 0.2, 0.25, 0.1, 0.15])
+    s = rep_signal(t, rng, period=(1.0, 2.2) if kind == "swing" else (1.6, 4.5), pause_top=(0.1, 1.0),
                    pause_bottom=(0.0, 0.6))
-    if kind == "bentrow":  # hold the hinge, arms row
-        s_h = np.full(Tn, rng.uniform(0.6, 1.0))
+    rows = kind in ("bentrow", "pendlay", "one_arm_row")
+    if rows:  # hold the hinge, the arms row
+        s_h = np.full(Tn, rng.uniform(0.6, 1.0)) + smooth_noise(t, rng, 0.03, 1.5)
     else:
         s_h = s
     c = _standing(b, t, rng, stance=b.hip_w * rng.uniform(0.9, 1.8))
-    flex = np.deg2rad(rng.uniform(45, 90) if kind != "deadlift" else rng.uniform(40, 75)) * s_h
-    knee_drop = (rng.uniform(0.02, 0.08) if kind != "deadlift" else rng.uniform(0.12, 0.25)) * b.leg * s_h
+    flex = np.deg2rad(rng.uniform(45, 95) if kind != "swing" else rng.uniform(35, 70)) * s_h
+    knee_drop = (rng.uniform(0.12, 0.2) if kind == "swing" else rng.uniform(0.02, 0.1)) * b.leg * s_h
     back = rng.uniform(0.08, 0.2) * s_h
     c["pelvis"] = c["pelvis"] + np.stack([0 * s, -knee_drop, -back], -1)
+    if kind == "one_arm_row":  # staggered stance
+        c["ankle"] = c["ankle"] + np.array([[0, 0, 0.25], [0, 0, -0.25]]) * rng.choice([-1, 1])
     c["R_pelvis"] = rot_x(flex * 0.6)
     c["R_trunk"] = rot_x(flex)
     c["R_head"] = rot_x(-flex * rng.uniform(0.2, 0.7))
@@ -520,18 +657,176 @@ def m_hinge(b, t, rng):
     if kind == "good_morning":
         _arm_pose(b, c, rng, "behind" if rng.random() < 0.5 else "backbar")
     elif kind == "swing":
-        ang = (1 - s) * np.deg2rad(rng.uniform(60, 100))  # arms swing forward when standing up
+        ang = (1 - s) * np.deg2rad(rng.uniform(60, 110))  # arms swing forward when standing up
         d = np.stack([0 * ang, -np.cos(ang), np.sin(ang)], -1) * b.arm * 0.97
         c["wrist"] = np.stack([shc + d + [0.05, 0, 0], shc + d - [0.05, 0, 0]], 1)
         c["elbow_pole"] = _pair(Tn, [0.2, -1, 0], [-0.2, -1, 0])
     else:
         down = np.array([0, -b.arm * 0.97, 0.02])
-        row = (rep_signal(t, rng, period=(1.2, 3.0)) if kind == "bentrow" else 0 * s)[:, None]
-        up = np.array([0, b.arm * 0.45, -0.1])
-        c["wrist"] = np.stack([shL + down + up * row + [-0.02, 0, 0], shR + down + up * row + [0.02, 0, 0]], 1)
+        row = rep_signal(t, rng, period=(1.2, 3.0), pause_top=(0.0, 0.8))[:, None]
+        up = np.array([0, b.arm * rng.uniform(0.35, 0.55), -0.1])
+        wl = shL + down + up * row + [-0.02, 0, 0]
+        wr = shR + down + up * row + [0.02, 0, 0]
+        if kind == "pendlay":  # the bar goes back to the floor each rep
+            floor = np.array([0, 0.22, 0])
+            wl[:, 1] = np.maximum(wl[:, 1], floor[1])
+            wr[:, 1] = np.maximum(wr[:, 1], floor[1])
+        if kind == "one_arm_row":  # the other hand rests on a bench at knee height
+            side = int(rng.integers(0, 2))
+            sup = (shL if side == 0 else shR) + np.array([0, -b.arm * 0.9, 0.15])
+            if side == 0:
+                wl = sup
+            else:
+                wr = sup
+        c["wrist"] = np.stack([wl, wr], 1)
         c["elbow_pole"] = _pair(Tn, [0.3, 0.5, -1], [-0.3, 0.5, -1])
+        s = row[:, 0]
     return _finish(b, c, "unknown", s, "hinge_" + kind)
 
+
+def m_dance(b, t, rng):
+    """Dancing to a beat: bounces and drops, side steps, sways and twists, turns, arm waves/pumps/claps."""
+    Tn = len(t)
+    beat = 60.0 / rng.uniform(85, 135)
+    ph = 2 * np.pi * (t - t[0]) / beat + rng.uniform(0, 2 * np.pi)
+    c = _standing(b, t, rng, stance=b.hip_w * rng.uniform(0.9, 2.2), toe_out=rng.uniform(0, 30))
+    bounce = rng.uniform(0.01, 0.1) * b.leg * (0.5 - 0.5 * np.cos(ph * rng.choice([0.5, 1.0])))
+    if rng.random() < 0.5:  # occasional deeper drops, squat-like, every few beats
+        every = int(rng.integers(2, 5))
+        drop = rng.uniform(0.1, 0.35) * b.leg * np.clip(np.sin(ph / every), 0, 1) ** 2
+    else:
+        drop = 0 * t
+    sway = rng.uniform(0.0, 0.12) * np.sin(ph / 2 + rng.uniform(0, np.pi))
+    ank = c["ankle"].copy()
+    step_amp = rng.uniform(0.0, 0.3)
+    for k in (0, 1):
+        on = np.clip(np.sin(ph / 2 + np.pi * k), 0, 1)
+        ank[:, k, 0] += (1 if k == 0 else -1) * step_amp * on * rng.uniform(0.3, 1.0)
+        ank[:, k, 2] += rng.uniform(-0.2, 0.2) * on
+        ank[:, k, 1] += rng.uniform(0.0, 0.12) * np.clip(np.sin(ph + np.pi * k), 0, 1) ** 2
+    c["ankle"] = ank
+    c["pelvis"] = np.stack([c["pelvis"][:, 0] + sway + ank[:, :, 0].mean(1) * 0.5, c["pelvis"][:, 1] - bounce - drop,
+                            c["pelvis"][:, 2] + ank[:, :, 2].mean(1) * 0.5], -1)
+    twist = np.deg2rad(rng.uniform(0, 30)) * np.sin(ph / 2 + rng.uniform(0, np.pi))
+    bend = np.deg2rad(rng.uniform(0, 15)) * np.sin(ph / 2)
+    lean = np.deg2rad(rng.uniform(-5, 25)) * (0.5 - 0.5 * np.cos(ph)) * rng.random()
+    c["R_trunk"] = rot_y(twist) @ rot_z(bend) @ rot_x(lean)
+    c["R_pelvis"] = rot_y(twist * 0.4)
+    c["R_head"] = rot_x(np.deg2rad(rng.uniform(-10, 10)) * np.sin(ph))
+    c["knee_pole"] = _pair(Tn, [0.2, 0, 1], [-0.2, 0, 1])
+    shc, shL, shR = _shoulders(b, c)
+    Rt = c["R_trunk"]
+    style = rng.choice(["wave", "pump", "clap", "swing", "random", "overhead"])
+    ws = []
+    for k, sh in enumerate([shL, shR]):
+        sg = 1 if k == 0 else -1
+        if style == "wave":
+            a = np.deg2rad(60) + np.deg2rad(40) * np.sin(ph + k * np.pi * rng.random())
+            d = np.stack([sg * np.sin(a), -np.cos(a), 0.3 + 0 * a], -1)
+        elif style == "pump":
+            u = np.clip(np.sin(ph + np.pi * k * rng.integers(0, 2)), 0, 1)
+            d = np.stack([sg * 0.3 + 0 * u, -1 + 2.1 * u, 0.4 + 0 * u], -1)
+        elif style == "clap":
+            u = 0.5 - 0.5 * np.cos(ph)
+            d = np.stack([sg * (0.8 - 0.9 * u), -0.3 + 0.4 * u, 0.8 + 0 * u], -1)
+        elif style == "swing":
+            d = np.stack([sg * 0.2 + 0 * ph, -1 + 0 * ph, 0.8 * np.sin(ph / 2 + np.pi * k)], -1)
+        elif style == "overhead":
+            u = 0.5 - 0.5 * np.cos(ph / 2 + k * np.pi * 0.5)
+            d = np.stack([sg * (0.2 + 0.5 * u), 0.3 + 0.7 * u, 0.1 + 0 * u], -1)
+        else:
+            g = smooth_noise(t, rng, 0.8, beat * 2, 3)
+            d = np.array([sg * 0.5, -0.3, 0.5]) + g
+        dd = _mv(Rt, _unit(d))
+        ws.append(sh + dd * b.arm * rng.uniform(0.75, 0.97))
+    c["wrist"] = np.stack(ws, 1)
+    c["elbow_pole"] = _pair(Tn, [0.5, -1, -0.3], [-0.5, -1, -0.3])
+    m = _finish(b, c, "unknown", 0 * t, "dance_" + style)
+    # turns: the whole body rotates about the vertical axis through the hips
+    if rng.random() < 0.5:
+        yaw = np.deg2rad(rng.uniform(30, 200)) * smooth_noise(t, rng, 1.0, 3.0)
+        m.P[:] = _yaw_body(m.P, yaw)
+    return m
+
+
+def _yaw_body(P, yaw):
+    hc = (P[:, 23] + P[:, 24]) / 2
+    hc[:, 1] = 0
+    R = rot_y(yaw)
+    return np.einsum("tij,tkj->tki", R, P - hc[:, None]) + hc[:, None]
+
+
+def m_jump(b, t, rng):
+    """Jumps: countermovement and squat jumps, tuck jumps, broad jumps, jump rope, lateral hops."""
+    Tn = len(t)
+    kind = rng.choice(["cmj", "squat_jump", "tuck", "broad", "rope", "lateral"], p=[0.22, 0.22, 0.14, 0.12, 0.18, 0.12])
+    dip = np.zeros(Tn)
+    fl = np.zeros(Tn)
+    arm = np.zeros(Tn)  # -1 back, 0 down, 1 up
+    tuck = np.zeros(Tn)
+    travel = np.zeros(Tn)
+    rope = kind in ("rope", "lateral")
+    cur = float(t[0]) - rng.uniform(0, 1.5)
+    pos = 0.0
+    while cur < t[-1] + 1:
+        if rope:
+            depth = rng.uniform(0.02, 0.06) * b.leg
+            d_down, d_push, d_land, rest = rng.uniform(0.08, 0.14), rng.uniform(0.06, 0.1), rng.uniform(0.06, 0.12), 0.0
+            h = rng.uniform(0.03, 0.1)
+        else:
+            depth = (rng.uniform(0.3, 0.5) if kind == "squat_jump" else rng.uniform(0.12, 0.3)) * b.leg
+            d_down, d_push, d_land = rng.uniform(0.25, 0.7), rng.uniform(0.12, 0.25), rng.uniform(0.15, 0.35)
+            rest = rng.uniform(0.2, 1.8)
+            h = rng.uniform(0.12, 0.4)
+        tf = 2 * np.sqrt(2 * h / 9.81)
+        a1, a2, a3, a4, a5 = cur + d_down, cur + d_down + d_push, cur + d_down + d_push + tf, \
+            cur + d_down + d_push + tf + d_land, cur + d_down + d_push + tf + d_land + rest
+        m1 = (t >= cur) & (t < a1)
+        u = smoothstep((t - cur) / d_down)
+        dip = np.where(m1, depth * u, dip)
+        arm = np.where(m1, -u, arm)
+        m2 = (t >= a1) & (t < a2)
+        u = smoothstep((t - a1) / d_push)
+        dip = np.where(m2, depth * (1 - u), dip)
+        arm = np.where(m2, -1 + 2 * u, arm)
+        m3 = (t >= a2) & (t < a3)
+        tau = (t - a2) / tf
+        fl = np.where(m3, 4 * h * tau * (1 - tau), fl)
+        tuck = np.where(m3 & (kind == "tuck"), np.sin(np.pi * np.clip(tau, 0, 1)), tuck)
+        arm = np.where(m3, 1.0, arm)
+        step = {"broad": rng.uniform(0.5, 1.2), "lateral": rng.choice([-1, 1]) * rng.uniform(0.1, 0.3)}.get(kind, 0.0)
+        travel = np.where(m3, pos + step * tau, travel)
+        m4 = (t >= a3) & (t < a4)
+        u = (t - a3) / d_land
+        dip = np.where(m4, depth * 0.7 * np.sin(np.pi * np.clip(u, 0, 1)), dip)
+        arm = np.where(m4, 1 - smoothstep(u), arm)
+        pos += step
+        travel = np.where(t >= a3, pos, travel)
+        cur = a5
+    c = _standing(b, t, rng, stance=b.hip_w * rng.uniform(0.9, 1.6), toe_out=rng.uniform(0, 20))
+    ank = c["ankle"].copy()
+    ank[..., 1] += fl[:, None] + tuck[:, None] * b.shin * 0.6
+    ank[..., 2] += -tuck[:, None] * b.shin * 0.3
+    lat = kind == "lateral"
+    ank[..., 0 if lat else 2] += travel[:, None]
+    c["ankle"] = ank
+    c["pelvis"] = np.stack([c["pelvis"][:, 0] + (travel if lat else 0), c["pelvis"][:, 1] - dip + fl,
+                            c["pelvis"][:, 2] - dip * 0.5 + (0 if lat else travel)], -1)
+    c["R_trunk"] = rot_x(np.deg2rad(rng.uniform(15, 40)) * dip / max(dip.max(), 1e-6))
+    c["knee_pole"] = _pair(Tn, [0.1, 0, 1], [-0.1, 0, 1])
+    _toes_down(b, c)
+    shc, shL, shR = _shoulders(b, c)
+    if rope:
+        a = 2 * np.pi * (t - t[0]) / rng.uniform(0.4, 0.6)
+        ws = [sh + np.stack([sg * (0.15 + 0.04 * np.cos(a)), -b.arm * 0.75 + 0.04 * np.sin(a), 0.12 + 0 * a], -1)
+              for sg, sh in ((1, shL), (-1, shR))]
+    else:
+        ang = np.where(arm < 0, arm * np.deg2rad(40), arm * np.deg2rad(rng.uniform(90, 170)))
+        ws = [sh + _unit(np.stack([sg * 0.15 + 0 * ang, -np.cos(ang), np.sin(ang)], -1)) * b.arm * 0.96
+              for sg, sh in ((1, shL), (-1, shR))]
+    c["wrist"] = np.stack(ws, 1)
+    c["elbow_pole"] = _pair(Tn, [0.3, -0.5, -1], [-0.3, -0.5, -1])
+    return _finish(b, c, "unknown", 0 * t, "jump_" + kind)
 
 def m_arm_exercise(b, t, rng):
     """Curls, front/lateral raises, upright rows, triceps, and other standing/seated arm work."""
@@ -873,10 +1168,12 @@ def m_sit_stand(b, t, rng):
     return _finish(b, c, "unknown", 0 * t, "sit_stand")
 
 
-POSITIVES = {"squat": m_squat, "push_up": m_push_up, "shoulder_press": m_press}
-NEGATIVES = {"lunge": (m_lunge, 0.17), "hinge": (m_hinge, 0.14), "arm": (m_arm_exercise, 0.17),
-             "jacks": (m_jacks, 0.07), "gait": (m_gait, 0.13), "idle": (m_idle, 0.13), "floor": (m_floor, 0.07),
-             "stretch": (m_stretch, 0.08), "sit_stand": (m_sit_stand, 0.04)}
+POSITIVES = {"squat": m_squat, "push_up": m_push_up, "shoulder_press": m_press, "deadlift": m_deadlift,
+             "lunge": m_lunge}
+NEGATIVES = {"side_lunge": (m_side_lunge, 0.03), "hinge": (m_hinge, 0.13), "arm": (m_arm_exercise, 0.15),
+             "jacks": (m_jacks, 0.06), "gait": (m_gait, 0.12), "idle": (m_idle, 0.11), "floor": (m_floor, 0.06),
+             "stretch": (m_stretch, 0.07), "sit_stand": (m_sit_stand, 0.04), "dance": (m_dance, 0.12),
+             "jump": (m_jump, 0.1)}
 
 
 def make_motion(label: str, t: np.ndarray, rng: np.random.Generator, body: Body | None = None) -> Motion:
@@ -1063,7 +1360,20 @@ def timestamps(duration: float, rng: np.random.Generator) -> np.ndarray:
         t = np.cumsum(np.r_[0, np.clip(rng.normal(1 / fps, 0.15 / fps, n - 1), 0.3 / fps, 3 / fps)])
     if fps == 60.0:  # keep the cost down: drop every other frame like a 30 fps pose stream
         t = t[::2]
+    if rng.random() < 0.2:  # a loaded live session: the pose worker keeps an irregular 8-15 fps
+        t = drop_frames(t, rng)
     return t
+
+
+def drop_frames(t: np.ndarray, rng: np.random.Generator, fps=(8.0, 15.0)) -> np.ndarray:
+    """The timestamps a live clock that can only process ``fps`` frames a second (irregularly) would keep."""
+    keep, nxt = [], float(t[0])
+    target = rng.uniform(*fps)
+    for i, ti in enumerate(t):
+        if ti + 1e-9 >= nxt:
+            keep.append(i)
+            nxt = ti + rng.uniform(0.7, 1.4) / target
+    return t[np.array(keep, int)]
 
 
 def synth_clip(label: str, rng: np.random.Generator, duration: float | None = None):

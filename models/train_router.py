@@ -1,13 +1,17 @@
-"""Train the exercise router on synthetic motion: ``python -m models.train_router --seed 0``.
+"""Train the exercise router: ``python -m models.train_router --seed 0``.
 
 1. synthesise clips (models.synth), run them through the real causal cleaner and the shared window
    feature function, label each window (the exercise when the window contains a good part of a
    repetition, ``unknown`` for negatives and for still stretches);
 2. calibrate the motion-energy gate on synthetic windows;
-3. train the temporal CNN (validation on held-out synthetic clips, split by clip);
-4. train the boosted-trees baseline on the same windows;
-5. write models/weights/{router.pt, router_baseline.npz, router_meta.json};
-6. evaluate both on the real clips (test only) and write models/MODEL_CARD.md.
+3. real movement (models.realdata): augmented landmark sequences of the dev clips, labelled from their exercise spans;
+4. cross-validation split by clip: the dev clips are grouped by source into ``--folds`` folds; fold model k is trained on
+   synthetic motion + the real clips of the other folds and is the one that reports the clips of fold k
+   (``models/weights/folds/fold{k}.pt``, kept so the reported figures can be checked);
+5. the shipped network: synthetic motion + every dev clip (its dev-clip figures are a training fit, never an accuracy);
+   the boosted-trees baseline on the same windows;
+6. write models/weights/{router.pt, router_baseline.npz, router_meta.json, folds/};
+7. evaluate (models.evaluate_router) and write models/MODEL_CARD.md.
 """
 from __future__ import annotations
 
@@ -20,9 +24,10 @@ from pathlib import Path
 import numpy as np
 
 from .features import FEATURE_VERSION, HOP_S, N_FEAT, NEG_RANGE, POS_RANGE, RATE, WIN_S, ClipArrays, T, clip_windows
-from .router import LABELS, WEIGHTS_DIR, DecisionParams
+from .router import LABELS, UNKNOWN, WEIGHTS_DIR, DecisionParams
 
-CLASS_MIX = {"squat": 0.21, "push_up": 0.21, "shoulder_press": 0.21, "unknown": 0.37}
+CLASS_MIX = {"squat": 0.13, "push_up": 0.12, "shoulder_press": 0.12, "deadlift": 0.14, "lunge": 0.14, "unknown": 0.35}
+N_CLS = len(LABELS)
 
 
 def _clip_job(args):
@@ -43,8 +48,8 @@ def _clip_job(args):
     for k, te in enumerate(ends):
         w = (r.t > te - WIN_S) & (r.t <= te + 1e-9)
         rng_ = float(np.ptp(m.active[w])) if w.any() else 0.0
-        if label == "unknown" or rng_ < NEG_RANGE:
-            y[k] = 3
+        if label == "unknown" or m.label == "unknown" or rng_ < NEG_RANGE:
+            y[k] = UNKNOWN
         elif rng_ >= POS_RANGE:
             y[k] = li
     return f.astype(np.float16), e.astype(np.float32), y, m.kind, r.info["view"]
@@ -84,7 +89,9 @@ def calibrate_gate(E, Y, kinds) -> float:
     return round(min(g_still, g_move), 4), g_still, g_move
 
 
-def train_net(X, Y, G, seed: int, epochs: int, log):
+def train_net(X, Y, G, seed: int, epochs: int, log, Xr=None, Yr=None, val_clips=None):
+    """The temporal CNN on synthetic windows (X, Y, clip ids G) plus real windows (Xr, Yr) when given. Validation:
+    held-out synthetic clips (``val_clips``, or a seeded tenth of them). Windows stay float16 until a batch is drawn."""
     import torch
     from torch import nn
 
@@ -93,28 +100,36 @@ def train_net(X, Y, G, seed: int, epochs: int, log):
     torch.manual_seed(seed)
     keep = Y >= 0
     X, Y, G = X[keep], Y[keep], G[keep]
-    clips = np.unique(G)
-    rng = np.random.default_rng(seed + 1)
-    val_clips = set(rng.choice(clips, size=max(1, len(clips) // 10), replace=False).tolist())
-    is_val = np.array([g in val_clips for g in G])
-    Xt = torch.from_numpy(X[~is_val].astype(np.float32))
-    Yt = torch.from_numpy(Y[~is_val])
-    Xv = torch.from_numpy(X[is_val].astype(np.float32))
+    if val_clips is None:
+        val_clips = _val_clips(G, seed)
+    is_val = np.isin(G, list(val_clips))
+    Xtr, Ytr = X[~is_val], Y[~is_val]
+    n_real = 0
+    if Xr is not None and len(Xr):
+        kr = Yr >= 0
+        Xtr = np.concatenate([Xtr, Xr[kr]])
+        Ytr = np.concatenate([Ytr, Yr[kr]])
+        n_real = int(kr.sum())
+    Xt = torch.from_numpy(np.ascontiguousarray(Xtr, np.float16))
+    Yt = torch.from_numpy(Ytr)
+    Xv = torch.from_numpy(np.ascontiguousarray(X[is_val], np.float16))
     Yv = Y[is_val]
-    net = RouterNet(N_FEAT)
-    flat = Xt.reshape(-1, N_FEAT)
+    net = RouterNet(N_FEAT, n_cls=N_CLS)
+    flat = torch.cat([Xt[k:k + 4096].float().reshape(-1, N_FEAT) for k in range(0, len(Xt), 4096)])
     net.mu.copy_(flat.mean(0))
     net.sd.copy_(flat.std(0).clamp_min(0.05))
-    counts = np.bincount(Y[~is_val], minlength=4).astype(np.float64)
-    w = torch.tensor((counts.sum() / (4 * np.maximum(counts, 1))) ** 0.5, dtype=torch.float32)
+    del flat
+    counts = np.bincount(Ytr, minlength=N_CLS).astype(np.float64)
+    w = torch.tensor((counts.sum() / (N_CLS * np.maximum(counts, 1))) ** 0.5, dtype=torch.float32)
     lossf = nn.CrossEntropyLoss(weight=w, label_smoothing=0.05)
     opt = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=1e-3)
     bs = 256
     steps = epochs * int(np.ceil(len(Xt) / bs))
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps, pct_start=0.15)
-    log(f"net: {n_params(net)} parameters, train windows {len(Xt)}, val windows {len(Xv)} "
+    log(f"net: {n_params(net)} parameters, train windows {len(Xt)} ({n_real} real), val windows {len(Xv)} "
         f"({len(val_clips)} held-out synthetic clips), class counts {counts.astype(int).tolist()}")
     g = torch.Generator().manual_seed(seed)
+    pv = np.zeros(0)
     for ep in range(epochs):
         net.train()
         perm = torch.randperm(len(Xt), generator=g)
@@ -122,7 +137,7 @@ def train_net(X, Y, G, seed: int, epochs: int, log):
         t0 = time.time()
         for k in range(0, len(Xt), bs):
             idx = perm[k:k + bs]
-            xb = Xt[idx]
+            xb = Xt[idx].float()
             # small feature-space augmentation: time shift by one sample, gaussian noise
             if torch.rand(1, generator=g).item() < 0.5:
                 xb = torch.roll(xb, shifts=int(torch.randint(-2, 3, (1,), generator=g)), dims=1)
@@ -135,11 +150,24 @@ def train_net(X, Y, G, seed: int, epochs: int, log):
             tot += float(loss.detach()) * len(idx)
         net.eval()
         with torch.inference_mode():
-            pv = torch.cat([net(Xv[k:k + 1024]) for k in range(0, len(Xv), 1024)]).argmax(-1).numpy()
+            pv = torch.cat([net(Xv[k:k + 1024].float()) for k in range(0, len(Xv), 1024)]).argmax(-1).numpy()
         log(f"  epoch {ep + 1}/{epochs}: loss {tot / len(Xt):.4f}  synthetic val window acc {(pv == Yv).mean():.4f}"
             f"  ({time.time() - t0:.0f}s)")
-    val_acc = float((pv == Yv).mean())
-    return net, val_acc, is_val, keep
+    val_acc = float((pv == Yv).mean()) if len(Yv) else 0.0
+    return net, val_acc
+
+
+def _val_clips(G, seed: int) -> set:
+    clips = np.unique(G)
+    rng = np.random.default_rng(seed + 1)
+    return set(rng.choice(clips, size=max(1, len(clips) // 10), replace=False).tolist())
+
+
+def save_net(net, path: Path, half: bool = False) -> None:
+    import torch
+
+    sd = {k: (v.half() if half and v.is_floating_point() else v) for k, v in net.state_dict().items()}
+    torch.save({"state_dict": sd, "config": {"n_feat": N_FEAT, "n_cls": N_CLS}}, path)
 
 
 def train_baseline(X, E, Y, seed, log):
@@ -148,8 +176,9 @@ def train_baseline(X, E, Y, seed, log):
     from .baseline import TreeEnsemble, export_hgb, window_stats
 
     keep = Y >= 0
-    S = np.concatenate([window_stats(X[keep][k:k + 4096].astype(np.float32), E[keep][k:k + 4096])
-                        for k in range(0, int(keep.sum()), 4096)])
+    Xk, Ek = X[keep], E[keep]
+    S = np.concatenate([window_stats(Xk[k:k + 4096].astype(np.float32), Ek[k:k + 4096])
+                        for k in range(0, len(Xk), 4096)])
     y = Y[keep]
     clf = HistGradientBoostingClassifier(max_iter=150, learning_rate=0.1, max_leaf_nodes=31, l2_regularization=1.0,
                                          early_stopping=True, validation_fraction=0.1, random_state=seed)
@@ -164,17 +193,35 @@ def train_baseline(X, E, Y, seed, log):
     return d
 
 
+def _synthetic(a, log):
+    """Synthetic windows, optionally kept in / reused from ``--data-cache`` (experiments with the same data)."""
+    if a.data_cache and Path(a.data_cache).exists():
+        z = np.load(a.data_cache, allow_pickle=False)
+        log(f"synthetic data read from {a.data_cache}")
+        return z["X"], z["E"], z["Y"], z["G"], z["kinds"].astype(object)
+    X, E, Y, G, kinds = make_dataset(a.seed, a.clips, a.workers)
+    if a.data_cache:
+        np.savez(a.data_cache, X=X, E=E, Y=Y, G=G, kinds=kinds.astype(str))
+    return X, E, Y, G, kinds
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--clips", type=int, default=3000, help="synthetic clips")
+    ap.add_argument("--clips", type=int, default=4200, help="synthetic clips")
     ap.add_argument("--epochs", type=int, default=14)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--real-aug", type=int, default=6, help="augmented copies of each dev clip (0: synthetic only)")
+    ap.add_argument("--folds", type=int, default=3, help="cross-validation folds over the dev clips")
     ap.add_argument("--out", default=str(WEIGHTS_DIR))
+    ap.add_argument("--data-cache", default=None, help="npz keeping the synthetic windows between runs (experiments)")
     ap.add_argument("--no-eval", action="store_true", help="skip the real-clip evaluation and model card")
-    ap.add_argument("--manifest", default=None, help="real clips manifest (test only)")
     a = ap.parse_args(argv)
     import torch
+
+    from .realdata import clip_key, dev_rows, folds, real_dataset, use_repo_cache
+
+    use_repo_cache()
 
     torch.set_num_threads(2)
     np.random.seed(a.seed)
@@ -187,43 +234,67 @@ def main(argv=None):
         lines.append(s)
 
     t_all = time.time()
-    X, E, Y, G, kinds = make_dataset(a.seed, a.clips, a.workers)
+    X, E, Y, G, kinds = _synthetic(a, log)
     log(f"synthetic data: {a.clips} clips, {len(Y)} windows ({T} x {N_FEAT} at {RATE:g} Hz), "
-        f"labelled {int((Y >= 0).sum())}, per class {np.bincount(Y[Y >= 0], minlength=4).tolist()} "
+        f"labelled {int((Y >= 0).sum())}, per class {np.bincount(Y[Y >= 0], minlength=N_CLS).tolist()} "
         f"({time.time() - t_all:.0f}s)")
     gate, g_still, g_move = calibrate_gate(E, Y, kinds)
     log(f"motion gate {gate} (90th pct of still synthetic windows {g_still:.4f}, 2nd pct of exercise windows "
         f"{g_move:.4f})")
-    net, val_acc, _, _ = train_net(X, Y, G, a.seed, a.epochs, log)
-    torch.save({"state_dict": net.state_dict(), "config": {"n_feat": N_FEAT}}, out / "router.pt")
-    d = train_baseline(X, E, Y, a.seed, log)
-    np.savez_compressed(out / "router_baseline.npz", **d)
+    rows = dev_rows(LABELS) if a.real_aug > 0 else []
+    real_meta = {}
+    Xr = Er = Yr = Gr = None
+    if rows:
+        t0 = time.time()
+        Xr, Er, Yr, Gr = real_dataset(rows, LABELS, a.real_aug, a.seed, log)
+        keys = [clip_key(r) for r in rows]
+        log(f"real data: {len(rows)} dev clips x {a.real_aug} augmented copies, {len(Yr)} windows, labelled "
+            f"{int((Yr >= 0).sum())}, per class {np.bincount(Yr[Yr >= 0], minlength=N_CLS).tolist()} "
+            f"({time.time() - t0:.0f}s)")
+        fold_of = folds(rows, a.folds) if a.folds > 1 else {}
+        real_meta = {"clips": keys, "augmented_copies": a.real_aug, "windows": int((Yr >= 0).sum()), "folds": fold_of}
+    decision = vars(DecisionParams(gate=gate))
+    val_clips = _val_clips(G[Y >= 0], a.seed)
     meta = {
         "labels": list(LABELS), "feature_version": FEATURE_VERSION, "window_s": WIN_S, "rate_hz": RATE,
         "samples": T, "hop_s": HOP_S, "n_feat": N_FEAT, "seed": a.seed, "synthetic_clips": a.clips,
-        "synthetic_windows": int((Y >= 0).sum()), "synthetic_val_window_acc": round(val_acc, 4),
-        "decision": vars(DecisionParams(gate=gate)),
+        "synthetic_windows": int((Y >= 0).sum()), "decision": decision,
     }
+    for f in sorted(set(real_meta.get("folds", {}).values())):
+        train_clips = [i for i, r in enumerate(rows) if real_meta["folds"][clip_key(r)] != f]
+        m = np.isin(Gr, train_clips)
+        log(f"fold {f}: real clips for training {len(train_clips)}, held out {len(rows) - len(train_clips)}")
+        net_f, _ = train_net(X, Y, G, a.seed, a.epochs, log, Xr[m], Yr[m], val_clips)
+        fd = out / "folds" / f"fold{f}"
+        fd.mkdir(parents=True, exist_ok=True)
+        save_net(net_f, fd / "router.pt", half=True)
+        (fd / "router_meta.json").write_text(json.dumps({**meta, "fold": f}, indent=2) + "\n")
+    net, val_acc = train_net(X, Y, G, a.seed, a.epochs, log, Xr, Yr, val_clips)
+    save_net(net, out / "router.pt")
+    d = train_baseline(X, E, Y, a.seed, log)
+    np.savez_compressed(out / "router_baseline.npz", **d)
+    meta["synthetic_val_window_acc"] = round(val_acc, 4)
+    meta["real"] = real_meta
     meta["train_minutes"] = round((time.time() - t_all) / 60, 1)
     (out / "router_meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     log(f"weights written to {out} ({time.time() - t_all:.0f}s)")
     (out / "train_log.txt").write_text("\n".join(lines) + "\n")
     if a.no_eval:
         return
-    from .evaluate_router import default_manifest, evaluate_router, format_router_eval, write_model_card
+    import models.router as R
 
-    man = a.manifest or default_manifest()
-    results = {}
-    for kind in ("model", "baseline"):
-        import models.router as R
+    from .evaluate_router import evaluate_all, format_router_eval, write_model_card
 
-        R._CACHE.clear()
-        results[kind] = evaluate_router(man, kind=kind, weights_dir=out)
-        log(format_router_eval(results[kind]))
-    if Path(a.out).resolve() == WEIGHTS_DIR:
-        write_model_card(meta, results, lines, time.time() - t_all)
+    R._CACHE.clear()
+    res = evaluate_all(out)
+    for name, kinds_ in res["heldout"].items():
+        for r in kinds_.values():
+            print(format_router_eval(r))
+        print(format_router_eval(res["fit"][name]))
+    if out.resolve() == WEIGHTS_DIR:
+        write_model_card(meta, res, lines)
         print(f"model card written to {WEIGHTS_DIR.parent / 'MODEL_CARD.md'}")
-    log(f"done in {time.time() - t_all:.0f}s")
+    print(f"done in {time.time() - t_all:.0f}s")
 
 
 if __name__ == "__main__":

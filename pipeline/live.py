@@ -43,13 +43,16 @@ class LiveState:
     hints: list[QCWarning] = field(default_factory=list)
     set_index: int = 1  # the set in progress (1-based)
     set_ended: Optional[SetResult] = None  # set when this frame closed a set (rest timeout)
+    # Automatic mode, router unsure while a supported-looking movement repeats: the candidate exercises, best first,
+    # as (label, probability) -- the page says so and offers the choice (``LivePipeline.override``). None otherwise.
+    suggestion: Optional[list[tuple[str, float]]] = None
 
 
 class LivePipeline:
     """Per-connection live analysis state. Not thread-safe: one thread feeds it."""
 
     def __init__(self, exercise: str | None = None, estimator: PoseEstimator | None = None, router="auto",
-                 replay_s: float = 12.0, keep_frames: bool = True, rest_s: float = 8.0,
+                 replay_s: float = 20.0, keep_frames: bool = True, rest_s: float = 8.0,
                  spill_dir: str | None = None, max_mem_frames: int = 5400):
         self.estimator = estimator
         self.cleaner = PoseCleaner()
@@ -61,6 +64,8 @@ class LivePipeline:
             self.router.override(self.user_exercise)
         self.replay_s = replay_s
         self._recent: deque = deque()  # (cf, signals, index) for the router's replay into a new exercise
+        self._replay_after = -math.inf  # frames up to here belong to a closed set or to a movement the router dropped
+        self._suggestion: Optional[list[tuple[str, float]]] = None
         self.movement: MovementAnalyzer | None = None
         self.label = "unknown"
         self.t_commit: float | None = None
@@ -106,8 +111,15 @@ class LivePipeline:
         elif self.router is not None:
             rs = self.router.update(cf)
             conf, committed, source = float(rs.confidence), bool(rs.committed), "model"
+            self._suggestion = getattr(rs, "suggestion", None)
+            if getattr(rs, "dropped", False) and self.movement is not None:
+                # the router went back to unknown after a stretch of other movement: stop counting it as the
+                # exercise (the set so far is kept) until the router commits again
+                self.end_set("movement_changed")
+                self.movement = None  # ``label`` keeps the last exercise counted, as the batch decision does
+                self._replay_after = cf.t
             new_label = rs.label if rs.committed else self.label
-            if new_label in SUPPORTED and new_label != self.label:
+            if new_label in SUPPORTED and (new_label != self.label or self.movement is None):
                 self._switch(new_label, cf.t)
         self._recent.append((cf, s, idx))
         while self._recent and self._recent[0][0].t < cf.t - self.replay_s:
@@ -123,10 +135,12 @@ class LivePipeline:
             if reps and ms.phase in ("top", "idle") and cf.t - reps[-1].end_t >= self.rest_s:
                 ended = self.end_set("rest")
         state = LiveState(
-            t=cf.t, valid=cf.valid, exercise=self.label, confidence=conf, committed=committed, source=source,
+            t=cf.t, valid=cf.valid, exercise=self.label if self.movement is not None else "unknown",
+            confidence=conf, committed=committed, source=source,
             count=ms.count if ms else 0, partial=ms.partial if ms else 0, phase=ms.phase if ms else "idle",
             cue=ms.cue if ms else None, cue_code=ms.cue_code if ms else None,
-            new_rep=bool(ms and ms.new_rep is not None), set_index=len(self.sets) + 1, set_ended=ended)
+            new_rep=bool(ms and ms.new_rep is not None), set_index=len(self.sets) + 1, set_ended=ended,
+            suggestion=self._suggestion if self.movement is None and not self.user_exercise else None)
         if ended is not None:
             state.count, state.partial, state.phase = 0, 0, "idle"
         elif ms is not None:
@@ -145,9 +159,11 @@ class LivePipeline:
         self.label = label
         self.t_commit = t
         self.movement = MovementAnalyzer(get_exercise(label))
-        # the reps that started before the router was sure are not lost: replay the recent frames (all past)
+        # the reps that started before the router was sure are not lost: replay the recent frames (all past), except
+        # those of a closed set or of a movement the router dropped
         for cf, s, idx in list(self._recent):
-            self.movement.update(cf, s, idx)
+            if cf.t > self._replay_after:
+                self.movement.update(cf, s, idx)
 
     def override(self, label: str | None) -> None:
         """The user picks the exercise (or None to go back to automatic)."""
@@ -172,13 +188,19 @@ class LivePipeline:
                         t_end=t1, clean=clean, pose=pose, stats=stats, confidence=conf, source=source,
                         t_commit=self.t_commit, reason=reason)
         self.sets.append(res)
+        self._replay_after = max(self._replay_after, mv.counter.reps[-1].end_t)
         # frames up to the end of this set are no longer needed here
         self.frames.drop_until(t1)
         self.movement = MovementAnalyzer(get_exercise(mv.ex.name))
         return res
 
     def finish(self, reason: str = "stream_ended") -> SetResult | None:
-        """End of stream: close the set in progress."""
+        """End of stream: close the set in progress. In Automatic mode the router first settles a stream too short
+        for its vote (as the batch decision does); an exercise it commits to then replays the stream."""
+        if self.router is not None and not self.user_exercise and hasattr(self.router, "finish"):
+            rs = self.router.finish()
+            if rs.committed and rs.label in SUPPORTED and (rs.label != self.label or self.movement is None):
+                self._switch(rs.label, rs.t)
         return self.end_set(reason)
 
     @property

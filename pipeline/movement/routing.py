@@ -9,9 +9,11 @@ import logging
 from dataclasses import dataclass, field
 
 from ..schema import ExerciseModel, WindowDecision
+from .exercises import names as _exercise_names
 
 log = logging.getLogger(__name__)
-SUPPORTED = ("squat", "push_up", "shoulder_press")
+SUPPORTED = tuple(_exercise_names())  # the exercise modules registered in exercises/ (one place for the labels)
+# the router's labels (models/router.py) may run ahead of the modules: a label without a module is reported as unknown
 
 
 @dataclass
@@ -53,19 +55,16 @@ def batch_decision(clean, forced: str | None = None, kind: str = "model", with_l
         return Decision("unknown", 0.0, kind, note="the exercise router could not be loaded; choose the exercise")
     d = router.classify(clean)
     note = getattr(d, "note", None)
-    if d.label == "unknown" and not note:
-        note = "this movement does not look like a squat, push-up or shoulder press"
-    dec = Decision(d.label, float(d.confidence), d.source, list(d.windows), note, dict(d.probs))
-    if with_live_commit and d.label in SUPPORTED:
-        # when would the live router have committed on this clip (fed frame by frame)?
-        try:
-            from models.router import live_run
-
-            st, lr = live_run(router, clean)
-            if st is not None and st.label == d.label:
-                dec.live_commit_s = lr.t_commit
-        except Exception as e:  # pragma: no cover - informative only
-            log.warning("live router replay failed: %s", e)
+    label = d.label
+    if label != "unknown" and label not in SUPPORTED:  # the router knows it, this build has no module for it
+        note = f"recognised as {label}, which this version cannot analyse; choose the exercise"
+        label = "unknown"
+    if label == "unknown" and not note:
+        note = "this movement does not look like a " + ", ".join(SUPPORTED[:-1]) + f" or {SUPPORTED[-1]}"
+    dec = Decision(label, float(d.confidence), d.source, list(d.windows), note, dict(d.probs))
+    if with_live_commit and label in SUPPORTED:
+        # the batch decision is the live procedure run over the clip: its commit time is the live router's
+        dec.live_commit_s = getattr(d, "t_commit", None)
     return dec
 
 
