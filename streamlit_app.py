@@ -1,8 +1,12 @@
-"""Spotter's page: ``streamlit run streamlit_app.py`` (binds to localhost unless configured otherwise).
+"""Spotter's page, served by ``spotter app`` (``streamlit run realtime/app_server.py``: this page plus the page
+channel's routes on the same port; binds to localhost unless configured otherwise).
 
-Live coaching through the webcam (streamlit-webrtc, SENDRECV, no ICE servers by default so nothing leaves the
-machine), a session timeline of set reports, a history of past sessions, and an upload page for recorded video.
-All analysis happens in ``realtime/`` and ``pipeline/``; this file only lays out the page.
+Live coaching through the webcam (the page channel, ``realtime/peer.py`` + ``realtime/web/spotter_live``: the
+browser sends its camera over WebRTC and draws the skeleton, count and cue from the server's per-frame results
+over its own picture; no ICE servers by default so nothing leaves the machine), a session timeline of set
+reports, a history of past sessions, and an upload page for recorded video. Replays go through the same channel
+(the page plays the file and sends it like a camera). All analysis happens in ``realtime/`` and ``pipeline/``;
+this file only lays out the page.
 """
 from __future__ import annotations
 
@@ -111,58 +115,63 @@ def show_report(rep: dict, key: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- live
-def live_page() -> None:
-    from streamlit_webrtc import WebRtcMode, webrtc_streamer
+_LIVE_COMPONENT = Path(__file__).resolve().parent / "realtime" / "web" / "spotter_live"
 
-    from realtime.webrtc import LiveLink, rtc_configuration
+
+def page_channel(link, key: str, media: Path | None = None) -> None:
+    """The live view: the page's own picture (camera, or ``media`` played by the page) with the overlay drawn
+    from the server's per-frame results (``realtime/peer.py``)."""
+    import streamlit.components.v1 as components
+
+    from realtime import peer
+    from realtime.webrtc import rtc_configuration
+
+    component = components.declare_component("spotter_live", path=str(_LIVE_COMPONENT))
+    token = peer.register(link)
+    base = (st.get_option("server.baseUrlPath") or "").strip("/")
+    prefix = f"/{base}" if base else ""
+    args = {"token": token, "offer_url": prefix + peer.OFFER_ROUTE, "mode": "camera", "media_url": None,
+            "ice": rtc_configuration()["iceServers"]}
+    if media is not None:
+        args.update(mode="file", media_url=prefix + peer.allow_media(token, media))
+    component(**args, key=key, default=None)
+
+
+def _link(key: str):
+    from realtime.webrtc import LiveLink
 
     store = get_store()
-    if "live_link" not in st.session_state:
-        st.session_state.live_link = LiveLink(store_factory=(lambda: store) if store is not None else None)
-    link: LiveLink = st.session_state.live_link
+    if key not in st.session_state:
+        st.session_state[key] = LiveLink(store_factory=(lambda: store) if store is not None else None)
+    return st.session_state[key]
+
+
+def live_page() -> None:
+    link = _link("live_link")
     link.configure(SessionConfig(exercise=exercise, rest_s=float(rest_s), profile=_profile_for_report(),
                                  source="webcam", llm=None if os.environ.get("SPOTTER_LLM_MODEL") else False))
     left, right = st.columns([3, 2])
     with left:
-        webrtc_streamer(
-            key="spotter-live", mode=WebRtcMode.SENDRECV, rtc_configuration=rtc_configuration(),
-            media_stream_constraints={"video": {"width": {"ideal": 640}, "height": {"ideal": 480},
-                                                "frameRate": {"ideal": 30}}, "audio": False},
-            video_frame_callback=link.callback, on_video_ended=link.ended, async_processing=True)
-        if st.button("End set", help="Close the set now instead of waiting for the rest timeout"):
-            s = link.current()
-            if s is not None:
-                s.end_set()
+        page_channel(link, "spotter-live")
     with right:
         live_status(link)
 
 
 def realtime_replay(path: Path, key: str, source: str) -> None:
-    """Replay a file in real time through the same live session as the webcam, with the live overlay:
-    streamlit-webrtc plays the file on the server (RECVONLY + player), every frame passes the live callback."""
-    from aiortc.contrib.media import MediaPlayer
-    from streamlit_webrtc import WebRtcMode, webrtc_streamer
-
-    from realtime.webrtc import LiveLink, rtc_configuration
-
-    store = get_store()
-    lk = f"replay_link_{key}"
-    if lk not in st.session_state:
-        st.session_state[lk] = LiveLink(store_factory=(lambda: store) if store is not None else None)
-    link: LiveLink = st.session_state[lk]
+    """Replay a file in real time through the same loop as the webcam: the page plays the file and sends what
+    it shows over the page channel into a live session; the overlay is drawn from the server's results."""
+    link = _link(f"replay_link_{key}")
     link.configure(SessionConfig(exercise=exercise, rest_s=float(rest_s), profile=_profile_for_report(),
                                  source=source, llm=False, title=path.name))
     left, right = st.columns([3, 2])
     with left:
-        webrtc_streamer(key=f"spotter-replay-{key}", mode=WebRtcMode.RECVONLY, rtc_configuration=rtc_configuration(),
-                        player_factory=lambda: MediaPlayer(str(path)), media_stream_constraints={"video": True,
-                                                                                                "audio": False},
-                        video_frame_callback=link.callback, on_video_ended=link.ended, async_processing=True)
+        page_channel(link, f"spotter-replay-{key}", media=path)
     with right:
         live_status(link)
 
 
-@st.fragment(run_every=0.5)
+# the timeline and set reports; the count, phase and cue are drawn by the page from every result
+@st.fragment(run_every=1.0)
 def live_status(link) -> None:
     s = link.current()
     if s is None:
@@ -189,8 +198,6 @@ def live_status(link) -> None:
         st.error(f"Analysis error (the stream goes on): {stt.error}")
     if link.store_error:
         st.error(f"This session is not being recorded: {link.store_error}")
-    st.caption(f"{stt.processed_fps:.0f} fps processed · {stt.frames_dropped} stale frames skipped"
-               + (f" · latency p95 {stt.latency_ms_p95:.0f} ms" if stt.latency_ms_p95 else ""))
     st.subheader("Session timeline")
     if not stt.sets:
         st.caption("Each finished set's report appears here.")

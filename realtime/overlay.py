@@ -30,6 +30,9 @@ class Overlay:
     cue: Optional[str] = None
     highlight: tuple = ()
     hint: Optional[str] = None  # camera set-up guidance (before the first rep)
+    tag: object = None  # the id of the frame this overlay was computed from (the browser path: its RTP timestamp)
+    latency_ms: Optional[float] = None  # frame arrival on the server → this overlay ready
+    suggestion: object = None  # the router's suggestion when it is unsure (LiveState.suggestion, when it exists)
 
     def lines(self) -> list[str]:
         ex = self.exercise.replace("_", " ")

@@ -103,7 +103,6 @@ class LiveStatus:
     speech_seq: int = 0
 
 
-
 def _resize_long(rgb: np.ndarray, long_side: int) -> np.ndarray:
     h, w = rgb.shape[:2]
     if max(h, w) <= long_side:
@@ -136,7 +135,7 @@ class LiveSession:
         self.cues = CueGate(show_s=cfg.cue_show_s, gap_s=cfg.cue_gap_s)
         self._lock = threading.Lock()  # guards the published overlay/status and the mailbox
         self._wake = threading.Condition(self._lock)
-        self._mailbox: Optional[tuple[np.ndarray, float, float]] = None  # (rgb, t, arrival)
+        self._mailbox: Optional[tuple] = None  # (rgb, t, arrival, tag)
         self._commands: deque = deque()
         self._overlay = Overlay()
         self._state: Optional[LiveState] = None
@@ -157,6 +156,9 @@ class LiveSession:
         self._close_lock = threading.Lock()
         self.close_reason: Optional[str] = None
         self.frame_done = None  # optional callable(t, perf_counter) when a frame's overlay is ready (timing)
+        # optional callable(overlay) from the pose worker each time a frame's overlay is published: the page
+        # channel (realtime/peer.py) sends it to the browser; it must not block
+        self.result_sink = None
 
         # storage: session row, folder, recording, logs
         self.session_id = None
@@ -187,11 +189,13 @@ class LiveSession:
             self._worker.start()
 
     # ------------------------------------------------------------------ frame thread (must never block long)
-    def on_frame(self, rgb: np.ndarray, t: float) -> np.ndarray:
+    def on_frame(self, rgb: np.ndarray, t: float, tag=None, draw: bool = True) -> Optional[np.ndarray]:
         """Take a frame (RGB uint8, upright) and its timestamp; return the frame with the latest overlay.
 
         Threaded: O(1) hand-off + ~1 ms drawing. Any error is logged and the raw frame returned, so the stream
-        never stops because of the analysis."""
+        never stops because of the analysis. ``tag``: an opaque id of the frame (the browser path passes its
+        RTP timestamp) carried to the :class:`Overlay` computed from it. ``draw=False``: the page draws the
+        overlay itself (realtime/peer.py): nothing is drawn or copied and None is returned."""
         arrival = time.perf_counter()
         try:
             small = _resize_long(rgb, self.cfg.pose_long_side)
@@ -205,18 +209,20 @@ class LiveSession:
                     self._last_arrival = arrival
                     if self._mailbox is not None:
                         self.frames_dropped += 1  # stale: the newer frame wins
-                    self._mailbox = (small, t, arrival)
+                    self._mailbox = (small, t, arrival, tag)
                     self._wake.notify()
                     ov = self._overlay
             else:
                 with self._lock:
                     self.frames_in += 1
-                ov = self._step(small, t, arrival)
+                ov = self._step(small, t, arrival, tag)
+            if not draw:
+                return None
             out = rgb.copy()
             return ov.draw(out)
         except Exception as e:
             self._fail(e)
-            return rgb
+            return rgb if draw else None
 
     def process(self, rgb: np.ndarray, t: float) -> Overlay:
         """Synchronous: run the pipeline on this very frame (no dropping) and return its overlay."""
@@ -290,7 +296,7 @@ class LiveSession:
             if closing and item is None:
                 return
 
-    def _step(self, rgb: np.ndarray, t: float, arrival: float) -> Overlay:
+    def _step(self, rgb: np.ndarray, t: float, arrival: float, tag=None) -> Overlay:
         try:
             if self._t0_wall is None:
                 self._t0_wall = time.perf_counter()
@@ -321,7 +327,9 @@ class LiveSession:
                          mask=cf.mask if cf is not None and cf.valid else None, exercise=st.exercise,
                          confidence=st.confidence, source=st.source, count=st.count, set_index=st.set_index,
                          phase=st.phase, cue=cue, highlight=hl,
-                         hint=hints[0] if hints and no_reps_yet else None)
+                         hint=hints[0] if hints and no_reps_yet else None, tag=tag,
+                         latency_ms=(time.perf_counter() - arrival) * 1000.0,
+                         suggestion=getattr(st, "suggestion", None))
             done = time.perf_counter()
             with self._lock:
                 self._overlay, self._state, self._hints, self._cue_text = ov, st, hints, cue
@@ -332,6 +340,11 @@ class LiveSession:
                 self._t_last_done = done
             if self.frame_done is not None:
                 self.frame_done(t, done)
+            if self.result_sink is not None:
+                try:
+                    self.result_sink(ov)
+                except Exception:  # the page channel failing never stops the analysis
+                    log.exception("result sink")
             return ov
         except Exception as e:
             self._fail(e)
@@ -412,24 +425,7 @@ class LiveSession:
             err = self.last_error
             closed = self._closed
         fps = (len(pt) - 1) / (pt[-1] - pt[0]) if len(pt) > 2 and pt[-1] > pt[0] else 0.0
-        rest_left = None
-        if st is None:
-            state = "ended" if closed else "waiting"
-        elif closed:
-            state = "ended"
-        elif not st.valid:
-            state = "no_person"
-        elif st.count > 0:
-            last_rep = self.lp.movement.counter.reps[-1].end_t if (
-                self.lp.movement is not None and self.lp.movement.counter.reps) else None
-            idle = st.t - last_rep if last_rep is not None else 0.0
-            state = "resting" if st.phase in ("top", "idle") and idle > 2.0 else "in_set"
-            if state == "resting":
-                rest_left = max(0.0, self.cfg.rest_s - idle)
-        elif hints and not entries:
-            state = "setup"
-        else:
-            state = "ready"
+        state, rest_left = self._state_name(st, closed, bool(hints), bool(entries))
         return LiveStatus(
             state=state, exercise=ov.exercise, confidence=ov.confidence, source=ov.source, count=ov.count,
             set_index=ov.set_index, phase=ov.phase, cue=ov.cue, hints=hints, sets=entries,
@@ -472,6 +468,41 @@ class LiveSession:
                    volume: Optional[float] = None) -> None:
         """The page's mute toggle, count mode (every | 5 | off) and volume (0..1); from the next utterance on."""
         self.speech.configure(muted=muted, count=count, volume=volume)
+
+    def _state_name(self, st: Optional[LiveState], closed: bool, hints: bool, entries: bool):
+        """(state, seconds of rest left before the set ends or None) — see :class:`LiveStatus`."""
+        if st is None:
+            return ("ended" if closed else "waiting"), None
+        if closed:
+            return "ended", None
+        if not st.valid:
+            return "no_person", None
+        if st.count > 0:
+            mv = self.lp.movement
+            reps = mv.counter.reps if mv is not None else None
+            last_rep = reps[-1].end_t if reps else None
+            idle = st.t - last_rep if last_rep is not None else 0.0
+            if st.phase in ("top", "idle") and idle > 2.0:
+                return "resting", max(0.0, self.cfg.rest_s - idle)
+            return "in_set", None
+        return ("setup" if hints and not entries else "ready"), None
+
+    def brief(self) -> dict:
+        """What the page needs with every result, cheap enough to build for each processed frame (the pose
+        worker calls it): state, rest left, finished sets and reps, frame counters, processed fps."""
+        with self._lock:
+            st = self._state
+            hints = bool(self._hints)
+            n_sets = len(self._entries)
+            done_reps = sum(e.reps for e in self._entries)
+            pt = self._proc_times
+            fps = (len(pt) - 1) / (pt[-1] - pt[0]) if len(pt) > 2 and pt[-1] > pt[0] else 0.0
+            counts = (self.frames_in, self.frames_processed, self.frames_dropped)
+            closed, err = self._closed, self.last_error
+        state, rest_left = self._state_name(st, closed, hints, n_sets > 0)
+        return {"state": state, "rest_left_s": None if rest_left is None else round(rest_left, 1),
+                "sets_done": n_sets, "reps_done": done_reps, "frames_in": counts[0], "frames_processed": counts[1],
+                "frames_dropped": counts[2], "processed_fps": round(fps, 1), "error": err, **self._display(st, state)}
 
     @property
     def sets(self) -> list[SetEntry]:

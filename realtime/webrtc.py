@@ -1,6 +1,10 @@
-"""Glue between streamlit-webrtc and :class:`LiveSession`: one :class:`LiveLink` per browser session (kept in
+"""Glue between a WebRTC connection and :class:`LiveSession`: one :class:`LiveLink` per browser session (kept in
 ``st.session_state``), one :class:`LiveSession` per WebRTC connection (created on its first frame, closed when
-the track ends: STOP, tab closed or connection dropped)."""
+the track ends: STOP, tab closed or connection dropped).
+
+Two ways in: :meth:`LiveLink.on_video` (the page channel, ``realtime/peer.py``: the browser sends its camera, the
+server returns per-frame results and the page draws the overlay itself) and :meth:`LiveLink.callback`
+(a ``video_frame_callback`` that returns the frame with the overlay drawn on it, streamlit-webrtc style)."""
 from __future__ import annotations
 
 import json
@@ -61,6 +65,11 @@ class LiveLink:
         self._store_factory = store_factory
         self.store_error: Optional[str] = None
         self._t0: Optional[float] = None
+        self._pts_last: Optional[int] = None
+        self._pts_wrap = 0
+        self.sink = None  # callable(overlay, session): a processed frame's result to the page (realtime/peer.py)
+        self.connection = None  # the page connection feeding this link (realtime/peer.py)
+        self.token: Optional[str] = None  # the page component's key to its offer route (realtime/peer.py)
 
     def configure(self, cfg: SessionConfig) -> None:
         with self._lock:
@@ -80,20 +89,47 @@ class LiveLink:
                 log.error("store unavailable: %s", e)
         return LiveSession(self.config, store=store, threaded=True)
 
-    def callback(self, frame):
-        """streamlit-webrtc's ``video_frame_callback``: av.VideoFrame in, av.VideoFrame out, never blocks."""
-        import av
-
+    def _session(self) -> LiveSession:
         with self._lock:
             s = self.session
             if s is None or s._closed:
                 s = self.session = self._new_session()
-                self._t0 = None
-        t = float(frame.time) if frame.time is not None else 0.0
+                self._t0 = self._pts_last = None
+                self._pts_wrap = 0
+                sink = self.sink
+                if sink is not None:
+                    s.result_sink = lambda ov, _s=s: sink(ov, _s)
+        return s
+
+    def _time(self, frame) -> float:
+        """Seconds since the connection's first frame. RTP timestamps (90 kHz) wrap at 2**32 (13 h from a
+        random start): unwrapped here."""
+        if frame.pts is None or frame.time_base is None:
+            t = 0.0
+        else:
+            pts = int(frame.pts)
+            if self._pts_last is not None and self._pts_last - pts > (1 << 31):
+                self._pts_wrap += 1 << 32
+            self._pts_last = pts
+            t = float((pts + self._pts_wrap) * frame.time_base)
         if self._t0 is None:
             self._t0 = t
+        return t - self._t0
+
+    def on_video(self, frame) -> None:
+        """A frame from the page channel (av.VideoFrame from aiortc): analysed, nothing drawn, nothing sent back
+        but the result (through :attr:`sink`, tagged with the frame's RTP timestamp). Never blocks."""
+        s = self._session()
+        s.on_frame(frame.to_ndarray(format="rgb24"), self._time(frame), tag=frame.pts, draw=False)
+
+    def callback(self, frame):
+        """streamlit-webrtc's ``video_frame_callback``: av.VideoFrame in, av.VideoFrame out, never blocks."""
+        import av
+
+        s = self._session()
+        t = self._time(frame)
         rgb = frame.to_ndarray(format="rgb24")
-        out = s.on_frame(rgb, t - self._t0)
+        out = s.on_frame(rgb, t)
         nf = av.VideoFrame.from_ndarray(out, format="rgb24")
         nf.pts, nf.time_base = frame.pts, frame.time_base
         return nf

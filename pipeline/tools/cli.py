@@ -57,13 +57,13 @@ def cmd_app(a: argparse.Namespace) -> int:
     import subprocess
     from pathlib import Path
 
-    app = Path(__file__).resolve().parents[2] / "streamlit_app.py"
-    if not app.exists():
-        raise SpotterError(f"streamlit_app.py not found next to the pipeline package ({app.parent})")
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", a.address,
-           "--server.port", str(a.port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    root = Path(__file__).resolve().parents[2]
+    if not (root / "streamlit_app.py").exists() or not (root / "realtime" / "app_server.py").exists():
+        raise SpotterError(f"streamlit_app.py / realtime/app_server.py not found in {root}")
+    from realtime.app_server import command  # the page (streamlit_app.py) + the page channel's routes
+
     print(f"Spotter on http://{a.address}:{a.port}  (Ctrl+C to stop)", file=sys.stderr)
-    return subprocess.call(cmd)
+    return subprocess.call(command(a.port, a.address), cwd=root)
 
 
 def cmd_replay(a: argparse.Namespace) -> int:

@@ -1,0 +1,403 @@
+"""``spotter bench browser CLIP [--seconds S] [--json] [--exercise EX]``: the live loop as a user runs it.
+
+1. starts the real app (``realtime/app_server.py``: the Streamlit page + the page channel) on a free local port,
+   with a temporary data folder;
+2. drives Debian's Chromium (headless, through Playwright) with the clip as the webcam: the clip is converted
+   to a 640x480, 30 fps Y4M file in a temporary folder (letterboxed, frames repeated or skipped to 30 fps) and
+   played by Chromium's fake capture device (``--use-file-for-fake-video-capture``); the bench presses START
+   and lets the clip play once (``S`` defaults to the clip's length; Chromium loops the file when ``S`` is longer);
+3. presses STOP, waits for the session to be stored, prints the figures and shuts everything down.
+
+Figures (``--json``: one object with exactly these keys):
+
+* ``processed_fps``: results received by the page per second (one per frame the server analysed), over the
+  window from the first result to STOP;
+* ``dropped_ratio``: frames the server received but skipped because a newer one was waiting (``LiveSession``'s
+  one-slot mailbox), over frames received;
+* ``overlay_latency_ms_p50`` / ``_p95``: camera frame captured → its overlay painted on the page's canvas, in
+  the page's clock (see ``realtime/web/spotter_live/main.js``: the result carries the frame's RTP timestamp,
+  which the page maps to the frame's capture time);
+* ``server_cpu_cores`` / ``browser_cpu_cores``: CPU time of the app process and of every Chromium process this
+  bench started, over the window, in cores (1.0 = one core busy);
+* ``reps``: total reps of the sets the session stored; ``seconds``: the window's length.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from fractions import Fraction
+from pathlib import Path
+from typing import Optional
+
+from pipeline.errors import InputError, SpotterError
+
+ROOT = Path(__file__).resolve().parents[1]
+KEYS = ("processed_fps", "dropped_ratio", "overlay_latency_ms_p50", "overlay_latency_ms_p95", "server_cpu_cores",
+        "browser_cpu_cores", "reps", "seconds")
+CHROME_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync", "--use-fake-ui-for-media-stream",
+               "--use-fake-device-for-media-stream"]
+_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+class BrowserUnavailable(SpotterError):
+    exit_code = 2
+
+
+def chromium_path() -> Optional[str]:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+# ------------------------------------------------------------------------------------------------ camera file
+def camera_file(clip: str | Path, out: Path, size=(640, 480), fps: int = 30) -> tuple[Path, float]:
+    """``clip`` as a raw Y4M camera file (``size``, ``fps``, letterboxed; frames repeated or skipped to the
+    rate by timestamp). Returns (path, duration in seconds)."""
+    import av
+    import cv2
+    import numpy as np
+
+    from pipeline.intake.video import VideoReader
+
+    W, H = size
+    path = Path(out)
+    n = 0
+    with av.open(str(path), "w", format="yuv4mpegpipe") as c:
+        s = c.add_stream("rawvideo", rate=fps)
+        s.width, s.height, s.pix_fmt = W, H, "yuv420p"
+        s.time_base = Fraction(1, fps)
+        canvas = np.zeros((H, W, 3), np.uint8)
+        last = None
+
+        def emit(img):
+            nonlocal n
+            vf = av.VideoFrame.from_ndarray(img, format="rgb24")
+            vf.pts = n
+            for p in s.encode(vf):
+                c.mux(p)
+            n += 1
+
+        for fr in VideoReader(str(clip)):
+            h, w = fr.image.shape[:2]
+            k = min(W / w, H / h)
+            nw, nh = max(2, int(round(w * k))), max(2, int(round(h * k)))
+            img = canvas.copy()
+            y0, x0 = (H - nh) // 2, (W - nw) // 2
+            img[y0:y0 + nh, x0:x0 + nw] = cv2.resize(fr.image, (nw, nh), interpolation=cv2.INTER_AREA)
+            while n / fps <= fr.t + 1e-6:  # every output tick up to this frame shows the latest frame
+                emit(last if last is not None and n / fps < fr.t - 1e-6 else img)
+            last = img
+        if last is not None:
+            emit(last)
+        for p in s.encode(None):
+            c.mux(p)
+    if n == 0:
+        raise InputError(f"no frames decoded from {clip}")
+    return path, n / fps
+
+
+# ------------------------------------------------------------------------------------------------ processes
+def _cpu_s(pids) -> float:
+    tot = 0
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            tot += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return tot / _TCK
+
+
+def _children_map() -> dict[int, list[int]]:
+    kids: dict[int, list[int]] = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                kids.setdefault(ppid, []).append(int(d))
+            except (OSError, IndexError, ValueError):
+                pass
+    return kids
+
+
+def _descendants(pid: int) -> list[int]:
+    kids, out, todo = _children_map(), [], [pid]
+    while todo:
+        p = todo.pop()
+        for c in kids.get(p, []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
+def _chromium_pids(root_pid: int) -> list[int]:
+    out = []
+    for p in _descendants(root_pid):
+        try:
+            if "chrom" in os.path.basename(os.readlink(f"/proc/{p}/exe")):
+                out.append(p)
+        except OSError:
+            pass
+    return out
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class App:
+    """The real app (``realtime/app_server.py``) on a free local port with its own data folder."""
+
+    def __init__(self, data: Path, log: Path, port: Optional[int] = None, env: Optional[dict] = None):
+        self.port = port or _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.data = data
+        self.log_path = log
+        self._log = open(log, "w")
+        e = dict(os.environ, SPOTTER_DATA=str(data), GLOG_minloglevel="2", **(env or {}))
+        from .app_server import command
+
+        self.proc = subprocess.Popen(command(self.port), cwd=ROOT, env=e, stdout=self._log, stderr=subprocess.STDOUT)
+
+    def wait_ready(self, timeout: float = 90.0) -> None:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                break
+            try:
+                if urllib.request.urlopen(self.url + "/_stcore/health", timeout=2).read() == b"ok":
+                    return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise SpotterError("the app did not start: " + self.log_tail())
+
+    def log_tail(self, n: int = 3000) -> str:
+        try:
+            return self.log_path.read_text()[-n:]
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self._log.close()
+
+
+# ------------------------------------------------------------------------------------------------ the page
+def component_frame(page, timeout: float = 180.0):
+    """The live component's frame (``realtime/web/spotter_live``) once its script is running."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for fr in page.frames:
+            if "spotter_live" in (fr.url or ""):
+                try:
+                    if fr.evaluate("typeof window.spotterStats === 'function' && !!window.spotter.args"):
+                        return fr
+                except Exception:
+                    pass
+        page.wait_for_timeout(250)  # (not time.sleep: Playwright's sync API learns of new frames while waiting)
+    raise SpotterError("the live view did not appear on the page")
+
+
+def open_page(pw, url: str, camera: Optional[Path], exercise: Optional[str] = None):
+    """Chromium (headless) on the app with ``camera`` as the webcam; returns (browser, page)."""
+    args = list(CHROME_ARGS) + ([f"--use-file-for-fake-video-capture={camera}"] if camera else [])
+    browser = pw.chromium.launch(executable_path=chromium_path(), headless=True, args=args)
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    if camera:
+        ctx.grant_permissions(["camera"], origin=url)
+    page = ctx.new_page()
+    page.goto(url, wait_until="domcontentloaded")
+    page.get_by_text("Spotter — local workout form coach").wait_for(timeout=90000)
+    if exercise:
+        choose_exercise(page, exercise)
+    return browser, page
+
+
+def choose_exercise(page, exercise: str) -> None:
+    label = {"squat": "Squat", "push_up": "Push-up", "shoulder_press": "Shoulder press"}[exercise]
+    box = page.locator("[data-testid=stSelectbox]").filter(has_text="Exercise").locator("input").first
+    box.click(timeout=60000)
+    page.get_by_role("option", name=label, exact=True).click()
+    deadline = time.time() + 30
+    while box.input_value() != label and time.time() < deadline:
+        time.sleep(0.2)
+
+
+def wait_results(frame, n: int = 1, timeout: float = 60.0) -> dict:
+    deadline = time.time() + timeout
+    st = {}
+    while time.time() < deadline:
+        st = frame.evaluate("window.spotterStats()")
+        if st.get("results", 0) >= n or st.get("error"):
+            break
+        time.sleep(0.2)
+    if st.get("error"):
+        raise SpotterError(f"the page says: {st['error']}")
+    if st.get("results", 0) < n:
+        raise SpotterError(f"no result reached the page within {timeout:.0f} s (state {st.get('state')})")
+    return st
+
+
+def stored_sets(data: Path, source: Optional[str] = None, timeout: float = 60.0) -> tuple[Optional[dict], list]:
+    """The newest session in the data folder once it has ended, and its sets."""
+    from .store import Store
+
+    store = Store(data)
+    deadline = time.time() + timeout
+    sess, rows = None, []
+    while time.time() < deadline:
+        ss = [s for s in store.list_sessions() if source is None or s["source"] == source]
+        if ss:
+            sess = ss[0]
+            if sess["status"] != "live":
+                rows = store.sets(sess["id"])
+                break
+        time.sleep(0.3)
+    return sess, rows
+
+
+def _pct(a, q):
+    import numpy as np
+
+    return round(float(np.percentile(np.asarray(a, float), q)), 1) if len(a) else None
+
+
+def bench_browser(clip: str, seconds: Optional[float] = None, json_out: bool = False,
+                  exercise: Optional[str] = None, keep: Optional[Path] = None,
+                  py_spy: Optional[Path] = None) -> dict:
+    """Run the benchmark (see the module docstring); ``keep``: a folder for a screenshot and the app's log;
+    ``py_spy``: write a py-spy profile of the app over the window there (raw collapsed stacks, per thread)."""
+    if chromium_path() is None:
+        raise BrowserUnavailable("chromium not found (Debian: apt-get install chromium; see .ci/install_browser.sh)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as e:
+        raise BrowserUnavailable("the playwright package is missing (pip install playwright)") from e
+    if not Path(clip).is_file():
+        raise InputError(f"file not found: {clip}")
+    tmp = Path(tempfile.mkdtemp(prefix="spotter-bench-browser-"))
+    app = None
+    try:
+        cam, clip_s = camera_file(clip, tmp / "camera.y4m")
+        secs = float(seconds) if seconds else clip_s
+        app = App(tmp / "data", tmp / "app.log")
+        app.wait_ready()
+        with sync_playwright() as pw:
+            browser, page = open_page(pw, app.url, cam, exercise)
+            try:
+                fr = component_frame(page)
+                fr.get_by_role("button", name="START").click()
+                t_start = time.time()
+                wait_results(fr, 1)
+                me = os.getpid()
+                srv = [app.proc.pid] + _descendants(app.proc.pid)
+                c_srv0, c_br0, t0 = _cpu_s(srv), _cpu_s(_chromium_pids(me)), time.time()
+                st0 = fr.evaluate("window.spotterStats()")
+                end = t_start + secs
+                spy = None
+                if py_spy is not None:
+                    spy = subprocess.Popen([shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy"),
+                                            "record", "-f", "raw", "-r", "100", "--threads", "-o", str(py_spy),
+                                            "-d", str(max(1, int(end - time.time()) - 1)), "-p", str(app.proc.pid)],
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                while time.time() < end:
+                    page.wait_for_timeout(1000 * min(1.0, max(0.0, end - time.time())))
+                    if not json_out:
+                        st = fr.evaluate("({r: window.spotter.results, s: window.spotter.state})")
+                        print(f"  {time.time() - t_start:5.1f} s: {st['r']} results", file=sys.stderr)
+                dt = time.time() - t0
+                c_srv1, c_br1 = _cpu_s(srv), _cpu_s(_chromium_pids(me))
+                if spy is not None:
+                    spy.wait(30)
+                st1 = fr.evaluate("window.spotterStats()")
+                if keep is not None:
+                    page.screenshot(path=str(Path(keep) / "bench_browser.png"))
+                fr.get_by_role("button", name="STOP").click()
+                sess, rows = stored_sets(tmp / "data")
+            except BaseException:
+                if keep is not None:
+                    page.screenshot(path=str(Path(keep) / "bench_browser_failed.png"), full_page=True)
+                raise
+            finally:
+                browser.close()
+        last = st1.get("last") or {}
+        n_in, n_drop = last.get("frames_in") or 0, last.get("frames_dropped") or 0
+        lat = st1.get("lat") or []
+        res = {
+            "processed_fps": round((st1["results"] - st0["results"]) / dt, 2) if dt > 0 else 0.0,
+            "dropped_ratio": round(n_drop / n_in, 4) if n_in else 0.0,
+            "overlay_latency_ms_p50": _pct(lat, 50), "overlay_latency_ms_p95": _pct(lat, 95),
+            "server_cpu_cores": round((c_srv1 - c_srv0) / dt, 3), "browser_cpu_cores": round((c_br1 - c_br0) / dt, 3),
+            "reps": int(sum(r["reps"] for r in rows)), "seconds": round(dt, 2),
+        }
+        details = {"clip": str(clip), "clip_seconds": round(clip_s, 2), "frames_in": n_in,
+                   "frames_processed": last.get("frames_processed"), "frames_dropped": n_drop,
+                   "latency_samples": len(lat), "latency_clock_found": st1.get("clock_found"),
+                   "overlay_latency_ms_p99": _pct(lat, 99), "server_ms_last": last.get("server_ms"),
+                   "camera": st1.get("video"), "sets": [(r["exercise"], r["reps"]) for r in rows],
+                   "session_status": sess["status"] if sess else None, "load_avg": os.getloadavg()}
+        if json_out:
+            print(json.dumps({k: res[k] for k in KEYS}))
+        else:
+            print(format_result(res, details))
+        return {**res, "details": details}
+    finally:
+        if app is not None:
+            app.stop()
+            if keep is not None:
+                shutil.copy(app.log_path, Path(keep) / "app.log")
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def format_result(r: dict, d: dict) -> str:
+    lat = (f"{r['overlay_latency_ms_p50']} / {r['overlay_latency_ms_p95']} ms"
+           if r["overlay_latency_ms_p95"] is not None else "not measured")
+    return "\n".join([
+        f"{d['clip']} as a {d['camera'][0]}x{d['camera'][1]} 30 fps webcam in headless Chromium, {r['seconds']:.1f} s",
+        f"processed: {r['processed_fps']:.1f} fps ({d['frames_processed']} of {d['frames_in']} frames received; "
+        f"dropped {r['dropped_ratio']:.1%})",
+        f"overlay latency (camera capture → painted) p50 / p95: {lat} ({d['latency_samples']} samples)",
+        f"CPU: server {r['server_cpu_cores']:.2f} cores, browser {r['browser_cpu_cores']:.2f} cores, "
+        f"together {r['server_cpu_cores'] + r['browser_cpu_cores']:.2f}",
+        f"reps counted: {r['reps']} (sets {d['sets']})",
+        f"load average: {' '.join(f'{x:.2f}' for x in d['load_avg'])}"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="spotter bench browser", description=__doc__.split("\n")[0])
+    p.add_argument("clip")
+    p.add_argument("--seconds", type=float, default=None)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--exercise", choices=["squat", "push_up", "shoulder_press"], default=None)
+    p.add_argument("--keep", type=Path, default=None, help="folder for a screenshot and the app's log")
+    p.add_argument("--py-spy", type=Path, default=None, help="write a py-spy profile of the app here")
+    a = p.parse_args(argv)
+    try:
+        bench_browser(a.clip, a.seconds, a.json, a.exercise, keep=a.keep, py_spy=a.py_spy)
+    except SpotterError as e:
+        print(f"spotter: error: {e}", file=sys.stderr)
+        return e.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

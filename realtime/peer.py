@@ -1,0 +1,348 @@
+"""The page channel: the browser sends its camera (or a file it plays) over WebRTC, the server analyses it and
+returns one small JSON result per processed frame over a data channel; the page draws the skeleton, count and
+cue on a canvas over its own local picture (``realtime/web/spotter_live``). No video comes back.
+
+    browser                                   server (this process)
+    getUserMedia → <video> (own picture)
+         └─ RTCPeerConnection ── VP8 ──────→  aiortc (loop thread "spotter-rtc") → LiveLink.on_video
+                           ←── data channel ──  LiveSession pose worker → result_message()  (≈ 1 kB JSON)
+    canvas over <video> ← draw(result)
+
+Signalling is one HTTP POST on the app's own port (``/api/spotter/offer``, mounted with ``streamlit.starlette.App``
+by ``realtime/app_server.py``): the page sends its offer with the token the page script gave it; the answer comes
+back in the response. Tokens are random, one per browser tab; the route serves loopback clients only unless
+``SPOTTER_ALLOW_REMOTE=1`` (same rule as the page), and the server's ICE candidates are 127.0.0.1 only unless
+remote use is allowed (no STUN/TURN unless ``SPOTTER_ICE_SERVERS`` is set).
+
+Messages (JSON objects with a ``type``; receivers ignore types and fields they do not know):
+
+* server → page ``{"type": "result", "v": 1, "rtp": <RTP timestamp of the analysed frame>, "t": <stream s>,
+  "lm": [[x, y] | null] * 33 (normalised image coordinates, null = not drawn) | null, "hl": [landmark indices],
+  "exercise", "confidence", "source", "count", "set_index", "phase", "cue", "hint", "suggestion",
+  "state", "rest_left_s", "sets_done", "reps_done", "frames_in", "frames_processed", "frames_dropped",
+  "processed_fps", "server_ms", "error"}``
+* page → server ``{"type": "command", "name": "end_set"}``, ``{"type": "command", "name": "set_exercise",
+  "exercise": "squat" | null}``; ``{"type": "stats", ...}`` (the page's own figures, kept for the benchmark).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import os
+import re
+import secrets
+import threading
+import time
+import weakref
+from pathlib import Path
+from typing import Optional
+
+log = logging.getLogger(__name__)
+
+PROTOCOL = 1
+OFFER_ROUTE = "/api/spotter/offer"
+MEDIA_ROUTE = "/api/spotter/media"
+MAX_SDP = 64 * 1024
+_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+# token -> LiveLink (the page script registers its link; a link forgotten by Streamlit's session state goes away)
+_LINKS: "weakref.WeakValueDictionary[str, object]" = weakref.WeakValueDictionary()
+# (token, media id) -> file the page may play for a replay
+_MEDIA: dict[tuple[str, str], Path] = {}
+_REG_LOCK = threading.Lock()
+
+
+def register(link) -> str:
+    """A token for this link: the page component sends it with its offer. One per browser tab."""
+    tok = getattr(link, "token", None)
+    if tok is None:
+        tok = link.token = secrets.token_urlsafe(24)
+    with _REG_LOCK:
+        _LINKS[tok] = link
+    return tok
+
+
+def allow_media(token: str, path: Path) -> str:
+    """Let the page that holds ``token`` play ``path`` (a replay); returns the URL to give the component."""
+    mid = secrets.token_hex(8)
+    with _REG_LOCK:
+        for k in [k for k in _MEDIA if k[0] == token]:  # one replay file per tab at a time
+            del _MEDIA[k]
+        _MEDIA[(token, mid)] = Path(path)
+    return f"{MEDIA_ROUTE}/{token}/{mid}"
+
+
+def ice_servers() -> list:
+    from aiortc import RTCIceServer
+
+    from .webrtc import rtc_configuration
+
+    out = []
+    for srv in rtc_configuration()["iceServers"]:
+        if isinstance(srv, dict) and srv.get("urls"):
+            out.append(RTCIceServer(urls=srv["urls"], username=srv.get("username"),
+                                    credential=srv.get("credential")))
+    return out
+
+
+def remote_allowed() -> bool:
+    return os.environ.get("SPOTTER_ALLOW_REMOTE", "").strip() in ("1", "true", "yes")
+
+
+def local_offer(sdp: str) -> str:
+    """Drop the offer's mDNS (``*.local``) candidates: resolving them would send multicast queries on the
+    network. The browser's checks reach our 127.0.0.1 candidate and aiortc learns its address from them
+    (a peer-reflexive candidate), so a local browser still connects."""
+    return "".join(line for line in sdp.splitlines(keepends=True)
+                   if not (line.startswith("a=candidate:") and ".local " in line))
+
+
+# ------------------------------------------------------------------------------------------------ result message
+def _r(x, nd=4):
+    return None if x is None or not math.isfinite(x) else round(float(x), nd)
+
+
+def result_message(ov, brief: dict) -> str:
+    """One processed frame's result for the page (see the module docstring)."""
+    lm = None
+    if ov.landmarks is not None:
+        pts = ov.landmarks
+        mask = ov.mask
+        lm = []
+        for i in range(len(pts)):
+            x, y = float(pts[i, 0]), float(pts[i, 1])
+            ok = math.isfinite(x) and math.isfinite(y) and (mask is None or bool(mask[i]))
+            lm.append([round(x, 4), round(y, 4)] if ok else None)
+    msg = {"type": "result", "v": PROTOCOL, "rtp": ov.tag, "t": round(ov.t, 3), "lm": lm,
+           "hl": [int(i) for i in ov.highlight], "exercise": ov.exercise, "confidence": _r(ov.confidence, 3),
+           "source": ov.source, "count": ov.count, "set_index": ov.set_index, "phase": ov.phase, "cue": ov.cue,
+           "hint": ov.hint, "suggestion": ov.suggestion if _jsonable(ov.suggestion) else str(ov.suggestion),
+           "server_ms": _r(ov.latency_ms, 1), **brief}
+    return json.dumps(msg, separators=(",", ":"))
+
+
+def _jsonable(x) -> bool:
+    return x is None or isinstance(x, (str, int, float, bool, list, dict))
+
+
+# ------------------------------------------------------------------------------------------------ connections
+class _Loop:
+    """The asyncio loop every page connection runs on, in its own thread (not the web server's loop)."""
+
+    _inst: Optional["_Loop"] = None
+    _lock = threading.Lock()
+
+    def __init__(self):
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="spotter-rtc", daemon=True)
+        self.thread.start()
+
+    @classmethod
+    def get(cls) -> "_Loop":
+        with cls._lock:
+            if cls._inst is None:
+                cls._inst = _Loop()
+            return cls._inst
+
+
+class Connection:
+    """One browser connection: its RTCPeerConnection, data channel and the LiveLink it feeds."""
+
+    live: "set[Connection]" = set()
+
+    def __init__(self, link, pc, loop):
+        self.link, self.pc, self.loop = link, pc, loop
+        self.channel = None
+        self.page_stats: dict = {}
+        self.frames = 0
+        self.closed = False
+        self._task = None
+        self.sent = self.skipped = 0
+
+    # pose worker thread → loop thread
+    def send_result(self, ov, session) -> None:
+        try:
+            text = result_message(ov, session.brief())
+        except Exception:
+            log.exception("result message")
+            return
+        self.loop.call_soon_threadsafe(self._send, text)
+
+    def _send(self, text: str) -> None:
+        ch = self.channel
+        if ch is None or ch.readyState != "open":
+            return
+        if ch.bufferedAmount > 256 * 1024:  # the page is not reading: drop (the next result replaces it)
+            self.skipped += 1
+            return
+        try:
+            ch.send(text)
+            self.sent += 1
+        except Exception as e:  # closed under us
+            log.debug("data channel send: %s", e)
+
+    def on_message(self, msg) -> None:
+        if not isinstance(msg, str) or len(msg) > 16384:
+            return
+        try:
+            m = json.loads(msg)
+        except ValueError:
+            return
+        if not isinstance(m, dict):
+            return
+        if m.get("type") == "command":
+            s = self.link.current()
+            if s is None:
+                return
+            if m.get("name") == "end_set":
+                s.end_set()
+            elif m.get("name") == "set_exercise":
+                ex = m.get("exercise")
+                s.set_exercise(ex if isinstance(ex, str) else None)
+        elif m.get("type") == "stats":
+            self.page_stats = m
+
+    async def consume(self, track) -> None:
+        from aiortc.mediastreams import MediaStreamError
+
+        try:
+            while True:
+                try:
+                    frame = await track.recv()
+                except MediaStreamError:
+                    break
+                self.frames += 1
+                try:
+                    self.link.on_video(frame)
+                except Exception:
+                    log.exception("live frame")
+        finally:
+            await self.close("track ended")
+
+    async def close(self, why: str = "") -> None:
+        if self.closed:
+            return
+        self.closed = True
+        Connection.live.discard(self)
+        log.info("page connection closed (%s)", why)
+        try:
+            if getattr(self.link, "connection", None) is self:  # a newer connection of this tab is not ours
+                self.link.connection = None
+                self.link.sink = None
+                self.link.ended()  # the set in progress is stored (in another thread)
+        finally:
+            await self.pc.close()
+
+
+async def _accept(link, sdp: str, typ: str) -> dict:
+    from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+
+    from .replay import _loopback_candidates
+
+    loop = asyncio.get_running_loop()
+    old = getattr(link, "connection", None)
+    if old is not None:  # START again in the same tab: the previous connection (and its session) ends first
+        await old.close("replaced")
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers()))
+    conn = Connection(link, pc, loop)
+    Connection.live.add(conn)
+    link.connection = conn
+    link.sink = conn.send_result
+
+    @pc.on("datachannel")
+    def _dc(ch):
+        conn.channel = ch
+        ch.on("message", conn.on_message)
+
+    @pc.on("track")
+    def _track(track):
+        if track.kind == "video" and conn._task is None:
+            conn._task = asyncio.ensure_future(conn.consume(track))
+
+    @pc.on("connectionstatechange")
+    async def _state():
+        if pc.connectionState in ("failed", "closed"):
+            await conn.close(pc.connectionState)
+
+    remote = remote_allowed()
+    await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp if remote else local_offer(sdp), type=typ))
+    answer = await pc.createAnswer()
+    if remote:
+        await pc.setLocalDescription(answer)
+    else:
+        with _loopback_candidates():
+            await pc.setLocalDescription(answer)
+    return {"sdp": pc.localDescription.sdp, "type": pc.localDescription.type}
+
+
+def close_all(timeout: float = 5.0) -> None:
+    """Close every page connection (server shutdown): each set in progress is stored."""
+    lp = _Loop._inst
+    if lp is None:
+        return
+    conns = list(Connection.live)
+    if conns:
+        fut = asyncio.run_coroutine_threadsafe(asyncio.gather(*(c.close("shutdown") for c in conns),
+                                                              return_exceptions=True), lp.loop)
+        try:
+            fut.result(timeout)
+        except Exception:
+            pass
+
+
+# ------------------------------------------------------------------------------------------------ HTTP routes
+def _client_ok(request) -> bool:
+    from .webrtc import client_allowed
+
+    host = request.client.host if request.client is not None else None
+    return client_allowed(host or "0.0.0.0")
+
+
+async def offer_endpoint(request):
+    from starlette.responses import JSONResponse
+
+    if not _client_ok(request):
+        return JSONResponse({"error": "Spotter serves this computer only (SPOTTER_ALLOW_REMOTE=1 to allow)"},
+                            status_code=403)
+    body = await request.body()
+    if len(body) > MAX_SDP:
+        return JSONResponse({"error": "offer too large"}, status_code=413)
+    try:
+        m = json.loads(body)
+        tok, sdp, typ = m["token"], m["sdp"], m["type"]
+        if not (isinstance(tok, str) and isinstance(sdp, str) and typ == "offer"):
+            raise ValueError
+    except (ValueError, KeyError, TypeError):
+        return JSONResponse({"error": "expected {token, sdp, type: offer}"}, status_code=400)
+    link = _LINKS.get(tok) if _TOKEN_RE.match(tok) else None
+    if link is None:
+        return JSONResponse({"error": "unknown or expired page session: reload the page"}, status_code=404)
+    try:
+        fut = asyncio.run_coroutine_threadsafe(_accept(link, sdp, typ), _Loop.get().loop)
+        ans = await asyncio.wait_for(asyncio.wrap_future(fut), 30)
+    except Exception as e:  # a bad offer, no usable candidate…: one line to the page, details in the log
+        log.exception("offer")
+        return JSONResponse({"error": f"could not connect: {type(e).__name__}: {e}"[:300]}, status_code=500)
+    return JSONResponse(ans)
+
+
+async def media_endpoint(request):
+    from starlette.responses import FileResponse, PlainTextResponse
+
+    if not _client_ok(request):
+        return PlainTextResponse("forbidden", status_code=403)
+    key = (request.path_params.get("token", ""), request.path_params.get("mid", ""))
+    with _REG_LOCK:
+        path = _MEDIA.get(key) if key[0] in _LINKS else None
+    if path is None or not path.is_file():
+        return PlainTextResponse("not found", status_code=404)
+    return FileResponse(path, headers={"Cache-Control": "no-store"})
+
+
+def routes() -> list:
+    from starlette.routing import Route
+
+    return [Route(OFFER_ROUTE, offer_endpoint, methods=["POST"]),
+            Route(MEDIA_ROUTE + "/{token}/{mid}", media_endpoint, methods=["GET", "HEAD"])]

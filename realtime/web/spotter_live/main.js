@@ -1,0 +1,289 @@
+// Spotter's page channel, browser side (see realtime/peer.py for the server and the message format).
+// Streamlit custom-component protocol by hand (no npm build step): componentReady → render(args) events.
+// args: token, offer_url, mode ("camera" | "file"), media_url (file mode), ice (RTCIceServer list), autostart.
+"use strict";
+(function () {
+  const $ = id => document.getElementById(id);
+  const video = $("video"), canvas = $("overlay"), ctx = canvas.getContext("2d");
+  const S = window.spotter = {
+    state: "idle",          // idle | connecting | live | ended | error
+    args: null, pc: null, dc: null, stream: null,
+    results: 0,             // result messages received (one per frame the server analysed)
+    drawn: 0,               // results painted on the canvas
+    firstResultAt: null, lastResultAt: null,
+    last: null,             // the latest result message
+    lat: [],                // overlay latency per drawn result (ms): camera capture → painted
+    error: null,
+    captures: [],           // recent local frames' capture times (performance.now() ms), from the preview
+    rtps: [],               // recent analysed frames' RTP timestamps (unwrapped, ms at 90 kHz)
+    K: null,                // RTP ms − capture ms (one constant per stream), once found
+  };
+  const MAX_LAT = 20000;
+
+  // ---------------------------------------------------------------------------------------- Streamlit glue
+  function post(type, extra) {
+    window.parent.postMessage(Object.assign({ isStreamlitMessage: true, type }, extra || {}), "*");
+  }
+  function setHeight() { post("streamlit:setFrameHeight", { height: document.body.scrollHeight + 4 }); }
+  window.addEventListener("message", ev => {
+    const d = ev.data;
+    if (!d || d.type !== "streamlit:render") return;
+    const a = d.args || {};
+    const prev = S.args;
+    S.args = a;
+    if (prev && (prev.token !== a.token || prev.media_url !== a.media_url || prev.mode !== a.mode)) stop("changed");
+    if (a.mode === "file" && a.media_url && !S.pc) {
+      if (video.getAttribute("src") !== a.media_url) { video.srcObject = null; video.src = a.media_url; }
+      $("placeholder").textContent = "Press START to replay this video with the live overlay.";
+    }
+    if (a.autostart && S.state === "idle") start();
+    setHeight();
+  });
+  new ResizeObserver(setHeight).observe(document.body);
+  // say ready until the first render arrives: a message sent before Streamlit listens for this frame is lost
+  post("streamlit:componentReady", { apiVersion: 1 });
+  let readyTries = 0;
+  const readyTimer = setInterval(() => {
+    if (S.args || ++readyTries > 150) { clearInterval(readyTimer); return; }
+    post("streamlit:componentReady", { apiVersion: 1 });
+  }, 200);
+
+  // ---------------------------------------------------------------------------------------- status line
+  function pct(a, q) {
+    if (!a.length) return null;
+    const s = a.slice().sort((x, y) => x - y);
+    return s[Math.min(s.length - 1, Math.floor(q / 100 * s.length))];
+  }
+  function showStatus() {
+    const r = S.last;
+    if (!r) { $("status").textContent = S.state === "connecting" ? "connecting…" : ""; return; }
+    const recent = S.lat.slice(-300);
+    const p95 = pct(recent, 95);
+    $("status").textContent = `${Math.round(r.processed_fps || 0)} fps processed · ${r.frames_dropped} stale frames `
+      + `skipped` + (p95 != null ? ` · overlay latency p95 ${Math.round(p95)} ms` : "");
+    $("status").dataset.reps = r.count;
+    $("status").dataset.total = (r.count || 0) + (r.reps_done || 0);
+  }
+  setInterval(showStatus, 500);
+  function fail(msg) {
+    S.error = msg; S.state = "error";
+    $("error").textContent = msg;
+    setHeight();
+  }
+
+  // ---------------------------------------------------------------------------------------- latency clock
+  // The analysed frame's RTP timestamp comes back with its result. Chrome stamps RTP = capture time × 90 kHz
+  // + a random offset, and the preview tells each local frame's capture time (requestVideoFrameCallback), so
+  // RTP/90 − capture is one constant K per stream: the most frequent difference over recent pairs.
+  let rtpLast = null, rtpWrap = 0;
+  function rtpMs(rtp) {
+    if (rtpLast !== null && rtpLast - rtp > 2147483648) rtpWrap += 4294967296;
+    rtpLast = rtp;
+    return (rtp + rtpWrap) / 90;
+  }
+  function onPreviewFrame(now, md) {
+    if (md && typeof md.captureTime === "number") {
+      S.captures.push(md.captureTime);
+      if (S.captures.length > 150) S.captures.shift();
+    }
+    if (S.stream) video.requestVideoFrameCallback(onPreviewFrame);
+  }
+  function findK() {
+    if (S.captures.length < 20 || S.rtps.length < 20) return;
+    const hist = new Map();
+    for (const r of S.rtps) for (const c of S.captures) {
+      const d = Math.round(r - c);
+      hist.set(d, (hist.get(d) || 0) + 1);
+    }
+    let best = null, n = 0;
+    for (const [d, c] of hist) {
+      const m = c + (hist.get(d - 1) || 0) + (hist.get(d + 1) || 0);
+      if (m > n) { n = m; best = d; }
+    }
+    // a true match for most analysed frames (the preview may miss a few), else keep looking
+    if (n >= 0.6 * S.rtps.length) {
+      let sum = 0, k = 0;
+      for (const r of S.rtps) for (const c of S.captures) {
+        const d = r - c;
+        if (Math.abs(d - best) <= 1.5) { sum += d; k++; }
+      }
+      S.K = sum / k;
+    }
+  }
+  setInterval(() => { if (S.state === "live") findK(); }, 2000);
+
+  // ---------------------------------------------------------------------------------------- drawing
+  let pending = null;
+  function paint() {
+    const r = pending;
+    pending = null;
+    if (!r) return;
+    const w = video.videoWidth || 640, h = video.videoHeight || 480;
+    if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
+    window.SpotterDraw.draw(ctx, w, h, r);
+    S.drawn++;
+    if (S.K !== null && r._rtpMs !== undefined) {
+      const l = performance.now() - (r._rtpMs - S.K);
+      if (l >= 0 && l < 10000) { S.lat.push(l); if (S.lat.length > MAX_LAT) S.lat.shift(); }
+    }
+  }
+  function onMessage(ev) {
+    let r;
+    try { r = JSON.parse(ev.data); } catch (e) { return; }
+    if (!r || r.type !== "result") return;     // other types: for later features, ignored here
+    const now = performance.now();
+    S.results++;
+    if (S.firstResultAt === null) S.firstResultAt = now;
+    S.lastResultAt = now;
+    if (typeof r.rtp === "number") {
+      r._rtpMs = rtpMs(r.rtp);
+      S.rtps.push(r._rtpMs);
+      if (S.rtps.length > 60) S.rtps.shift();
+    }
+    S.last = r;
+    showSuggestion(r.suggestion);
+    if (!pending) requestAnimationFrame(paint);
+    pending = r;
+  }
+
+  // the router's suggestion when it is unsure (a string, or {text, options: [exercise, ...]})
+  let suggestShown = null;
+  function showSuggestion(sg) {
+    const key = sg == null ? null : JSON.stringify(sg);
+    if (key === suggestShown) return;
+    suggestShown = key;
+    const box = $("suggest");
+    box.textContent = "";
+    if (sg == null) { box.style.display = "none"; setHeight(); return; }
+    const text = typeof sg === "string" ? sg : (sg.text || "Which exercise is this?");
+    box.appendChild(document.createTextNode(text + " "));
+    const opts = Array.isArray(sg) ? sg : (sg.options || []);
+    for (const ex of opts) {
+      const b = document.createElement("button");
+      b.textContent = String(ex).replace(/_/g, " ");
+      b.onclick = () => command({ name: "set_exercise", exercise: String(ex) });
+      box.appendChild(b);
+    }
+    box.style.display = "block";
+    setHeight();
+  }
+  function command(c) {
+    if (S.dc && S.dc.readyState === "open") S.dc.send(JSON.stringify(Object.assign({ type: "command" }, c)));
+  }
+
+  // ---------------------------------------------------------------------------------------- connection
+  async function sourceStream(a) {
+    if (a.mode === "file") {  // a replay: the page plays the file and sends what it shows, like a camera
+      if (video.getAttribute("src") !== a.media_url) { video.srcObject = null; video.src = a.media_url; }
+      video.muted = true; video.loop = false;
+      if (video.readyState < 1) {
+        await new Promise((res, rej) => {
+          video.onloadedmetadata = res;
+          video.onerror = () => rej(new Error("this browser cannot play this video file"));
+        });
+      }
+      video.pause(); video.currentTime = 0;
+      const cs = video.captureStream();
+      if (!cs.getVideoTracks().length) {
+        await new Promise(res => { cs.onaddtrack = res; setTimeout(res, 3000); });
+      }
+      return cs;
+    }
+    const s = await navigator.mediaDevices.getUserMedia({
+      audio: false,
+      video: { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 30 } } });
+    video.srcObject = s;
+    await video.play().catch(() => {});
+    return s;
+  }
+  function iceDone(pc, ms) {
+    if (pc.iceGatheringState === "complete") return Promise.resolve();
+    return new Promise(res => {
+      const t = setTimeout(res, ms);
+      pc.addEventListener("icegatheringstatechange", () => {
+        if (pc.iceGatheringState === "complete") { clearTimeout(t); res(); }
+      });
+    });
+  }
+  async function start() {
+    const a = S.args;
+    if (!a || S.pc) return;
+    S.state = "connecting"; S.error = null; $("error").textContent = "";
+    S.results = S.drawn = 0; S.lat = []; S.captures = []; S.rtps = []; S.K = null; S.last = null;
+    S.firstResultAt = S.lastResultAt = null; rtpLast = null; rtpWrap = 0;
+    $("start").disabled = true; $("stop").disabled = false;
+    try {
+      const stream = S.stream = await sourceStream(a);
+      $("placeholder").style.display = "none";
+      if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(onPreviewFrame);
+      const pc = S.pc = new RTCPeerConnection({ iceServers: a.ice || [] });
+      const dc = S.dc = pc.createDataChannel("spotter", { ordered: false, maxRetransmits: 0 });
+      dc.onmessage = onMessage;
+      const track = stream.getVideoTracks()[0];
+      if (!track) throw new Error("no video track");
+      const tr = pc.addTransceiver(track, { direction: "sendonly", streams: [stream] });
+      pc.onconnectionstatechange = () => {
+        if (pc.connectionState === "failed") fail("The connection to Spotter failed.");
+      };
+      await pc.setLocalDescription(await pc.createOffer());
+      await iceDone(pc, 3000);
+      const resp = await fetch(a.offer_url, {
+        method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ token: a.token, sdp: pc.localDescription.sdp, type: "offer" }) });
+      const ans = await resp.json().catch(() => ({ error: `HTTP ${resp.status}` }));
+      if (!resp.ok || ans.error) throw new Error(ans.error || `HTTP ${resp.status}`);
+      if (S.pc !== pc) return;  // stopped meanwhile
+      await pc.setRemoteDescription(ans);
+      // the camera's picture at full size: drop frames under load rather than shrink the image pose sees
+      try {
+        const p = tr.sender.getParameters();
+        p.degradationPreference = "maintain-resolution";
+        await tr.sender.setParameters(p);
+      } catch (e) { /* not supported: the browser's default */ }
+      S.state = "live";
+      $("endset").disabled = false;
+      if (a.mode === "file") {  // play from the start once the server is listening, and stop at the end
+        if (dc.readyState !== "open") {
+          await new Promise(res => { dc.addEventListener("open", res); setTimeout(res, 10000); });
+        }
+        if (S.pc !== pc) return;
+        video.onended = () => setTimeout(() => { if (S.pc === pc) stop("file ended"); }, 1500);
+        await video.play();
+      }
+    } catch (e) {
+      const msg = String(e && e.message || e);
+      stop("error");
+      fail(/Permission|NotAllowed/i.test(msg) ? "Camera access was refused: allow the camera and press START."
+        : /NotFound|Requested device/i.test(msg) ? "No camera found." : "Could not start: " + msg);
+    }
+  }
+  function stop(why) {
+    const pc = S.pc;
+    S.pc = null;
+    if (S.dc) { try { S.dc.close(); } catch (e) {} S.dc = null; }
+    if (pc) { try { pc.close(); } catch (e) {} }
+    if (S.stream) {
+      if (!S.args || S.args.mode !== "file") S.stream.getTracks().forEach(t => t.stop());
+      S.stream = null;
+    }
+    if (S.args && S.args.mode === "file") { try { video.pause(); } catch (e) {} }
+    else video.srcObject = null;
+    pending = null;
+    ctx.clearRect(0, 0, canvas.width, canvas.height);
+    $("placeholder").style.display = "";
+    $("start").disabled = false; $("stop").disabled = true; $("endset").disabled = true;
+    if (S.state !== "error") S.state = why === "changed" ? "idle" : "ended";
+  }
+  $("start").onclick = () => start();
+  $("stop").onclick = () => stop("user");
+  $("endset").onclick = () => command({ name: "end_set" });
+  window.addEventListener("pagehide", () => stop("page closed"));
+
+  // figures for `spotter bench browser` and the tests
+  window.spotterStats = function () {
+    const span = S.lastResultAt !== null && S.firstResultAt !== null ? (S.lastResultAt - S.firstResultAt) / 1000 : 0;
+    return { state: S.state, results: S.results, drawn: S.drawn, span_s: span, lat: S.lat.slice(),
+             lat_p50: pct(S.lat, 50), lat_p95: pct(S.lat, 95), clock_found: S.K !== null, last: S.last,
+             error: S.error, video: [video.videoWidth, video.videoHeight] };
+  };
+})();
