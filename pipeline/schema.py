@@ -93,9 +93,17 @@ class IssueModel(BaseModel):
     t_end: float
     frame_start: int = 0
     frame_end: int = 0
-    confidence: float = Field(ge=0, le=1)
+    confidence: float = Field(ge=0, le=1, description="probability that the true value is past the threshold, "
+                                                      "given the measurement uncertainty (docs/judgement.md)")
     cue: str
     joints: list[int] = Field(default_factory=list)
+    status: Literal["raised", "borderline"] = Field(
+        "raised", description="raised: past the threshold by more than the uncertainty; borderline: past it but "
+                              "inside the uncertainty (reported, never cued live, never a fix)")
+    uncertainty: Optional[float] = Field(None, description="the margin (metric units) a value must be past the "
+                                                           "threshold by to be raised, for this view, visibility and "
+                                                           "frame coverage")
+    frames: Optional[int] = Field(None, description="frames covering the moment that decided it")
 
 
 class VariationModel(BaseModel):
@@ -109,6 +117,7 @@ class VariationModel(BaseModel):
 class NotJudged(BaseModel):
     code: str
     reason: str
+    reps: list[int] = Field(default_factory=list, description="the reps it was not judged on (empty: the whole set)")
 
 
 # ---- language layer (summary, verification, profile) -------------------------------------------
@@ -145,7 +154,7 @@ class VariationNote(BaseModel):
 
 
 class ConfidenceNote(BaseModel):
-    reason: Literal["pose", "view", "router", "video", "not_judged", "intent"]
+    reason: Literal["pose", "view", "router", "video", "not_judged", "intent", "borderline"]
     text: str
 
 
@@ -198,6 +207,8 @@ class Report(BaseModel):
     reps: Optional[RepsModel] = None
     variations: list[VariationModel] = Field(default_factory=list)
     issues: list[IssueModel] = Field(default_factory=list)
+    borderline: list[IssueModel] = Field(default_factory=list, description="past the threshold but inside the "
+                                                                         "measurement uncertainty: not faults")
     not_judged: list[NotJudged] = Field(default_factory=list)
     summary: Optional[Summary] = None
     verification: Optional[Verification] = None

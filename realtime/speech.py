@@ -101,7 +101,7 @@ class Utterance:
     text: str
     code: Optional[str] = None  # the issue code (cue, praise) or the QC hint code (setup)
     status: str = "pending"  # pending | ready | muted | text_only | dropped
-    wav: Optional[bytes] = None  # RIFF WAV, 16-bit mono PCM (None unless status == "ready")
+    wav: Optional[bytes] = None  # RIFF WAV, 16-bit mono PCM (None unless "ready"; released once out of ``keep``)
     audio_ms: float = 0.0  # length of the audio produced (0 when none)
     sample_rate: int = 0
     triggered: float = 0.0  # perf_counter when the triggering frame arrived on the server
@@ -555,6 +555,10 @@ class Speech:
 
     def _publish(self, u: Utterance) -> None:
         with self._lock:
+            if len(self._recent) == self._recent.maxlen:
+                # bounded memory over a long session: an utterance the page can no longer fetch keeps its text and
+                # audio_ms (history, replay listing) but not its audio
+                self._recent[0].wav = None
             self._recent.append(u)
             self._published_seq = max(self._published_seq, u.seq)
         sink = self.sink
@@ -622,92 +626,27 @@ class Speech:
         self.worker.close(timeout)
 
 
-# ---------------------------------------------------------------------------------------------- the benchmark
-def bench(clip: str | None = None, exercise: str | None = None, seconds: float | None = None) -> dict:
-    """Synthesis per phrase (library start, first/cold phrase, cached) in this process, and — with ``clip`` — the
-    server-side latency from the frame that completes a rep to its spoken count's audio being ready, on a real-time
-    threaded live session fed the clip at its own pace (MediaPipe pose, direct feed)."""
-    out: dict = {}
-    t0 = time.perf_counter()
-    voice = EspeakVoice()
-    out["init_ms"] = round((time.perf_counter() - t0) * 1000.0, 2)
-    phrases = ["1", "12", "Set done, 12 reps.", "Chest up.", PRAISE[0], REST_OVER,
-               "Step back until your feet are in the frame."]
-    rows = []
-    for text in phrases:
-        a = time.perf_counter()
-        pcm, rate, _, cached = render(voice, text)
-        wav = wav_bytes(pcm, rate)
-        cold = (time.perf_counter() - a) * 1000.0
-        reps = 200
-        a = time.perf_counter()
-        for _ in range(reps):
-            pcm2, rate2, _, hit = render(voice, text)
-            wav_bytes(pcm2, rate2)
-        warm = (time.perf_counter() - a) * 1000.0 / reps
-        rows.append({"text": text, "audio_ms": audio_ms_of(len(pcm), rate), "wav_bytes": len(wav),
-                     "cold_ms": round(cold, 2), "cached_ms": round(warm, 4), "was_cached": cached})
-    out["phrases"] = rows
-    if clip:
-        from .replay import replay
-
-        CACHE.clear()  # first pass: every phrase new (a first set); second pass: all from the cache
-        for key in ("live", "live_cached"):
-            r = replay(clip, realtime=True, exercise=exercise, webrtc=False, stop_after_s=seconds)
-            out[key] = {"clip": clip, "sets": r["sets"], "speech": r["speech"], "speech_timing": r["speech_timing"],
-                        "frame_latency_ms_p50": r["timing"]["latency_ms_p50"],
-                        "frame_latency_ms_p95": r["timing"]["latency_ms_p95"],
-                        "processed_fps": r["timing"]["processed_fps"], "dropped_ratio": r["timing"]["dropped_ratio"]}
-    return out
-
-
+# ------------------------------------------------------------------------------------------------ try it out
 def main(argv: list[str] | None = None) -> int:
+    """``python -m realtime.speech say TEXT --out FILE.wav``: the audio of a phrase as the session produces it.
+    The benchmark is ``python -m realtime.speech_bench``."""
     import argparse
-    import sys
 
-    os.environ.setdefault("GLOG_minloglevel", "2")
-    p = argparse.ArgumentParser(prog="python -m realtime.speech", description="the voice: benchmark and try-out")
+    p = argparse.ArgumentParser(prog="python -m realtime.speech", description="the voice: try a phrase")
     sub = p.add_subparsers(dest="cmd", required=True)
-    b = sub.add_parser("bench", help="synthesis time per phrase; with CLIP, rep → spoken count latency live")
-    b.add_argument("clip", nargs="?")
-    b.add_argument("--exercise", default=None)
-    b.add_argument("--seconds", type=float, default=None, help="stop the clip after this many seconds")
-    b.add_argument("--json", action="store_true")
     s = sub.add_parser("say", help="write the WAV of a phrase (as the session would produce it)")
     s.add_argument("text")
     s.add_argument("--out", required=True)
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
-    if a.cmd == "say":
-        pcm, rate, ms, _ = render(EspeakVoice(), a.text)
-        Path(a.out).write_bytes(wav_bytes(pcm, rate))
-        print(f"{a.out}: {audio_ms_of(len(pcm), rate)} ms of audio at {rate} Hz, synthesised in {ms:.1f} ms")
-        return 0
-    r = bench(a.clip, a.exercise, a.seconds)
-    if a.json:
-        print(json.dumps(r))
-        return 0
-    print(f"espeak-ng start: {r['init_ms']} ms")
-    for row in r["phrases"]:
-        print(f"  {row['text']!r:50s} audio {row['audio_ms']:7.1f} ms  first {row['cold_ms']:6.2f} ms  "
-              f"cached {row['cached_ms']:.4f} ms")
-    for key in ("live", "live_cached"):
-        if key not in r:
-            continue
-        lv, st = r[key], r[key]["speech_timing"]
-        print(f"{key} ({lv['clip']}): sets {[(x['exercise'], x['reps']) for x in lv['sets']]}, "
-              f"{lv['processed_fps']} fps, dropped {lv['dropped_ratio']:.1%}, frame latency p50/p95 "
-              f"{lv['frame_latency_ms_p50']}/{lv['frame_latency_ms_p95']} ms")
-        print(f"  rep completed (frame arrival) → count audio ready: p50 {st['count_latency_ms_p50']} ms, "
-              f"p95 {st['count_latency_ms_p95']} ms over {sum(1 for u in lv['speech'] if u['kind'] == 'count')} "
-              f"counts ({st['cache_hits']} from the cache); all utterances p50 {st['latency_ms_p50']} / p95 "
-              f"{st['latency_ms_p95']} ms; dropped {st['dropped']}")
-    sys.stdout.flush()
+    pcm, rate, ms, _ = render(EspeakVoice(), a.text)
+    Path(a.out).write_bytes(wav_bytes(pcm, rate))
+    print(f"{a.out}: {audio_ms_of(len(pcm), rate)} ms of audio at {rate} Hz, synthesised in {ms:.1f} ms")
     return 0
 
 
 if __name__ == "__main__":
-    # run the imported module's main: one espeak-ng state and one phrase cache, shared with the live session
+    # run the imported module's main: one espeak-ng state and one phrase cache
     from realtime.speech import main as _main
 
     raise SystemExit(_main())

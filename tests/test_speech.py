@@ -405,6 +405,17 @@ def test_every_utterance_gets_its_audio_and_phrases_are_cached():
     assert msg["type"] == "speech" and msg["kind"] == "count" and msg["text"] == "1" and msg["wav_b64"]
 
 
+def test_audio_is_kept_only_for_what_the_page_can_still_fetch():
+    sp = Speech(SpeechConfig(keep=3), threaded=False)
+    for n in range(1, 7):
+        sp.frame(float(n), time.perf_counter(), count=n, set_index=1)
+    sp.close()
+    said = sp.history()
+    assert [u.text for u in said] == ["1", "2", "3", "4", "5", "6"]  # the listing keeps every utterance
+    assert [u.seq for u in sp.events(0)] == [4, 5, 6] and all(u.wav for u in sp.events(0))
+    assert all(u.wav is None and u.audio_ms > 0 for u in said[:3])  # older audio released
+
+
 def test_volume_scales_the_audio():
     full, half = Speech(SpeechConfig(), threaded=False), Speech(SpeechConfig(volume=0.5), threaded=False)
     for sp in (full, half):

@@ -11,6 +11,8 @@ from ..pose.cleaning import CleanFrame
 from ..pose.landmarks import (
     L_ANKLE,
     L_ELBOW,
+    L_FOOT,
+    L_HEEL,
     L_HIP,
     L_KNEE,
     L_SHOULDER,
@@ -18,6 +20,8 @@ from ..pose.landmarks import (
     NOSE,
     R_ANKLE,
     R_ELBOW,
+    R_FOOT,
+    R_HEEL,
     R_HIP,
     R_KNEE,
     R_SHOULDER,
@@ -114,6 +118,26 @@ def frame_signals(cf: CleanFrame) -> dict[str, float]:
     for sh_i, el_i, hp_i in ((L_SHOULDER, L_ELBOW, L_HIP), (R_SHOULDER, R_ELBOW, R_HIP)):
         fl.append(angle3(W[el_i], W[sh_i], W[hp_i]))
     s["flare"] = _side_pick(fl[0], fl[1], varm_l, varm_r)
+    # heel lift (side view): foot pitch in the image, heel above toe positive, the more visible foot; NaN when
+    # the foot is too short in the picture to measure (filmed from the front)
+    pitch = []
+    for heel, toe in ((L_HEEL, L_FOOT), (R_HEEL, R_FOOT)):
+        d = P[toe] - P[heel]
+        ok = float(np.linalg.norm(d)) >= 0.2 * scale
+        pitch.append(math.degrees(math.atan2(float(d[1]), abs(float(d[0])) + 1e-6)) if ok else NAN)
+    s["foot_pitch"] = _side_pick(pitch[0], pitch[1], min(v[L_HEEL], v[L_FOOT]), min(v[R_HEEL], v[R_FOOT]))
+    # the arm in the picture (front view): image-plane elbow angle and forearm tilt from vertical
+    ei, ft, reach = [], [], []
+    for sh_i, el_i, wr_i in ((L_SHOULDER, L_ELBOW, L_WRIST), (R_SHOULDER, R_ELBOW, R_WRIST)):
+        ei.append(angle3(P[sh_i], P[el_i], P[wr_i]))
+        f = P[wr_i] - P[el_i]
+        ft.append(math.degrees(math.atan2(abs(float(f[0])), -float(f[1]))) if np.linalg.norm(f) > 1 else NAN)
+        arm = float(np.linalg.norm(P[el_i] - P[sh_i]) + np.linalg.norm(f))
+        # wrist height over the shoulder as a share of the arm's length: 1 = arm straight up
+        reach.append(float(P[sh_i][1] - P[wr_i][1]) / arm if arm > 0.2 * scale else NAN)
+    s["elbow_img"] = _side_pick(ei[0], ei[1], varm_l, varm_r)
+    s["forearm_tilt"] = _side_pick(ft[0], ft[1], varm_l, varm_r)
+    s["wrist_reach"] = _side_pick(reach[0], reach[1], varm_l, varm_r)
     s["yaw"] = view_yaw(W)
     return s
 

@@ -67,6 +67,7 @@ def fill_evidence(report: Report, ev, decision, live_commit_s: float | None = No
     report.exercise = decision.model(view=ev.view, live_commit_s=live_commit_s)
     report.reps = ev.reps
     report.issues = ev.issues
+    report.borderline = list(getattr(ev, "borderline", []))
     report.variations = ev.variations
     report.not_judged = ev.not_judged
     return report
@@ -90,7 +91,7 @@ def write_artifacts(report: Report, out: Path, *, clean: list[CleanFrame], movem
         t, series = movement.series()
         try:
             write_angle_chart(t, series, report.reps, report.issues, out / "angles.png",
-                              title=f"{movement.ex.label}: joint angles")
+                              title=f"{movement.ex.label}: joint angles", borderline=report.borderline)
             report.artifacts["angle_chart"] = "angles.png"
         except OSError as e:
             raise OutputError(f"cannot write {out / 'angles.png'}: {e.strerror or e}") from None
