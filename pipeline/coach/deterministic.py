@@ -75,7 +75,7 @@ def looked_good(ev: Evidence, cards: CardSet, suppressed: set[str]) -> list[str]
     if ev.issues:
         clean = [c for c in cards.issues.values()
                  if c.exercise == ev.exercise and c.code not in ev.issue_codes and c.code not in ev.not_judged
-                 and c.code not in suppressed]
+                 and c.code not in suppressed and c.code not in ev.borderline_codes]
         for c in clean[:2]:
             out.append(f"Spotter did not flag {c.title.lower()} on any rep.")
     return out[:3]
@@ -159,9 +159,9 @@ def confidence_notes(ev: Evidence, cards: CardSet, report: Report) -> list[Confi
         out.append(ConfidenceNote(reason="view", text=(
             "Spotter could not tell the camera view, so judgements of depth and alignment are less certain.")))
     if "not_judged" in req:
-        names = [cards.issues[c].title.lower() if c in cards.issues else c.replace("_", " ") for c in ev.not_judged]
-        out.append(ConfidenceNote(reason="not_judged", text=(
-            f"From this camera view Spotter could not judge {' or '.join(names)}.")))
+        out.append(ConfidenceNote(reason="not_judged", text=not_judged_text(ev, cards)))
+    if "borderline" in req:
+        out.append(ConfidenceNote(reason="borderline", text=borderline_text(ev, cards)))
     if "video" in req:
         out.append(ConfidenceNote(reason="video", text=(
             "The video quality check raised warnings (see the quality section), so judgements from this video are "
@@ -171,6 +171,40 @@ def confidence_notes(ev: Evidence, cards: CardSet, report: Report) -> list[Confi
             f"Spotter recognised a {exercise_title(ev, cards).lower()}, which is not the exercise you chose in the "
             "app; check the exercise setting.")))
     return out
+
+
+def _title(code: str, cards: CardSet, ev: Evidence) -> str:
+    if code in cards.issues:
+        return cards.issues[code].title.lower()
+    f = ev.issue(code) or ev.borderline_issue(code)
+    return f.label.lower() if f else code.replace("_", " ")
+
+
+def not_judged_text(ev: Evidence, cards: CardSet) -> str:
+    """Which checks were not judged and why, in words (the reasons' numbers stay in the report)."""
+    groups: dict[str, list[str]] = {}
+    for code, reason in ev.not_judged.items():
+        r = reason.lower()
+        why = ("from this camera view" if "view" in r or "judged from" in r or "front" in r or "side" in r
+               else "because too few video frames covered the moment that decides it" if "frame" in r
+               else "because it is explained by a variation you chose" if "variation" in r
+               else "because the body parts it needs were not clearly visible")
+        groups.setdefault(why, []).append(_title(code, cards, ev))
+    return " ".join(f"Spotter could not judge {' or '.join(names)} {why}." for why, names in groups.items())
+
+
+def borderline_text(ev: Evidence, cards: CardSet) -> str:
+    """Borderline findings: past the threshold, but inside what the camera can measure. Never called a fault."""
+    parts = []
+    for f in ev.borderline:
+        if f.code in ev.issue_codes:
+            continue
+        where = f" on {rep_list(f.reps)}" if f.reps else ""
+        val = (f" (at most {fmt_value(f.value, f.unit)} against {fmt_value(f.threshold, f.unit)})"
+               if unit_kind(f.unit) != "plain" else "")
+        parts.append(f"{_title(f.code, cards, ev)}{where}{val}")
+    return ("Borderline, within the measurement uncertainty of this camera view and not counted as a fault: "
+            + "; ".join(parts) + ".")
 
 
 def suppressed_codes(report: Report, ev: Evidence) -> set[str]:

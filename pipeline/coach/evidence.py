@@ -54,6 +54,7 @@ class Evidence:
     seconds: list[float] = field(default_factory=list)
     percents: list[float] = field(default_factory=list)
     plain: list[float] = field(default_factory=list)
+    borderline: list[IssueFacts] = field(default_factory=list)  # inside the measurement uncertainty: not faults
 
     @property
     def issue_codes(self) -> list[str]:
@@ -61,6 +62,13 @@ class Evidence:
 
     def issue(self, code: str) -> Optional[IssueFacts]:
         return next((i for i in self.issues if i.code == code), None)
+
+    @property
+    def borderline_codes(self) -> list[str]:
+        return [i.code for i in self.borderline if i.code not in self.issue_codes]
+
+    def borderline_issue(self, code: str) -> Optional[IssueFacts]:
+        return next((i for i in self.borderline if i.code == code), None)
 
     def allowed_counts(self) -> set[int]:
         s = {self.rep_count, self.partial, self.rep_count + self.partial}
@@ -116,16 +124,12 @@ def _add(ev: Evidence, kind: str, v: Optional[float]) -> None:
         ev.plain.append(v)
 
 
-def extract_evidence(report: Report) -> Evidence:
-    ex = report.exercise
-    reps = report.reps
-    rep_numbers = sorted({it.index for it in (reps.items if reps else []) if it.index > 0 and not it.partial})
-    if reps and not rep_numbers and reps.count:
-        rep_numbers = list(range(1, reps.count + 1))
+def _facts(found: list, reps) -> list[IssueFacts]:
+    """Occurrences of issues (IssueModel) grouped by code, most severe first."""
     by_code: dict[str, list] = {}
-    for iss in report.issues:
+    for iss in found:
         by_code.setdefault(iss.code, []).append(iss)
-    issues: list[IssueFacts] = []
+    out: list[IssueFacts] = []
     for code, occ in by_code.items():
         worst = max(occ, key=lambda i: (i.severity, i.confidence))
         rnums = sorted({i.rep for i in occ if i.rep is not None and i.rep > 0})
@@ -135,11 +139,22 @@ def extract_evidence(report: Report) -> Evidence:
                 v = it.metrics.get(worst.metric)
                 if v is not None:
                     nums.append(float(v))
-        issues.append(IssueFacts(code=code, label=worst.label, severity=max(i.severity for i in occ), reps=rnums,
-                                 count=len(occ), metric=worst.metric, value=float(worst.value),
-                                 threshold=float(worst.threshold), unit=worst.unit, cue=worst.cue,
-                                 worst_rep=worst.rep if worst.rep and worst.rep > 0 else None, numbers=nums))
-    issues.sort(key=lambda f: (-f.severity, -f.count, f.code))
+        out.append(IssueFacts(code=code, label=worst.label, severity=max(i.severity for i in occ), reps=rnums,
+                              count=len(occ), metric=worst.metric, value=float(worst.value),
+                              threshold=float(worst.threshold), unit=worst.unit, cue=worst.cue,
+                              worst_rep=worst.rep if worst.rep and worst.rep > 0 else None, numbers=nums))
+    out.sort(key=lambda f: (-f.severity, -f.count, f.code))
+    return out
+
+
+def extract_evidence(report: Report) -> Evidence:
+    ex = report.exercise
+    reps = report.reps
+    rep_numbers = sorted({it.index for it in (reps.items if reps else []) if it.index > 0 and not it.partial})
+    if reps and not rep_numbers and reps.count:
+        rep_numbers = list(range(1, reps.count + 1))
+    issues = _facts(report.issues, reps)
+    borderline = _facts(getattr(report, "borderline", []) or [], reps)
 
     required: dict[str, str] = {}
     valid = report.pose.valid_ratio if report.pose else 0.0
@@ -152,6 +167,10 @@ def extract_evidence(report: Report) -> Evidence:
         required["view"] = "camera view could not be determined"
     if report.not_judged:
         required["not_judged"] = ", ".join(n.code for n in report.not_judged) + " not judged from this view"
+    issue_codes = {f.code for f in issues}
+    if any(f.code not in issue_codes for f in borderline):
+        required["borderline"] = (", ".join(f.code for f in borderline if f.code not in issue_codes)
+                                  + " past the threshold but inside the measurement uncertainty (not a fault)")
     if not report.qc.ok or report.qc.warnings:
         required["video"] = "; ".join(w.code for w in report.qc.warnings) or "video quality check failed"
     prof = report.profile
@@ -163,8 +182,11 @@ def extract_evidence(report: Report) -> Evidence:
                   partial=reps.partial if reps else 0, rep_numbers=rep_numbers, issues=issues,
                   variations={v.code: v.label for v in report.variations},
                   not_judged={n.code: n.reason for n in report.not_judged}, required_notes=required,
-                  duration_s=float(report.video.duration_s))
+                  duration_s=float(report.video.duration_s), borderline=borderline)
     # number pools
+    for iss in getattr(report, "borderline", []) or []:
+        _add(ev, unit_kind(iss.unit), iss.value)
+        _add(ev, unit_kind(iss.unit), iss.threshold)
     for iss in report.issues:
         k = unit_kind(iss.unit)
         _add(ev, k, iss.value)

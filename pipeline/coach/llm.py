@@ -34,8 +34,9 @@ MAX_TOKENS = 700
 SYSTEM_PROMPT = (
     "You write the wording of a workout set report for Spotter, a form coach. Use only the facts given. "
     "Be brief, friendly and concrete. Do not write any numbers. Do not mention injury, pain, medical "
-    "conditions or diagnoses. A variation is a valid choice, never a fault. Do not mention issues that are "
-    "not listed. Answer with JSON only."
+    "conditions or diagnoses. A variation is a valid choice, never a fault. A borderline finding is inside "
+    "the measurement uncertainty: call it borderline, never a fault, and give no fix for it. Do not mention issues "
+    "that are not listed. Answer with JSON only."
 )
 
 
@@ -221,11 +222,16 @@ def build_messages(ev: Evidence, cards: CardSet, report: Report) -> list[dict]:
             lines.append(f"- {f.code}: {f.label} on {where}.{val} Cue: {f.cue}. Tips: {tips}")
     else:
         lines.append("No issues were detected.")
+    border = [f for f in ev.borderline if f.code not in ev.issue_codes]
+    if border:
+        lines.append("Borderline (past the threshold but inside the measurement uncertainty; not faults, no fixes): "
+                     + "; ".join(f"{f.label} on {rep_list(f.reps) or 'the set'}" for f in border) + ".")
     if ev.variations:
         lines.append("Variations (valid choices, not faults): " + "; ".join(
             f"{c}: {lab}" for c, lab in ev.variations.items()))
     clean = [c.title.lower() for c in cards.issues.values()
-             if c.exercise == ev.exercise and c.code not in ev.issue_codes and c.code not in ev.not_judged]
+             if c.exercise == ev.exercise and c.code not in ev.issue_codes and c.code not in ev.not_judged
+             and c.code not in ev.borderline_codes]
     if clean:
         lines.append("Not seen in this set: " + ", ".join(clean) + ".")
     if ev.required_notes:

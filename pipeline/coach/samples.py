@@ -36,6 +36,7 @@ ISSUE_DEFAULTS: dict[str, tuple[str, str, str, float, float, str]] = {
     "back_arch": ("Back arching", "trunk_extension_deg", "deg", 19.0, 12.0, "Ribs down, squeeze glutes"),
     "uneven_press": ("Uneven press", "wrist_height_diff_ratio", "ratio", 0.15, 0.08, "Press both arms evenly"),
     "bar_path_drift": ("Bar path drifting", "wrist_drift_ratio", "ratio", 0.22, 0.15, "Press straight up"),
+    "heel_rise": ("Heels lifting", "heel_lift_deg", "deg", 24.0, 15.0, "Keep your heels down"),
 }
 VARIATION_LABELS = {
     "pause_squat": "Pause squat", "wide_stance": "Wide-stance squat", "narrow_stance": "Narrow-stance squat",
@@ -44,7 +45,7 @@ VARIATION_LABELS = {
     "arnold_press": "Arnold press", "wide_grip_press": "Wide-grip press", "close_grip_press": "Close-grip press",
 }
 EXERCISE_ISSUES = {
-    "squat": ["shallow_squat", "knee_valgus", "forward_lean", "lateral_shift"],
+    "squat": ["shallow_squat", "knee_valgus", "forward_lean", "lateral_shift", "heel_rise"],
     "push_up": ["hip_sag", "hip_pike", "shallow_push_up", "elbow_flare"],
     "shoulder_press": ["incomplete_lockout", "back_arch", "uneven_press", "bar_path_drift"],
 }
@@ -58,6 +59,8 @@ MAIN_ANGLES = {
     "squat": ("knee", "hip", "trunk_lean"),
     "push_up": ("elbow", "hip_line", "shoulder"),
     "shoulder_press": ("elbow", "shoulder", "trunk_extension"),
+    "deadlift": ("hip", "knee", "torso_lean"),
+    "lunge": ("knee_l", "knee_r", "torso_lean"),
     "unknown": ("knee", "elbow"),
 }
 
@@ -67,8 +70,10 @@ def sample_report(exercise: str = "squat", reps: int = 8, partial: int = 0, rep_
                   suppresses: Optional[dict[str, list[str]]] = None, confidence: float = 0.93,
                   view: Optional[str] = "side", valid_ratio: float = 0.97, not_judged: Sequence[str] = (),
                   qc_warnings: Sequence[str] = (), profile: Optional[Profile] = None,
-                  severities: Optional[dict[str, float]] = None) -> Report:
-    """A report for a set of ``reps`` full reps; ``issues`` maps code -> rep numbers (empty = set-level)."""
+                  severities: Optional[dict[str, float]] = None,
+                  borderline: Optional[dict[str, Sequence[int]]] = None) -> Report:
+    """A report for a set of ``reps`` full reps; ``issues`` maps code -> rep numbers (empty = set-level);
+    ``borderline`` the same for findings inside the measurement uncertainty (a value just past the threshold)."""
     issues = issues or {}
     items = []
     t = 1.0
@@ -90,6 +95,16 @@ def sample_report(exercise: str = "squat", reps: int = 8, partial: int = 0, rep_
                                   metric=metric, value=value + (0.5 * j if unit == "deg" else 0.0), threshold=thr,
                                   unit=unit, t_start=it.start_s if it else 1.0, t_end=it.end_s if it else duration - 1,
                                   confidence=0.85, cue=cue))
+    border = []
+    for code, reps_ in (borderline or {}).items():
+        label, metric, unit, value, thr, cue = ISSUE_DEFAULTS[code]
+        for r in reps_ or [None]:
+            it = items[r - 1] if r else None
+            v = round(thr + 0.1 * (value - thr), 3)
+            border.append(IssueModel(code=code, label=label, severity=0.4, rep=r, metric=metric, value=v,
+                                     threshold=thr, unit=unit, t_start=it.start_s if it else 1.0,
+                                     t_end=it.end_s if it else duration - 1, confidence=0.7, cue=cue,
+                                     status="borderline", uncertainty=round(abs(value - thr) * 0.5, 3)))
     ex_label = exercise
     return Report(
         video=VideoMeta(path="set.mp4", duration_s=duration, fps=30.0, width=1280, height=720,

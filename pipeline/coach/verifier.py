@@ -10,6 +10,8 @@ Always on. It reads a :class:`~pipeline.schema.Summary` as text, sentence by sen
 ``rep_number``         "rep 3" must exist, and in a sentence about an issue, be a rep with that issue
 ``number``             angles (°), seconds and percentages within a tolerance of an evidence value;
                        any other number must be an evidence number
+``borderline_as_fault`` a borderline finding (past the threshold but inside the measurement uncertainty) is
+                       mentioned only as borderline, never as a fault and never as a fix
 ``medical_claim``      no diagnosis, injury(-prevention) or medical/treatment claims; negation-aware
 ``confidence_note``    a note present for each low-confidence reason (pose, view, router, ...)
 ``fix_coverage``       exactly one fix per detected issue, ordered by severity, facts as in evidence
@@ -27,8 +29,8 @@ from ..schema import CheckFailure, Report, Summary
 from .cards import CardSet, load_cards
 from .evidence import Evidence, extract_evidence
 
-CHECKS = ("issue_label", "variation_as_fault", "exercise", "rep_count", "rep_number", "number", "medical_claim",
-          "confidence_note", "fix_coverage", "disclaimer")
+CHECKS = ("issue_label", "variation_as_fault", "borderline_as_fault", "exercise", "rep_count", "rep_number", "number",
+          "medical_claim", "confidence_note", "fix_coverage", "disclaimer")
 
 ANGLE_TOL_DEG, ANGLE_TOL_REL = 3.0, 0.05
 TIME_TOL_S, TIME_TOL_REL = 0.3, 0.10
@@ -67,7 +69,13 @@ FAULT_RE = re.compile(r"\b(?:faults?|faulty|mistakes?|errors?|wrong|incorrect\w*
                       r"flaw\w*|too wide|too narrow|too close|fix|fixing|fixed|correct (?:it|this|that)|improper\w*|"
                       r"sloppy|cheat\w*|breakdown|broke down)\b", re.I)
 
+# a sentence may name a borderline finding only when it says that it is borderline / within the uncertainty
+BORDER_RE = re.compile(r"\b(?:borderline|border-line|within (?:the )?(?:measurement )?(?:uncertainty|noise|margin)|"
+                       r"inside (?:the )?(?:measurement )?(?:uncertainty|noise|margin)|measurement (?:uncertainty|noise)|"
+                       r"too close to (?:call|tell)|close to the (?:limit|threshold|line))", re.I)
+
 NOTE_KEYWORDS = {
+    "borderline": r"borderline|uncertain\w*|margin|noise|close to|within",
     "pose": r"pose|track\w*|visib\w*|landmark\w*|detect\w*|in frame|in view|seen|see you|body",
     "view": r"view|angle|camera|film\w*|side-on|front-on|position",
     "router": r"exercise|recogni\w*|identif\w*|classif\w*|confiden\w*|sure|certain",
@@ -208,8 +216,8 @@ def _expand_rep_list(first: str, rest: str) -> list[int]:
 
 def evidence_terms(ev: Evidence) -> list[_Term]:
     """The report's own issue/variation labels recognise mentions too, whatever wording the rules use."""
-    out = [_Term(frozenset([f.code]), "issue", re.compile(rf"\b{re.escape(f.label)}\b", re.I)) for f in ev.issues
-           if f.label]
+    out = [_Term(frozenset([f.code]), "issue", re.compile(rf"\b{re.escape(f.label)}\b", re.I))
+           for f in [*ev.issues, *ev.borderline] if f.label]
     out += [_Term(frozenset([c]), "variation", re.compile(rf"\b{re.escape(lab)}\b", re.I))
             for c, lab in ev.variations.items() if lab]
     return out
@@ -221,6 +229,7 @@ def check_text(section: str, text: str, ev: Evidence, cards: CardSet,
     lex = lexicon(cards) + evidence_terms(ev)
     fails: list[CheckFailure] = []
     detected = set(ev.issue_codes)
+    border = set(ev.borderline_codes)
     suppressed = suppressed or {}
     for sent in sentences(text):
         # --- issues
@@ -238,6 +247,16 @@ def check_text(section: str, text: str, ev: Evidence, cards: CardSet,
             if any(a < m.end and m.start < b for a, b in ok_spans) or m.term.codes in reported:
                 continue  # part of a longer mention of a detected issue, or already reported
             reported.add(m.term.codes)
+            bl = m.term.codes & border
+            if bl:
+                fault = _fault_word(sent)
+                if BORDER_RE.search(sent) and not fault and not section.startswith("fix_first"):
+                    sent_issue_codes |= bl
+                else:
+                    _fail(fails, "borderline_as_fault", section, sent,
+                          f"'{sent[m.start:m.end]}' ({sorted(bl)[0]}) is borderline (inside the measurement "
+                          f"uncertainty): " + (f"called '{fault}'" if fault else "not said to be borderline"))
+                continue
             sup = [c for c in m.term.codes if c in suppressed]
             if sup:
                 _fail(fails, "variation_as_fault", section, sent,
@@ -274,13 +293,21 @@ def check_text(section: str, text: str, ev: Evidence, cards: CardSet,
     return fails
 
 
+def _fault_word(sent: str) -> str:
+    """The first fault word ('fault', 'problem', 'fix', ...) of a sentence that is not negated, or ''."""
+    for fm in FAULT_RE.finditer(sent):
+        if not negated(sent, fm.start(), fm.end(), post=False):
+            return fm.group(0)
+    return ""
+
+
 def _check_numbers(section: str, sent: str, ev: Evidence, issue_codes: set[str]) -> list[CheckFailure]:
     fails: list[CheckFailure] = []
     used: list[tuple[int, int]] = []
     valid_reps = set(ev.rep_numbers)
     issue_reps: set[int] = set()
     for c in issue_codes:
-        f = ev.issue(c)
+        f = ev.issue(c) or ev.borderline_issue(c)
         if f and f.reps:
             issue_reps |= set(f.reps)
     for m in REP_NUM_RE.finditer(sent):
@@ -305,7 +332,7 @@ def _check_numbers(section: str, sent: str, ev: Evidence, issue_codes: set[str])
         else:
             allowed = {ev.rep_count, ev.rep_count + ev.partial, ev.partial}
             for c in issue_codes:
-                f = ev.issue(c)
+                f = ev.issue(c) or ev.borderline_issue(c)
                 if f:
                     allowed |= {len(f.reps), f.count}
             ok = n in allowed
@@ -314,7 +341,7 @@ def _check_numbers(section: str, sent: str, ev: Evidence, issue_codes: set[str])
             _fail(fails, "rep_count", section, sent, f"says {n} reps; evidence: {want}")
     issue_nums: list[float] = []
     for c in issue_codes:
-        f = ev.issue(c)
+        f = ev.issue(c) or ev.borderline_issue(c)
         if f:
             issue_nums += f.numbers
     for m in UNIT_RE.finditer(sent):
@@ -376,6 +403,10 @@ def verify_summary(summary: Summary, report: Report, cards: Optional[CardSet] = 
         if bad_var:
             _fail(fails, "variation_as_fault", "fix_first", ", ".join(bad_var),
                   "a valid variation (or what it explains) is listed as a fix")
+        bad_border = [c for c in extra if c in ev.borderline_codes]
+        if bad_border:
+            _fail(fails, "borderline_as_fault", "fix_first", ", ".join(bad_border),
+                  "a borderline finding (inside the measurement uncertainty) is listed as a fix")
         _fail(fails, "fix_coverage", "fix_first", ", ".join(got),
               f"expected one fix per detected issue in severity order: {', '.join(want) or 'none'}")
     for f in summary.fix_first:

@@ -14,13 +14,17 @@ from typing import Optional
 import numpy as np
 
 from ..pose.cleaning import CleanFrame
+from ..pose.landmarks import MIRROR
 from ..schema import IssueModel, NotJudged, RepItem, RepsModel, VariationModel
 from .exercises import Exercise
-from .exercises.base import IssueRule
+from .exercises.base import IssueRule, Judgement
 from .repcount import Rep, RepCounter
 from .signals import frame_signals, view_of
 
-SIDE_VIEWS_FACTOR = {"front": 1.0, "side": 1.0, "diagonal": 0.85}
+REF_FPS = 30.0  # the frame rate the noise figures were measured at
+MOMENT_S = 0.2  # half-width of the window around the moment that decides a rule (bottom, lockout, peak)
+MAX_GAP_S = 0.3  # a larger hole in the frames around that moment: not judged on that rep
+MOMENT_WORDS = {"bottom": "bottom", "top": "lockout/top", "peak": "decisive moment"}
 
 
 @dataclass
@@ -28,8 +32,19 @@ class RepResult:
     rep: Rep
     item: RepItem
     view: str
-    issues: list[IssueModel]
+    issues: list[IssueModel]  # raised: past the threshold by more than the measurement uncertainty
     unjudged: list[NotJudged]
+    borderline: list[IssueModel] = field(default_factory=list)  # past the threshold, inside the uncertainty
+
+
+@dataclass
+class Coverage:
+    """How well the frames cover the moment that decides a rule on one rep."""
+
+    n: int  # frames with the rule's signal within +-MOMENT_S of the moment
+    factor: float  # noise multiplier (>= 1) for fewer frames than at REF_FPS
+    sampling: float  # the signal's change and jitter between neighbouring frames there (metric units)
+    reason: str = ""  # set when too few frames cover the moment to judge it at all
 
 
 @dataclass
@@ -53,6 +68,7 @@ class SetEvidence:
     variations: list[VariationModel]
     not_judged: list[NotJudged]
     rep_results: list[RepResult] = field(default_factory=list)
+    borderline: list[IssueModel] = field(default_factory=list)  # in the report; never cued, never a fix
 
     @property
     def count(self) -> int:
@@ -73,6 +89,11 @@ class MovementAnalyzer:
         self.results: list[RepResult] = []
         self._pending: Rep | None = None
         self.settle_s = settle_s
+        self.max_settle_s = max(settle_s, 2.0)  # a slow lockout: wait at most this long for the real top
+        self.still_s = 0.3  # the top has settled when the signal set no new high for this long
+        self._peak = (math.nan, -math.inf)  # (t, value) of the highest signal since the pending rep counted
+        self._close_t = math.nan  # the time up to which the pending rep's top was searched
+        self._ref_top: dict | None = None  # signals where the set's first full rep completed
         # bounded memory: full per-frame signals only for the last keep_s seconds (enough for any rep);
         # a decimated copy of the chart signals for the whole set
         self.keep_s = keep_s
@@ -96,20 +117,32 @@ class MovementAnalyzer:
             self._hist.append(tuple(s.get(k, math.nan) if s else math.nan for k in self._chart_keys))
         if len(self._t) > 600 and cf.t - self._t[0] > self.keep_s * 1.5:
             self._trim(cf.t - self.keep_s)
-        ok = bool(s) and cf.valid and self.ex.gate(s) and not self._walking(cf.t, s)
+        ok = bool(s) and cf.valid and self.ex.gate(s) and (not self.ex.walk_gate or not self._walking(cf.t, s))
         x = s.get(self.ex.signal, math.nan) if s else math.nan
-        rep = self.counter.update(cf.t, x, ok, at_bottom=bool(s) and self.ex.at_bottom(s),
-                                  top_ok=bool(s) and self.ex.valid_top(s))
+        top_ok = bool(s) and self.ex.valid_top(s) and (self._ref_top is None or self.ex.same_posture(s, self._ref_top))
+        rep = self.counter.update(cf.t, x, ok, at_bottom=bool(s) and self.ex.at_bottom(s), top_ok=top_ok)
+        if rep is not None and not rep.partial and self.ex.full_depth(self._window(rep.start_t, rep.end_t)[0],
+                                                                      rep) is False:
+            self.counter.demote(rep)  # too shallow by the exercise's own depth measure: a partial rep
+        if rep is not None and not rep.partial and self._ref_top is None:
+            self._ref_top = dict(s)  # the start posture later reps must return to
         st = MovementState(exercise=self.ex.name, phase=self.counter.phase, count=self.counter.count,
                            partial=sum(1 for r in self.counter.reps if r.partial))
         st.progress = self._progress(x) if ok else None
-        # a rep counts the moment it completes; its metrics wait until the top has settled
-        # (or the next descent starts), so lockout and top angles are measured at the real top
-        if self._pending is not None and (cf.t >= self._pending.end_t + self.settle_s or
-                                          self.counter.phase == "lowering" or rep is not None):
-            st.new_rep = self._close_pending(st)
+        # a rep counts the moment it completes; its metrics wait until the top has settled (no new high for
+        # still_s, at most max_settle_s) or the next descent starts, so lockout and top angles are measured at
+        # the real top even when the lockout is slow
+        if self._pending is not None:
+            if math.isfinite(x) and x > self._peak[1]:
+                self._peak = (cf.t, x)
+            settled = cf.t >= self._pending.end_t + self.settle_s and cf.t - self._peak[0] >= self.still_s
+            if settled or cf.t >= self._pending.end_t + self.max_settle_s or self.counter.phase == "lowering" \
+                    or rep is not None:
+                self._close_t = cf.t if rep is None else self._t[-2] if len(self._t) > 1 else cf.t
+                st.new_rep = self._close_pending(st)
         if rep is not None:
             self._pending = rep
+            self._peak = (rep.end_t, rep.end_value)
         return st
 
     def _close_pending(self, st: MovementState | None = None) -> RepResult:
@@ -155,10 +188,12 @@ class MovementAnalyzer:
         return w, slice(i0, i1)
 
     def _evaluate(self, rep: Rep) -> RepResult:
-        # the top after the count: up to settle_s later, never into the next descent
+        # the top after the count: until the top settled, never into the next descent
         ts = np.asarray(self._t)
+        t_close = self._close_t if math.isfinite(self._close_t) else rep.end_t + self.max_settle_s
+        self._close_t = math.nan
         j0 = int(np.searchsorted(ts, rep.end_t, "left"))
-        j1 = int(np.searchsorted(ts, rep.end_t + self.settle_s, "right"))
+        j1 = int(np.searchsorted(ts, min(t_close, rep.end_t + self.max_settle_s), "right"))
         xs = np.array([self._sig[j].get(self.ex.signal, np.nan) if self._sig[j] else np.nan for j in range(j0, j1)])
         if len(xs) and np.isfinite(xs).any():
             k = int(np.nanargmax(xs))
@@ -182,28 +217,104 @@ class MovementAnalyzer:
         frames = self._frame[sl]
         item = RepItem(index=rep.index, start_s=round(rep.start_t, 3), bottom_s=round(rep.bottom_t, 3),
                        end_s=round(rep.end_t, 3), partial=rep.partial,
-                       start_frame=frames[0] if frames else 0, end_frame=frames[-1] if frames else 0, metrics=m)
-        issues, unjudged = [], []
+                       start_frame=frames[0] if frames else 0, end_frame=frames[-1] if frames else 0, metrics=m,
+                       side=self.ex.rep_side(w, rep))
+        issues, borderline, unjudged = [], [], []
         if not rep.partial:
-            vis = np.stack(self._vis[sl]) if sl.stop > sl.start else np.zeros((1, 33))
-            for rule in self.ex.issue_rules:
-                if view not in rule.views:
-                    unjudged.append(NotJudged(code=rule.code, reason=rule.view_reason or
+            for rule0 in self.ex.issue_rules:
+                rule = rule0.for_view(view)
+                if rule is None:
+                    unjudged.append(NotJudged(code=rule0.code, reps=[rep.index], reason=rule0.view_reason or
                                               f"the {view} view cannot judge this"))
                     continue
                 val = m.get(rule.metric)
-                if rule.fires(val):
-                    issues.append(self._issue(rule, val, rep, item, view, vis, w))
-        return RepResult(rep=rep, item=item, view=view, issues=issues, unjudged=unjudged)
+                if val is None:
+                    unjudged.append(NotJudged(code=rule0.code, reps=[rep.index], reason=rule.unmeasured_reason or (
+                        f"{rule.label.lower()} could not be measured: the body parts it needs were not visible")))
+                    continue
+                cov = self._coverage(rule, rep, float(val))
+                if cov.reason:
+                    unjudged.append(NotJudged(code=rule0.code, reps=[rep.index], reason=cov.reason))
+                    continue
+                vis = self._visibility(rule, rep)
+                j = rule.judge(float(val), rule.sigma(view, vis, cov.factor, cov.sampling))
+                if j.status != "clear":
+                    (issues if j.status == "raised" else borderline).append(self._issue(rule, float(val), rep, item, j,
+                                                                                         cov.n))
+        return RepResult(rep=rep, item=item, view=view, issues=issues, unjudged=unjudged, borderline=borderline)
 
-    def _issue(self, rule: IssueRule, val: float, rep: Rep, item: RepItem, view: str, vis: np.ndarray,
-               w: dict) -> IssueModel:
-        jv = float(np.mean(vis[:, list(rule.joints)])) if rule.joints else 0.8
-        conf = max(0.0, min(1.0, jv * SIDE_VIEWS_FACTOR.get(view, 0.7) * (1.0 if val is not None else 0)))
+    def _moment_t(self, rule: IssueRule, rep: Rep, val: float) -> float:
+        if rule.moment == "bottom":
+            return rep.bottom_t
+        if rule.moment == "top":
+            return rep.end_t
+        # the frame whose signal value is closest to the metric (the one that decided it)
+        if rule.signal:
+            w, _ = self._window(rep.start_t, rep.end_t)
+            x = w.get(rule.signal)
+            if x is not None and np.isfinite(x).any():
+                d = np.abs(np.abs(x) - abs(val))
+                return float(w["t"][int(np.nanargmin(np.where(np.isfinite(d), d, np.inf)))])
+        return rep.bottom_t
+
+    def _coverage(self, rule: IssueRule, rep: Rep, val: float) -> Coverage:
+        """Frames around the moment that decides ``rule`` on ``rep``: too few = not judged; fewer than at
+        REF_FPS = more noise; the signal's change between neighbouring frames = sampling error."""
+        tc = self._moment_t(rule, rep, val)
+        ts = np.asarray(self._t)
+        i0 = int(np.searchsorted(ts, tc - MOMENT_S - 1e-9, "left"))
+        i1 = int(np.searchsorted(ts, tc + MOMENT_S + 1e-9, "right"))
+        key = rule.signal or self.ex.signal
+        x = np.array([self._sig[j].get(key, np.nan) if self._sig[j] else np.nan for j in range(i0, i1)], float)
+        tt = ts[i0:i1]
+        ok = np.isfinite(x)
+        n = int(ok.sum())
+        where = MOMENT_WORDS.get(rule.moment, "decisive moment")
+        if n < 2:
+            return Coverage(n, math.inf, 0.0, f"only {n} usable frame{'s' if n != 1 else ''} around the {where} of "
+                                              f"rep {rep.index}: too few to judge it")
+        tv, xv = tt[ok], x[ok]
+        gap = float(np.max(np.diff(tv)))
+        near = float(np.min(np.abs(tv - tc)))
+        if gap > MAX_GAP_S or near > MAX_GAP_S / 2:
+            return Coverage(n, math.inf, 0.0, f"frames were missing around the {where} of rep {rep.index} "
+                                              f"(a {max(gap, 2 * near):.2f} s hole): too few to judge it")
+        # the span the stream could have covered (a rep at the very start or end of a stream has less)
+        span = min(tc + MOMENT_S, ts[-1]) - max(tc - MOMENT_S, ts[0])
+        n_ref = max(2.0, REF_FPS * span)
+        factor = math.sqrt(max(1.0, n_ref / n))
+        sampling = 0.0
+        if rule.signal and n >= 3:
+            dx = np.diff(xv)
+            # the signal's typical change between the frames at hand (where the true extreme may hide) ...
+            slope = np.abs(dx / np.maximum(np.diff(tv), 1e-3))
+            sampling = 0.5 * float(np.median(slope)) * gap
+            # ... and its frame-to-frame jitter around its own trend (pose quality on this rep)
+            jitter = 1.4826 * float(np.median(np.abs(dx - np.median(dx)))) / math.sqrt(2.0)
+            sampling = math.hypot(sampling, jitter)
+        return Coverage(n, factor, sampling)
+
+    def _visibility(self, rule: IssueRule, rep: Rep) -> float:
+        """Mean visibility of the rule's joints over the rep (each joint or its mirror, whichever is clearer)."""
+        if not rule.joints:
+            return 0.9
+        ts = np.asarray(self._t)
+        i0 = int(np.searchsorted(ts, rep.start_t, "left"))
+        i1 = int(np.searchsorted(ts, rep.end_t, "right"))
+        rows = [v for v in self._vis[i0:i1] if v.any()]
+        if not rows:
+            return 0.0
+        vis = np.stack(rows)
+        j = list(rule.joints)
+        return float(np.mean(np.maximum(vis[:, j], vis[:, [MIRROR[k] for k in j]])))
+
+    def _issue(self, rule: IssueRule, val: float, rep: Rep, item: RepItem, j: Judgement, frames: int) -> IssueModel:
         return IssueModel(code=rule.code, label=rule.label, severity=round(rule.severity(val), 3), rep=rep.index,
                           metric=rule.metric, value=round(float(val), 3), threshold=rule.threshold, unit=rule.unit,
                           t_start=item.start_s, t_end=item.end_s, frame_start=item.start_frame,
-                          frame_end=item.end_frame, confidence=round(conf, 3), cue=rule.cue, joints=list(rule.joints))
+                          frame_end=item.end_frame, confidence=round(min(1.0, max(0.0, j.confidence)), 3),
+                          cue=rule.cue, joints=list(rule.joints), status=j.status,
+                          uncertainty=round(j.margin, 3), frames=frames)
 
     # -- set level ------------------------------------------------------------
     def _variations(self) -> list[VariationModel]:
@@ -234,22 +345,28 @@ class MovementAnalyzer:
         variations = self._variations()
         sup = self._suppressed(variations)
         issues = [i for r in self.results for i in r.issues if i.code not in sup]
+        borderline = [i for r in self.results for i in r.borderline if i.code not in sup]
         seen: dict[str, NotJudged] = {}
         for r in self.results:
             for nj in r.unjudged:
-                seen.setdefault(nj.code, nj)
+                if nj.code in seen:
+                    seen[nj.code].reps = sorted(set(seen[nj.code].reps) | set(nj.reps))
+                else:
+                    seen[nj.code] = nj.model_copy(deep=True)
         for v in variations:
             for code in v.suppresses:
                 seen.setdefault(code, NotJudged(code=code, reason=f"explained by the {v.label.lower()} variation"))
         items = [r.item for r in self.results]
         full = [r for r in self.results if not r.rep.partial]
         reps = RepsModel(count=self.counter.count, partial=len(self.results) - len(full), items=items,
-                         set_metrics=_set_metrics([r.item.metrics for r in full]))
+                         set_metrics=_set_metrics([r.item.metrics for r in full]) |
+                         self.ex.set_metrics([r.item for r in full]))
         views = [r.view for r in full] or [view_of(np.array([s.get("yaw", np.nan) for s in self._sig if s]))]
         view = max(set(views), key=views.count)
         issues.sort(key=lambda i: (-i.severity, i.rep or 0))
+        borderline.sort(key=lambda i: (-i.confidence, i.rep or 0))
         return SetEvidence(exercise=self.ex.name, view=view, reps=reps, issues=issues, variations=variations,
-                           not_judged=list(seen.values()), rep_results=self.results)
+                           not_judged=list(seen.values()), rep_results=self.results, borderline=borderline)
 
     def _trim(self, t_min: float) -> None:
         if self._pending is not None:

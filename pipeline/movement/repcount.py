@@ -9,9 +9,11 @@ The exercise supplies a signal where the *top* (standing, arms locked out) is a 
 * measures every phase in seconds from timestamps (frames may be dropped live);
 * adapts to this athlete: the top is the running top of the current set, the working depth is the median
   depth of the counted reps, and thresholds scale with them;
-* counts a rep only when the top is reached after a real bottom; a set that begins at the bottom counts its
-  first ascent; an unfinished final descent is not a rep; a rep that did not reach the working depth is
-  reported as partial and not counted; a posture change (getting up, walking away) aborts the rep.
+* counts a rep only when the top is reached after a real bottom, in the exercise's start posture (``top_ok``);
+  a set that begins at the bottom counts its first ascent; an unfinished final descent is not a rep; a rep that
+  did not reach the working depth is reported as partial and not counted (the exercise can also
+  :meth:`~RepCounter.demote` a rep its own depth measure finds too shallow); a posture change (getting up,
+  walking away) aborts the rep.
 """
 from __future__ import annotations
 
@@ -74,6 +76,7 @@ class RepCounter:
     _last_t: float = math.nan
     _roms: list = field(default_factory=list)
     _bottoms: list = field(default_factory=list)
+    _last_rom_added: bool = False
 
     # -- adaptive thresholds ------------------------------------------------
     @property
@@ -181,6 +184,18 @@ class RepCounter:
             return None
         return None
 
+    def demote(self, rep: Rep) -> None:
+        """The exercise judged a just-counted rep too shallow for a full rep (e.g. a half push-up): report it as
+        partial instead, and keep its depth out of the working depth. Call it before the next ``update``."""
+        if rep.partial or not self.reps or self.reps[-1] is not rep:
+            return
+        rep.partial, rep.index = True, 0
+        self.count -= 1
+        if self._last_rom_added:
+            self._roms.pop()
+        self._bottoms.pop()
+        self._last_rom_added = False
+
     def _restart_top(self, t: float, x: float) -> None:
         self.phase = TOP
         self._top = x
@@ -197,12 +212,14 @@ class RepCounter:
             partial = p.first_partial_bottom is not None and self._min > p.first_partial_bottom
         rep = Rep(start_t=self._start_t, bottom_t=self._min_t, end_t=t, top_value=self._top,
                   bottom_value=self._min, end_value=x, partial=partial, first_ascent=self._from_bottom)
+        self._last_rom_added = False
         if not partial:
             self.count += 1
             rep.index = self.count
             # the start-at-bottom ascent measures against a prior top: keep it out of the working depth
             if not self._from_bottom:
                 self._roms.append(depth)
+                self._last_rom_added = True
             self._bottoms.append(self._min)
         self.reps.append(rep)
         return rep

@@ -10,6 +10,7 @@ import numpy as np
 from ..schema import IssueModel, RepItem, RepsModel
 
 ISSUE_COLOR = "#d62728"
+BORDERLINE_COLOR = "#ff9f1c"
 REP_COLORS = ("#e8f0fb", "#f6f6f6")
 
 
@@ -33,9 +34,11 @@ def downsample(times: np.ndarray, series: Mapping[str, np.ndarray], max_points: 
 
 def write_angle_chart(times: Sequence[float] | np.ndarray, series: Mapping[str, Sequence[float] | np.ndarray],
                       reps: RepsModel | Sequence[RepItem] | None, issues: Iterable[IssueModel],
-                      path: str | Path, title: Optional[str] = None, dpi: int = 110) -> Path:
+                      path: str | Path, title: Optional[str] = None, dpi: int = 110,
+                      borderline: Iterable[IssueModel] = ()) -> Path:
     """Plot the main joint angles (degrees) over the set; shade each rep (numbered, partial reps hatched)
-    and mark each issue's time range in red with its code. Returns ``path``."""
+    and mark each issue's time range in red with its code (borderline findings in orange, marked '?').
+    Returns ``path``."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -52,17 +55,18 @@ def write_angle_chart(times: Sequence[float] | np.ndarray, series: Mapping[str, 
                    lw=0)
         ax.text((it.start_s + it.end_s) / 2, ymax, "p" if it.partial or it.index <= 0 else str(it.index),
                 ha="center", va="bottom", fontsize=8, color="#444")
-    iss = list(issues)
-    for k, i in enumerate(iss):
-        ax.axvspan(i.t_start, max(i.t_end, i.t_start + 0.05), ymin=0.0, ymax=0.06, color=ISSUE_COLOR, alpha=0.6,
-                   lw=0)
-        ax.text(i.t_start, ymin + (ymax - ymin) * (0.08 + 0.06 * (k % 3)), i.code.replace("_", " "), fontsize=7,
-                color=ISSUE_COLOR, clip_on=True)
+    iss = [(i, ISSUE_COLOR, "") for i in issues] + [(i, BORDERLINE_COLOR, "?") for i in borderline]
+    for k, (i, color, mark) in enumerate(iss):
+        ax.axvspan(i.t_start, max(i.t_end, i.t_start + 0.05), ymin=0.0, ymax=0.06, color=color, alpha=0.6,
+                   lw=0, hatch="//" if mark else None)
+        ax.text(i.t_start, ymin + (ymax - ymin) * (0.08 + 0.06 * (k % 3)), i.code.replace("_", " ") + mark,
+                fontsize=7, color=color, clip_on=True)
     ax.set_ylim(ymin, ymax)
     ax.set_xlim(float(t[0]) if t.size else 0.0, float(t[-1]) if t.size else 1.0)
     ax.set_xlabel("time (s)")
     ax.set_ylabel("angle (°)")
-    ax.set_title(title or "Joint angles over the set (shaded = reps, red = issues)", fontsize=10, pad=14)
+    ax.set_title(title or "Joint angles over the set (shaded = reps, red = issues, orange = borderline)",
+                 fontsize=10, pad=14)
     if ser:
         ax.legend(loc="lower right", fontsize=8, framealpha=0.8)
     ax.grid(alpha=0.3)

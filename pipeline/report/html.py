@@ -57,6 +57,12 @@ def _num(v: Any, fmt: str = ".1f") -> str:
         return str(v)
 
 
+def _margin(i) -> str:
+    """How far past the threshold a value must be to be raised (the measurement uncertainty), as '±x'."""
+    u = getattr(i, "uncertainty", None)
+    return "" if u is None else "±" + _num(u, ".3g")
+
+
 def _card_html(c: Card) -> str:
     return (f'<div class="card"><h3>{e(c.title)} <span class="badge src">{e(c.kind)}</span></h3>'
             f"<p><b>What good looks like:</b> {e(c.good)}</p><p><b>Why it matters:</b> {e(c.why)}</p>"
@@ -139,15 +145,25 @@ def render_report_html(report: Report, out_dir: str | Path | None = None, cards:
     else:
         parts.append('<p class="small">No reps counted.</p>')
     parts.append("<h2>Issues</h2>" + _table(
-        ["issue", "rep", "metric", "value", "threshold", "unit", "time s", "severity", "confidence", "cue"],
-        [[i.label, i.rep or "", i.metric, _num(i.value), _num(i.threshold), i.unit,
+        ["issue", "rep", "metric", "value", "threshold", "margin", "unit", "time s", "severity", "confidence", "cue"],
+        [[i.label, i.rep or "", i.metric, _num(i.value), _num(i.threshold), _margin(i), i.unit,
           f"{_num(i.t_start)}–{_num(i.t_end)}", _num(i.severity, ".2f"), _num(i.confidence, ".2f"), i.cue]
          for i in report.issues]))
+    if report.borderline:
+        parts.append("<h3>Borderline: inside the measurement uncertainty, not counted as faults</h3>"
+                     '<p class="small">Past the threshold, but by less than what this view, pose quality and frame '
+                     "rate can measure. Not cued live and not in the fixes; confidence is the probability that the "
+                     "true value is past the threshold.</p>" + _table(
+                         ["finding", "rep", "metric", "value", "threshold", "margin", "unit", "confidence"],
+                         [[i.label, i.rep or "", i.metric, _num(i.value), _num(i.threshold), _margin(i), i.unit,
+                           _num(i.confidence, ".2f")] for i in report.borderline]))
     parts.append("<h2>Variations</h2>" + _table(["variation", "confidence", "explains"],
                                                 [[x.label, _num(x.confidence, ".2f"), ", ".join(x.suppresses)]
                                                  for x in report.variations]))
     if report.not_judged:
-        parts.append("<h3>Not judged from this view</h3>" + _ul(f"{n.code}: {n.reason}" for n in report.not_judged))
+        parts.append("<h3>Not judged</h3>" + _ul(
+            f"{n.code}{' (reps ' + ', '.join(map(str, n.reps)) + ')' if n.reps and all(r > 0 for r in n.reps) else ''}"
+            f": {n.reason}" for n in report.not_judged))
     # --- cards
     rc = cards.for_report(ex.label if ex else None, [i.code for i in report.issues],
                           [x.code for x in report.variations])

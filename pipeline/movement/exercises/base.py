@@ -3,6 +3,13 @@ the signal it counts on, the rep thresholds, per-rep metrics, issue rules (with 
 them), valid variations (and which issues they explain away) and the live cue texts.
 
 Adding an exercise = writing one module with a subclass of :class:`Exercise` and calling ``register``.
+
+Every issue rule also declares how well its metric can be measured (``noise``, the one-sigma measurement
+noise in the metric's unit for the best view and clearly visible joints). The analyzer scales it with the view,
+the visibility of the rule's joints and how many frames cover the moment that decides it, and
+:meth:`IssueRule.judge` turns the measured value into a probability: an issue is *raised* only when the
+value is past the threshold by more than the uncertainty (``Z_RAISE`` sigmas), *borderline* when it is past
+the threshold but inside that margin. See ``docs/judgement.md``.
 """
 from __future__ import annotations
 
@@ -17,9 +24,51 @@ from ..repcount import Rep, RepParams
 Signals = dict[str, np.ndarray]  # name -> values over a window of frames (NaN where unknown)
 
 
+# -- measurement uncertainty ------------------------------------------------------------------------
+Z_RAISE = 1.645  # an issue is raised when it is past the threshold by more than this many sigmas (P > 0.95)
+VIEW_NOISE = {"side": 1.0, "front": 1.0, "diagonal": 1.5, "unknown": 2.0}  # noise multiplier per view
+DEFAULT_NOISE_FRAC = 0.15  # a rule without a noise figure: 15 % of its severity span
+MOMENTS = ("bottom", "top", "peak")
+
+
+def visibility_factor(v: float) -> float:
+    """Noise multiplier for the mean visibility of a rule's joints: 1 at 0.9 or more, 3 at 0.5."""
+    if v is None or not math.isfinite(v):
+        return 3.0
+    return 1.0 + 5.0 * min(0.4, max(0.0, 0.9 - float(v)))
+
+
+def normal_cdf(x: float) -> float:
+    return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """What a rule concluded about one measured value."""
+
+    status: str  # "raised" | "borderline" | "clear"
+    confidence: float  # P(the true value is past the threshold | measured value, sigma)
+    sigma: float  # one-sigma measurement uncertainty, in the metric's unit
+    margin: float  # Z_RAISE * sigma: how far past the threshold a value must be to be raised
+    past: float  # how far the value is past the threshold (negative = on the good side)
+
+
 @dataclass(frozen=True)
 class IssueRule:
-    """A form issue: fires when ``metric`` is past ``threshold`` (``op`` '>' or '<') on a counted rep."""
+    """A form issue: fires when ``metric`` is past ``threshold`` (``op`` '>' or '<') on a counted rep.
+
+    Measurement uncertainty (all optional, so older rules keep working):
+
+    * ``noise``: one-sigma noise of ``metric`` (its unit) from the best view with clearly visible joints,
+      e.g. the rep-to-rep spread of the metric on clean real sets. 0 = ``DEFAULT_NOISE_FRAC * severity_span``.
+    * ``view_noise``: ``(view, multiplier)`` pairs overriding ``VIEW_NOISE`` for this rule.
+    * ``moment``: what decides the metric: ``"bottom"`` (the deepest point), ``"top"`` (the lockout) or
+      ``"peak"`` (the frame where the metric's signal is most extreme anywhere in the rep).
+    * ``signal``: the per-frame signal the metric is read from (frame coverage and sampling error use it).
+    * ``alt``: the same issue measured another way in views this rule does not judge (same code, label and
+      cue), e.g. the press lockout from the front.
+    * ``unmeasured_reason``: what the report says when the metric could not be measured on a rep.
+    """
 
     code: str
     label: str
@@ -33,15 +82,59 @@ class IssueRule:
     severity_span: float = 1.0  # how far past the threshold counts as the most severe
     weight: float = 0.7  # base importance of this issue among the exercise's issues
     view_reason: str = ""  # shown when the view cannot judge this rule
+    noise: float = 0.0
+    view_noise: tuple[tuple[str, float], ...] = ()
+    moment: str = "peak"
+    signal: str = ""
+    alt: tuple["IssueRule", ...] = ()
+    unmeasured_reason: str = ""  # shown when the metric could not be measured on a rep
 
     def fires(self, value: float | None) -> bool:
+        """Past the threshold at all (raised *or* borderline)."""
         if value is None or not math.isfinite(value):
             return False
         return value > self.threshold if self.op == ">" else value < self.threshold
 
+    def past(self, value: float) -> float:
+        """How far ``value`` is past the threshold, in the metric's unit (negative: on the good side)."""
+        return (value - self.threshold) if self.op == ">" else (self.threshold - value)
+
     def severity(self, value: float) -> float:
-        past = (value - self.threshold) if self.op == ">" else (self.threshold - value)
+        past = self.past(value)
         return float(min(1.0, max(0.0, self.weight * (0.5 + 0.5 * min(1.0, past / self.severity_span)))))
+
+    def for_view(self, view: str) -> "IssueRule | None":
+        """The rule that judges this issue from ``view`` (this one or an ``alt``), or None."""
+        for r in (self, *self.alt):
+            if view in r.views:
+                return r
+        return None
+
+    @property
+    def all_views(self) -> tuple[str, ...]:
+        return tuple(v for r in (self, *self.alt) for v in r.views)
+
+    def base_noise(self) -> float:
+        return self.noise if self.noise > 0 else DEFAULT_NOISE_FRAC * self.severity_span
+
+    def sigma(self, view: str = "side", visibility: float = 1.0, coverage: float = 1.0,
+              sampling: float = 0.0) -> float:
+        """One-sigma uncertainty of this rule's metric for ``view``, the joints' mean ``visibility``, a frame
+        ``coverage`` multiplier (>= 1 when fewer frames than at 30 fps cover the decisive moment) and an extra
+        ``sampling`` error (the metric's change between the frames around that moment)."""
+        f_view = dict(self.view_noise).get(view, VIEW_NOISE.get(view, VIEW_NOISE["unknown"]))
+        s = self.base_noise() * f_view * visibility_factor(visibility) * max(1.0, coverage)
+        return float(math.hypot(s, max(0.0, sampling)))
+
+    def judge(self, value: float, sigma: float) -> Judgement:
+        """raised (past the threshold by more than ``Z_RAISE`` sigmas), borderline (past it, inside that margin)
+        or clear; ``confidence`` = P(true value past the threshold) under a normal measurement error."""
+        past = self.past(float(value))
+        sigma = max(float(sigma), 1e-9)
+        conf = normal_cdf(past / sigma)
+        margin = Z_RAISE * sigma
+        status = "raised" if past > margin else "borderline" if past > 0 else "clear"
+        return Judgement(status=status, confidence=conf, sigma=sigma, margin=margin, past=past)
 
 
 @dataclass(frozen=True)
@@ -80,6 +173,10 @@ class Exercise:
     issue_rules: list[IssueRule] = field(default_factory=list)
     variation_rules: list[VariationRule] = field(default_factory=list)
     primary_angles: tuple[str, ...] = ()  # signals plotted in the report chart
+    # abort a rep in progress when the hips move sideways at walking speed (walking away). Off for exercises whose
+    # athletes travel by design (walking lunges) or whose hinge changes the apparent body scale (a deadlift filmed
+    # from the front: the normalised hip position jumps when the torso foreshortens)
+    walk_gate: bool = True
     range_target: RangeTarget | None = None  # the live range bar's target; None: depth to params.start_bottom_max
 
     # -- hooks an exercise overrides --------------------------------------
@@ -95,8 +192,26 @@ class Exercise:
         """Is this a valid top/lockout posture (a rep can only complete on one)?"""
         return True
 
+    def same_posture(self, s: dict, ref: dict) -> bool:
+        """Is this top the exercise's start posture again, compared with ``ref`` (the signals where the first
+        full rep of the set completed)? A rep counts only on a return to the start posture."""
+        return True
+
+    def full_depth(self, w: Signals, rep: Rep) -> bool | None:
+        """Did a rep the counter just counted reach the depth of a full rep by this exercise's own measure?
+        False = report it as partial (never counted as full); None = no opinion (the counter decides)."""
+        return None
+
     def rep_metrics(self, w: Signals, rep: Rep) -> dict[str, float | None]:
         """Per-rep metrics from the signals of the rep's frames (shared ones are added by the caller)."""
+        return {}
+
+    def rep_side(self, w: Signals, rep: Rep) -> str | None:
+        """The side that led or worked this rep ("left" / "right"; a lunge's front leg), None when not one-sided."""
+        return None
+
+    def set_metrics(self, reps: list) -> dict[str, float | None]:
+        """Set-level metrics from the counted reps (``RepItem``s: metrics and side), e.g. left/right asymmetry."""
         return {}
 
     def target(self) -> RangeTarget:
@@ -148,6 +263,21 @@ def near(w: Signals, key: str, i: int, k: int = 2, fn=np.nanmedian) -> float | N
     return float(fn(seg))
 
 
+def near_t(w: Signals, key: str, i: int, half_s: float = 0.1, fn=np.nanmedian) -> float | None:
+    """Robust value around index ``i`` over +-``half_s`` seconds: the same window whatever the frame rate
+    (live drops frames; a window of +-k frames would stretch in time and read a different part of the rep)."""
+    a, t = w.get(key), w.get("t")
+    if t is None or a is None or len(a) != len(t) or len(a) == 0:
+        return near(w, key, i, 2, fn)
+    i = min(max(i, 0), len(a) - 1)
+    lo = int(np.searchsorted(t, t[i] - half_s - 1e-9, "left"))
+    hi = int(np.searchsorted(t, t[i] + half_s + 1e-9, "right"))
+    seg = a[lo:hi]
+    if not np.isfinite(seg).any():
+        return None
+    return float(fn(seg))
+
+
 def agg(w: Signals, key: str, fn=np.nanmax) -> float | None:
     a = w.get(key)
     if a is None or len(a) == 0 or not np.isfinite(a).any():
@@ -170,7 +300,7 @@ def median_of(reps: list[dict], key: str) -> float | None:
 
 def lr_diff(w: Signals, left: str, right: str, i: int) -> float | None:
     """|left - right| of a paired signal around frame ``i`` (asymmetry)."""
-    a, b = near(w, left, i), near(w, right, i)
+    a, b = near_t(w, left, i), near_t(w, right, i)
     return abs(a - b) if a is not None and b is not None else None
 
 

@@ -15,7 +15,28 @@ from ...pose.landmarks import (
 )
 from ..repcount import Rep, RepParams
 from .base import RangeTarget
-from .base import Exercise, IssueRule, Signals, VariationRule, agg, lr_diff, near, threshold_variation
+from .base import Exercise, IssueRule, Signals, VariationRule, agg, lr_diff, near_t, threshold_variation
+
+
+def shoulder_drop(w: Signals, e: np.ndarray) -> float | None:
+    """How far the shoulders came down towards the hands, as a share of their height over the hands at the top
+    (0 = not at all, 1 = shoulders at hand level): a depth measure that does not depend on the elbow landmark."""
+    h = w.get("wrist_above_shoulder")
+    if h is None or not np.isfinite(h).any() or not np.isfinite(e).any():
+        return None
+    hi, lo = np.nanmax(e), np.nanmin(e)
+    top = np.isfinite(h) & (e >= hi - 0.2 * (hi - lo))
+    # the shoulders' own lowest point (the elbow landmark is often wrong at the bottom, seen from the floor)
+    bottom = near_t(w, "wrist_above_shoulder", int(np.nanargmax(h)))
+    if top.sum() < 2 or bottom is None:
+        return None
+    h_top = -float(np.median(h[top]))
+    if h_top < 0.2:
+        return None
+    return float(min(1.5, max(-0.5, 1.0 - (-bottom) / h_top)))
+
+
+FULL_DROP = 0.3  # shoulders must come down at least this share of their height over the hands for a full rep
 
 
 class PushUp(Exercise):
@@ -27,20 +48,34 @@ class PushUp(Exercise):
         return s.get("elbow", 180) <= self.params.start_bottom_max
 
     def valid_top(self, s):
-        # a plank (full or from the knees): shoulders, hips and ankles or knees roughly in line
+        # a plank (full or from the knees): shoulders, hips and ankles or knees roughly in line, hands below the
+        # shoulders
         line = max(s.get("line_ankle", 0) or 0, s.get("line_knee", 0) or 0)
-        return line >= 135
+        return line >= 135 and s.get("wrist_above_shoulder", 0) < -0.3
+
+    def same_posture(self, s, ref):
+        # back in the plank of the first rep: kneeling up or getting up off the floor after the last rep
+        # straightens the arms too, but the torso rises and the body line breaks
+        line = max(s.get("line_ankle", 0) or 0, s.get("line_knee", 0) or 0)
+        ref_line = max(ref.get("line_ankle", 0) or 0, ref.get("line_knee", 0) or 0)
+        return abs(s.get("torso_vertical", 0) - ref.get("torso_vertical", 0)) <= 0.25 and line >= ref_line - 20
+
+    def full_depth(self, w: Signals, rep: Rep):
+        d = shoulder_drop(w, w["elbow"]) if "elbow" in w else None
+        return None if d is None else d >= FULL_DROP
 
     def rep_metrics(self, w: Signals, rep: Rep):
         e = w["elbow"]
         ib = int(np.nanargmin(e)) if np.isfinite(e).any() else 0
         off = w.get("hip_offset")
         return {
-            "elbow_angle_bottom": near(w, "elbow", ib),
+            "elbow_angle_bottom": near_t(w, "elbow", ib),
+            "elbow_img_bottom": near_t(w, "elbow_img", ib),
+            "shoulder_drop": shoulder_drop(w, e),
             "body_line_min": agg(w, "line_ankle", np.nanmin),
             "hip_sag": agg(w, "hip_offset", np.nanmax) if off is not None else None,
             "hip_pike": -agg(w, "hip_offset", np.nanmin) if off is not None and np.isfinite(off).any() else None,
-            "elbow_flare_bottom": near(w, "flare", ib, 3),
+            "elbow_flare_bottom": near_t(w, "flare", ib),
             "grip_ratio": agg(w, "wrist_w_ratio", np.nanmedian),
             "knee_angle_median": agg(w, "knee", np.nanmedian),
             "asymmetry_deg": lr_diff(w, "elbow_l", "elbow_r", ib),
@@ -56,15 +91,20 @@ PUSH_UP = PushUp(
     issue_rules=[
         IssueRule("hip_sag", "Hips sagging", "hip_sag", ">", 0.3, "torso lengths below the line",
                   "Squeeze glutes, hips in line", (L_HIP, R_HIP), views=("side", "diagonal"), severity_span=0.4,
-                  weight=0.9, view_reason="the body line is judged from the side or a diagonal"),
+                  weight=0.9, view_reason="the body line is judged from the side or a diagonal",
+                  noise=0.03, moment="peak", signal="hip_offset"),
         IssueRule("hip_pike", "Hips piking up", "hip_pike", ">", 0.35, "torso lengths above the line",
                   "Lower your hips into line", (L_HIP, R_HIP), views=("side", "diagonal"), severity_span=0.4,
-                  weight=0.7, view_reason="the body line is judged from the side or a diagonal"),
-        IssueRule("shallow_push_up", "Shallow push-up", "elbow_angle_bottom", ">", 110.0, "deg",
-                  "Chest closer to the floor", (L_ELBOW, R_ELBOW), severity_span=30, weight=0.8),
+                  weight=0.7, view_reason="the body line is judged from the side or a diagonal",
+                  noise=0.04, moment="peak", signal="hip_offset"),
+        IssueRule("shallow_push_up", "Shallow push-up", "shoulder_drop", "<", 0.5, "of the shoulders' height",
+                  "Chest closer to the floor", (L_SHOULDER, R_SHOULDER, L_WRIST, R_WRIST), severity_span=0.2,
+                  weight=0.8, noise=0.04, moment="bottom",
+                  view_reason="depth (the shoulders' drop towards the hands) needs the shoulders and hands in view"),
         IssueRule("elbow_flare", "Elbows flaring", "elbow_flare_bottom", ">", 80.0, "deg", "Tuck your elbows",
                   (L_ELBOW, R_ELBOW, L_SHOULDER, R_SHOULDER), views=("front", "diagonal"), severity_span=15,
-                  weight=0.6, view_reason="elbow flare is judged from the front or a diagonal"),
+                  weight=0.6, view_reason="elbow flare is judged from the front or a diagonal",
+                  noise=3.0, moment="bottom", signal="flare"),
     ],
     variation_rules=[
         VariationRule("knee_push_up", "Knee push-up",

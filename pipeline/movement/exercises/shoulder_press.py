@@ -6,7 +6,18 @@ import numpy as np
 from ...pose.landmarks import L_ELBOW, L_HIP, L_SHOULDER, L_WRIST, R_ELBOW, R_HIP, R_SHOULDER, R_WRIST
 from ..repcount import Rep, RepParams
 from .base import RangeTarget
-from .base import Exercise, IssueRule, Signals, VariationRule, agg, lr_diff, median_of, near, pct, threshold_variation
+from .base import (
+    Exercise,
+    IssueRule,
+    Signals,
+    VariationRule,
+    agg,
+    lr_diff,
+    median_of,
+    near_t,
+    pct,
+    threshold_variation,
+)
 
 
 def _push(reps, ctx):
@@ -20,6 +31,9 @@ def _arnold(reps, ctx):
     t = median_of(reps, "elbow_width_top")
     ok = b is not None and t is not None and b < 1.0 and t - b > 0.4
     return ok, 0.6, {"elbow_width_bottom": b, "elbow_width_top": t}
+
+
+FOREARM_VERTICAL_DEG = 25.0  # the front-view lockout is read only with forearms within this of vertical
 
 
 class ShoulderPress(Exercise):
@@ -47,20 +61,27 @@ class ShoulderPress(Exercise):
         if knee is not None and np.isfinite(knee[ib:]).sum() > 2:
             kb = knee[max(0, ib - 10):]
             dip = float(np.nanmax(kb) - np.nanmin(kb))
-        la, lb = near(w, "wrist_l_above", it), near(w, "wrist_r_above", it)
+        la, lb = near_t(w, "wrist_l_above", it), near_t(w, "wrist_r_above", it)
+        reach, tilt = near_t(w, "wrist_reach", it), near_t(w, "forearm_tilt", it)
         return {
-            "elbow_angle_top": near(w, "elbow", it, 2, np.nanmax),
-            "elbow_angle_bottom": near(w, "elbow", ib),
-            "wrist_height_top": near(w, "wrist_above_shoulder", it),
+            "elbow_angle_top": near_t(w, "elbow", it, 0.07, np.nanmax),
+            "elbow_angle_bottom": near_t(w, "elbow", ib),
+            "wrist_height_top": near_t(w, "wrist_above_shoulder", it),
+            "elbow_img_top": near_t(w, "elbow_img", it),
+            "forearm_tilt_top": near_t(w, "forearm_tilt", it),
+            # from the front: how high the wrists rose over the shoulders (share of the arm's length), read only
+            # when the forearms are vertical at the top (otherwise a wide or angled arm looks like a bent one)
+            "lockout_reach": reach if reach is not None and tilt is not None and tilt <= FOREARM_VERTICAL_DEG
+            else None,
             "back_lean_max": pct(w, "torso_lean", 95),
             "uneven_top": abs(la - lb) if la is not None and lb is not None else None,
             "bar_path_drift": (pct(w, "wrist_x", 95) - pct(w, "wrist_x", 5)) if pct(w, "wrist_x", 5) is not None
             else None,
             "knee_angle_median": agg(w, "knee", np.nanmedian),
             "knee_dip_deg": dip,
-            "grip_ratio": near(w, "wrist_w_ratio", ib, 3),
-            "elbow_width_bottom": near(w, "elbow_w_ratio", ib, 3),
-            "elbow_width_top": near(w, "elbow_w_ratio", it, 3),
+            "grip_ratio": near_t(w, "wrist_w_ratio", ib),
+            "elbow_width_bottom": near_t(w, "elbow_w_ratio", ib),
+            "elbow_width_top": near_t(w, "elbow_w_ratio", it),
             "asymmetry_deg": lr_diff(w, "elbow_l", "elbow_r", it),
         }
 
@@ -74,17 +95,35 @@ SHOULDER_PRESS = ShoulderPress(
     required_landmarks=[L_SHOULDER, R_SHOULDER, L_ELBOW, R_ELBOW, L_WRIST, R_WRIST, L_HIP, R_HIP],
     primary_angles=("elbow", "wrist_above_shoulder", "torso_lean"),
     issue_rules=[
-        IssueRule("incomplete_lockout", "Incomplete lockout", "elbow_angle_top", "<", 145.0, "deg",
-                  "Finish the press overhead", (L_ELBOW, R_ELBOW, L_WRIST, R_WRIST), severity_span=25, weight=0.8),
+        # the lockout, three ways: from the side the arm moves in the picture's plane, so the picture's own elbow
+        # angle is read (the world landmarks' depth guess bends a locked arm by 20-25° there); from a diagonal
+        # the 3D elbow angle; from the front how high the wrists rise over the shoulders
+        IssueRule("incomplete_lockout", "Incomplete lockout", "elbow_img_top", "<", 145.0, "deg",
+                  "Finish the press overhead", (L_ELBOW, R_ELBOW, L_WRIST, R_WRIST), views=("side",),
+                  severity_span=25, weight=0.8, noise=3.0, moment="top", signal="elbow_img",
+                  alt=(IssueRule("incomplete_lockout", "Incomplete lockout", "elbow_angle_top", "<", 145.0, "deg",
+                                 "Finish the press overhead", (L_ELBOW, R_ELBOW, L_WRIST, R_WRIST),
+                                 views=("diagonal",), severity_span=25, weight=0.8, noise=4.0, moment="top",
+                                 signal="elbow"),
+                       IssueRule("incomplete_lockout", "Incomplete lockout", "lockout_reach", "<", 0.85,
+                                 "of the arm's reach", "Finish the press overhead",
+                                 (L_ELBOW, R_ELBOW, L_WRIST, R_WRIST), views=("front",), severity_span=0.15,
+                                 weight=0.8, noise=0.02, moment="top", signal="wrist_reach",
+                                 unmeasured_reason=(
+                                     "from the front the lockout is read from how high the wrists rise over the "
+                                     "shoulders with the forearms vertical; the forearms were not vertical at the "
+                                     "top (or not visible)")))),
         IssueRule("back_arch", "Leaning back to press", "back_lean_max", ">", 20.0, "deg",
                   "Ribs down, squeeze glutes", (L_SHOULDER, R_SHOULDER, L_HIP, R_HIP), views=("side", "diagonal"),
-                  severity_span=15, weight=0.8, view_reason="leaning back is judged from the side or a diagonal"),
+                  severity_span=15, weight=0.8, view_reason="leaning back is judged from the side or a diagonal",
+                  noise=2.5, moment="peak", signal="torso_lean"),
         IssueRule("uneven_press", "Uneven arms", "uneven_top", ">", 0.3, "torso lengths",
                   "Press both arms evenly", (L_WRIST, R_WRIST, L_ELBOW, R_ELBOW), views=("front", "diagonal"),
-                  severity_span=0.3, weight=0.6, view_reason="arm symmetry is judged from the front"),
+                  severity_span=0.3, weight=0.6, view_reason="arm symmetry is judged from the front",
+                  noise=0.03, moment="top"),
         IssueRule("bar_path_drift", "Bar path drifting", "bar_path_drift", ">", 0.6, "torso lengths",
                   "Press straight up", (L_WRIST, R_WRIST), views=("side",), severity_span=0.4, weight=0.5,
-                  view_reason="the bar path is judged from the side"),
+                  view_reason="the bar path is judged from the side", noise=0.08, moment="peak"),
     ],
     variation_rules=[
         VariationRule("seated_press", "Seated press",
