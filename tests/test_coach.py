@@ -24,7 +24,7 @@ CUES = {"shallow_squat": "Sit deeper", "knee_valgus": "Push your knees out", "fo
         "hip_pike": "Lower your hips into line", "shallow_push_up": "Chest closer to the floor",
         "elbow_flare": "Tuck your elbows", "incomplete_lockout": "Finish the press overhead",
         "back_arch": "Ribs down, squeeze glutes", "uneven_press": "Press both arms evenly",
-        "bar_path_drift": "Press straight up"}
+        "bar_path_drift": "Press straight up", "heel_rise": "Keep your heels down"}
 VARIATIONS = {"squat": ["pause_squat", "wide_stance", "narrow_stance"],
               "push_up": ["knee_push_up", "wide_grip_push_up", "close_grip_push_up"],
               "shoulder_press": ["seated_press", "standing_press", "push_press", "arnold_press", "wide_grip_press",
