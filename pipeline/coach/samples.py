@@ -115,6 +115,7 @@ def sample_report(exercise: str = "squat", reps: int = 8, partial: int = 0, rep_
         exercise=ExerciseModel(label=ex_label, confidence=confidence, source="model", view=view),
         reps=RepsModel(count=reps, partial=partial, items=items, set_metrics={"mean_rep_time_s": rep_s}),
         issues=iss,
+        borderline=border,
         variations=[VariationModel(code=v, label=VARIATION_LABELS[v], confidence=0.9,
                                    suppresses=(suppresses or {}).get(v, [])) for v in variations],
         not_judged=[NotJudged(code=c, reason="needs a front view") for c in not_judged],
