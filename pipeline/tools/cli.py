@@ -74,6 +74,11 @@ def cmd_replay(a: argparse.Namespace) -> int:
 
 
 def cmd_eval(a: argparse.Namespace) -> int:
+    if a.faults:
+        from .faults import run_faults
+
+        return run_faults([a.manifest, *a.more], a.json, assume_clean=a.assume_clean,
+                          constructed=not a.no_constructed)
     from .evaluate import run_eval
 
     return run_eval(a.manifest, a.exercise_from_manifest, a.json, router_report=not a.no_router_report)
@@ -150,6 +155,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("eval", help="evaluate rep counting and exercise routing on a manifest of clips")
     ev.add_argument("manifest")
+    ev.add_argument("more", nargs="*", help="--faults: more manifests, scored together")
+    ev.add_argument("--faults", action="store_true",
+                    help="judge form faults: the manifest's fault column vs the issues raised, per rule and per clip, "
+                         "plus constructed faults (see docs/judgement.md)")
+    ev.add_argument("--assume-clean", action="store_true",
+                    help="--faults: score a manifest without a fault column as clean sets")
+    ev.add_argument("--no-constructed", action="store_true", help="--faults: skip the constructed-fault table")
     ev.add_argument("--exercise-from-manifest", action="store_true",
                     help="count reps with the manifest's exercise instead of the router's")
     ev.add_argument("--json", action="store_true")
