@@ -19,11 +19,12 @@ from pathlib import Path
 import streamlit as st
 
 from pipeline.errors import SpotterError
+from pipeline.movement import exercises as exercise_registry
 from realtime.paths import check_id
 from realtime.session import SessionConfig
 from realtime.store import Store
 
-EXERCISES = {"Automatic": None, "Squat": "squat", "Push-up": "push_up", "Shoulder press": "shoulder_press"}
+EXERCISES = {"Automatic": None, **{e.label: e.name for e in exercise_registry.REGISTRY.values()}}
 STATE_TEXT = {"waiting": "Waiting for the camera", "no_person": "No one in view", "setup": "Set up the camera",
               "ready": "Ready: start your set", "in_set": "In set", "resting": "Resting", "ended": "Stopped"}
 

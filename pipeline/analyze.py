@@ -12,6 +12,7 @@ from pathlib import Path
 from .errors import OutputError
 from .intake.config import IntakeLimits
 from .intake.video import VideoInfo
+from .movement.exercises import names as exercise_names
 from .movement.routing import batch_decision
 from .movement.run import MovementRun
 from .pose.cleaning import CleanFrame
@@ -73,7 +74,7 @@ def analyze_file(path: str | os.PathLike, out_dir: str | os.PathLike | None = No
         from .schema import Profile
 
         report.profile = Profile(**profile)
-        if not exercise and report.profile.intended_exercise in ("squat", "push_up", "shoulder_press"):
+        if not exercise and report.profile.intended_exercise in exercise_names():
             exercise = report.profile.intended_exercise
     movement = None
     if qc.ok:
@@ -90,7 +91,7 @@ def analyze_movement(report: Report, track: PoseTrack | None, clean: list[CleanF
                      info: VideoInfo | None, run: "MovementRun | None" = None):
     """Route, count and judge; fills ``exercise``, ``reps``, ``issues``, ``variations``, ``not_judged``."""
     label = decision.label
-    if label not in ("squat", "push_up", "shoulder_press"):
+    if label not in exercise_names():
         report.exercise = decision.model()
         return None
     run = run or MovementRun(label, clean)

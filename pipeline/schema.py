@@ -7,7 +7,7 @@ from typing import Any, Literal, Optional
 from pydantic import BaseModel, Field
 
 SCHEMA_VERSION = "1.0"
-ExerciseLabel = Literal["squat", "push_up", "shoulder_press", "unknown"]
+ExerciseLabel = Literal["squat", "push_up", "shoulder_press", "deadlift", "lunge", "unknown"]
 
 
 class VideoMeta(BaseModel):
@@ -71,6 +71,8 @@ class RepItem(BaseModel):
     start_frame: int = 0
     end_frame: int = 0
     metrics: dict[str, Optional[float]] = Field(default_factory=dict)
+    side: Optional[Literal["left", "right"]] = Field(
+        None, description="the side that led the rep (a lunge's front leg); None for two-sided exercises")
 
 
 class RepsModel(BaseModel):

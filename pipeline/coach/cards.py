@@ -13,8 +13,10 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, Field, field_validator
 
+from ..movement.exercises import names as exercise_names
+
 CARDS_DIR = Path(__file__).with_name("card_data")
-EXERCISES = ("squat", "push_up", "shoulder_press", "unknown")
+EXERCISES = (*exercise_names(), "unknown")  # the registered exercise modules; one card file each
 
 
 class Card(BaseModel):

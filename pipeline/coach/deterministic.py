@@ -57,6 +57,9 @@ def what_you_did(ev: Evidence, cards: CardSet) -> str:
     if ev.view in VIEW_WORDS:
         s += f", filmed from {VIEW_WORDS[ev.view]}"
     s += "."
+    if ev.sides:  # one-sided reps (lunges): which leg was in front on which rep
+        s += " Front leg: " + ", ".join(f"{side} on {rep_list(sorted(r))}"
+                                        for side, r in sorted(ev.sides.items())) + "."
     if ev.variations:
         labels = [cards.variations[c].title if c in cards.variations else lab for c, lab in ev.variations.items()]
         s += f" Spotter recognised the {' / '.join(labels)} variation."

@@ -55,6 +55,7 @@ class Evidence:
     percents: list[float] = field(default_factory=list)
     plain: list[float] = field(default_factory=list)
     borderline: list[IssueFacts] = field(default_factory=list)  # inside the measurement uncertainty: not faults
+    sides: dict[str, list[int]] = field(default_factory=dict)  # "left"/"right" -> counted reps it led (lunges)
 
     @property
     def issue_codes(self) -> list[str]:
@@ -183,10 +184,14 @@ def extract_evidence(report: Report) -> Evidence:
                   variations={v.code: v.label for v in report.variations},
                   not_judged={n.code: n.reason for n in report.not_judged}, required_notes=required,
                   duration_s=float(report.video.duration_s), borderline=borderline)
+    for it in (reps.items if reps else []):
+        if getattr(it, "side", None) and it.index > 0 and not it.partial:
+            ev.sides.setdefault(it.side, []).append(it.index)
     # number pools
     for iss in getattr(report, "borderline", []) or []:
         _add(ev, unit_kind(iss.unit), iss.value)
         _add(ev, unit_kind(iss.unit), iss.threshold)
+    ev.plain.append(float(len(issues)))  # "2 issues"
     for iss in report.issues:
         k = unit_kind(iss.unit)
         _add(ev, k, iss.value)

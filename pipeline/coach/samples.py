@@ -37,23 +37,48 @@ ISSUE_DEFAULTS: dict[str, tuple[str, str, str, float, float, str]] = {
     "uneven_press": ("Uneven press", "wrist_height_diff_ratio", "ratio", 0.15, 0.08, "Press both arms evenly"),
     "bar_path_drift": ("Bar path drifting", "wrist_drift_ratio", "ratio", 0.22, 0.15, "Press straight up"),
     "heel_rise": ("Heels lifting", "heel_lift_deg", "deg", 24.0, 15.0, "Keep your heels down"),
+    "hips_rise_first": ("Hips rising first", "early_lean_increase", "deg", 16.0, 12.0, "Chest and hips up together"),
+    "chest_down": ("Chest too low at the start", "torso_lean_first_pull", "deg", 82.0, 78.0,
+                   "Chest up before you pull"),
+    "soft_lockout": ("Hips not locked out", "hip_angle_lockout", "deg", 150.0, 160.0, "Squeeze your glutes to finish"),
+    "bar_drift": ("Bar drifting away from the legs", "bar_drift", "torso lengths", 0.62, 0.45, "Keep the bar close"),
+    "heel_lift": ("Heels lifting", "heel_lift_deg", "deg", 15.0, 8.0, "Drive through your heels"),
+    "arms_bending": ("Arms bending", "elbow_angle_min_pull", "deg", 120.0, 135.0, "Long arms, pull with the legs"),
+    "fast_lowering": ("Lowering without control", "lowering_s", "s", 0.4, 0.8, "Lower the bar with control"),
+    "shallow_lunge": ("Shallow lunge", "front_knee_angle_bottom", "deg", 122.0, 110.0, "Lower the back knee"),
+    "lunge_forward_lean": ("Leaning forward", "torso_lean_bottom", "deg", 42.0, 35.0, "Tall chest, hips under you"),
+    "knee_past_toes": ("Front knee far past the toes", "knee_past_toes", "torso lengths", 0.42, 0.3,
+                       "Step a little longer"),
+    "front_knee_valgus": ("Front knee caving in", "front_knee_valgus", "torso lengths", 0.28, 0.2,
+                          "Knee over your middle toes"),
+    "lateral_balance": ("Wobbling sideways", "lateral_shift", "torso lengths", 0.45, 0.35,
+                        "Stay steady over your front foot"),
 }
 VARIATION_LABELS = {
     "pause_squat": "Pause squat", "wide_stance": "Wide-stance squat", "narrow_stance": "Narrow-stance squat",
     "knee_push_up": "Knee push-up", "wide_grip_push_up": "Wide-grip push-up", "close_grip_push_up": "Close-grip push-up",
     "seated_press": "Seated press", "standing_press": "Standing press", "push_press": "Push press",
     "arnold_press": "Arnold press", "wide_grip_press": "Wide-grip press", "close_grip_press": "Close-grip press",
+    "romanian_deadlift": "Romanian deadlift", "sumo_deadlift": "Sumo deadlift",
+    "conventional_deadlift": "Conventional deadlift", "walking_lunge": "Walking lunge",
+    "forward_lunge": "Forward lunge",
+    "reverse_lunge": "Reverse lunge", "split_squat": "Split squat",
 }
 EXERCISE_ISSUES = {
     "squat": ["shallow_squat", "knee_valgus", "forward_lean", "lateral_shift", "heel_rise"],
     "push_up": ["hip_sag", "hip_pike", "shallow_push_up", "elbow_flare"],
     "shoulder_press": ["incomplete_lockout", "back_arch", "uneven_press", "bar_path_drift"],
+    "deadlift": ["hips_rise_first", "chest_down", "soft_lockout", "bar_drift", "heel_lift", "arms_bending",
+                 "fast_lowering"],
+    "lunge": ["shallow_lunge", "lunge_forward_lean", "knee_past_toes", "front_knee_valgus", "lateral_balance"],
 }
 EXERCISE_VARIATIONS = {
     "squat": ["pause_squat", "wide_stance", "narrow_stance"],
     "push_up": ["knee_push_up", "wide_grip_push_up", "close_grip_push_up"],
     "shoulder_press": ["seated_press", "standing_press", "push_press", "arnold_press", "wide_grip_press",
                        "close_grip_press"],
+    "deadlift": ["romanian_deadlift", "sumo_deadlift", "conventional_deadlift"],
+    "lunge": ["walking_lunge", "forward_lunge", "reverse_lunge", "split_squat"],
 }
 MAIN_ANGLES = {
     "squat": ("knee", "hip", "trunk_lean"),

@@ -100,7 +100,7 @@ REP_NUM_RE = re.compile(r"\breps?\s*(?:#|no\.?\s*|number\s+)?(\d+)((?:\s*(?:,|an
 ORD_RE = re.compile(r"\b(" + "|".join(ORDINALS) + r"|\d+(?:st|nd|rd|th)|last|final)\s+(?:\w+\s+)?reps?\b", re.I)
 COUNT_RE = re.compile(r"\b(\d+|" + "|".join(NUM_WORDS) + r")\s+((?:(?:full|complete|clean|counted|good|solid|partial|"
                       r"more|total|of your|of the|of|your|the|valid|whole|of those)\s+)*)"
-                      r"(reps?|repetitions?|squats?|push[- ]?ups?|presses|lifts)\b", re.I)
+                      r"(reps?|repetitions?|squats?|push[- ]?ups?|presses|deadlifts?|lunges?|lifts)\b", re.I)
 
 
 @dataclass

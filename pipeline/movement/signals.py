@@ -139,7 +139,58 @@ def frame_signals(cf: CleanFrame) -> dict[str, float]:
     s["forearm_tilt"] = _side_pick(ft[0], ft[1], varm_l, varm_r)
     s["wrist_reach"] = _side_pick(reach[0], reach[1], varm_l, varm_r)
     s["yaw"] = view_yaw(W)
+    _hinge_lunge_signals(s, W, P, v, scale, max(cf.width, cf.height))
     return s
+
+
+def _hinge_lunge_signals(s: dict, W: np.ndarray, P: np.ndarray, v: np.ndarray, scale: float,
+                         long_side: int) -> None:
+    """Signals of the deadlift and the lunge (``exercises/deadlift.py``, ``exercises/lunge.py``).
+
+    Image heights and offsets are in torso lengths (``scale``), y up positive; world widths are ratios."""
+    vleg_l = min(v[L_HIP], v[L_KNEE], v[L_ANKLE])
+    vleg_r = min(v[R_HIP], v[R_KNEE], v[R_ANKLE])
+    sh_p, hp_p = (P[L_SHOULDER] + P[R_SHOULDER]) / 2, (P[L_HIP] + P[R_HIP]) / 2
+    an_p, kn_p = (P[L_ANKLE] + P[R_ANKLE]) / 2, (P[L_KNEE] + P[R_KNEE]) / 2
+    wr_p = (P[L_WRIST] + P[R_WRIST]) / 2
+    # heights above the ankles: the hips and shoulders rise together off the floor in a good pull
+    s["hip_h"] = float(an_p[1] - hp_p[1]) / scale
+    s["shoulder_h"] = float(an_p[1] - sh_p[1]) / scale
+    shin = float(an_p[1] - kn_p[1])
+    s["wrist_h"] = float(an_p[1] - wr_p[1]) / shin if shin > 0.15 * scale else NAN  # 1 = knee height
+    # bar path: the hands' horizontal position over the feet
+    s["wrist_over_ankle_x"] = float(wr_p[0] - an_p[0]) / scale
+    # the straighter knee (a lunge bends both) and which hip is more flexed (+ = the left: the left leg is in front)
+    kl, kr = s["knee_l"], s["knee_r"]
+    s["knee_max"] = max(kl, kr) if math.isfinite(kl) and math.isfinite(kr) else NAN
+    s["hip_flex_lr"] = s["hip_r"] - s["hip_l"]
+    # stance and grip widths (world): sumo = wide feet, hands inside the knees
+    knw = float(np.linalg.norm(W[L_KNEE] - W[R_KNEE]))
+    s["hands_in_knees"] = float(np.linalg.norm(W[L_WRIST] - W[R_WRIST])) / max(knw, 1e-3)
+    floor = max(float(P[i][1]) for i in (L_ANKLE, R_ANKLE, L_HEEL, R_HEEL, L_FOOT, R_FOOT))
+    for side, hip, knee, ank, heel, toe, other in (("l", L_HIP, L_KNEE, L_ANKLE, L_HEEL, L_FOOT, R_HIP),
+                                                    ("r", R_HIP, R_KNEE, R_ANKLE, R_HEEL, R_FOOT, L_HIP)):
+        # knee past the toes along the foot's own direction (side view), + = past
+        f = P[toe] - P[heel]
+        fd = 1.0 if f[0] >= 0 else -1.0
+        s[f"knee_past_toe_{side}"] = float(P[knee][0] - P[toe][0]) * fd / scale if abs(f[0]) > 0.1 * scale else NAN
+        # knee inside the hip-ankle line in the picture (front view), + = toward the mid line (caving in)
+        h, k, a = P[hip], P[knee], P[ank]
+        if abs(float(a[1] - h[1])) > 0.3 * scale:
+            x_line = h[0] + (a[0] - h[0]) * (k[1] - h[1]) / (a[1] - h[1])
+            inward = 1.0 if P[other][0] >= h[0] else -1.0
+            s[f"knee_in_{side}"] = float(k[0] - x_line) * inward / scale
+        else:
+            s[f"knee_in_{side}"] = NAN
+        # knee height above the floor (the lowest foot point in the picture)
+        s[f"knee_floor_{side}"] = float(floor - P[knee][1]) / scale
+    s["leg_vis_l"], s["leg_vis_r"] = float(vleg_l), float(vleg_r)
+    # where the body is in the picture (travel: walking lunges) and how big (walking toward the camera)
+    s["hip_px_x"], s["hip_px_y"], s["scale_px"] = float(hp_p[0]), float(hp_p[1]), float(scale)
+    # distance from the camera in torso lengths, for a typical phone/webcam lens (focal ~0.75 x the long side)
+    s["cam_dist"] = 0.75 * long_side / scale
+    for side, ank in (("l", L_ANKLE), ("r", R_ANKLE)):
+        s[f"ankle_px_x_{side}"], s[f"ankle_px_y_{side}"] = float(P[ank][0]), float(P[ank][1])
 
 
 def view_yaw(W: np.ndarray) -> float:

@@ -138,8 +138,11 @@ def render_report_html(report: Report, out_dir: str | Path | None = None, cards:
     parts.append("<h2>Reps</h2>")
     if reps:
         keys = sorted({k for it in reps.items for k in it.metrics})[:6]
-        parts.append(_table(["rep", "start s", "bottom s", "end s", *[k.replace("_", " ") for k in keys]],
-                            [["partial" if it.partial or it.index <= 0 else it.index, _num(it.start_s, ".2f"),
+        sided = any(getattr(it, "side", None) for it in reps.items)  # one-sided reps (lunges): which leg led
+        parts.append(_table(["rep", *(["leg"] if sided else []), "start s", "bottom s", "end s",
+                             *[k.replace("_", " ") for k in keys]],
+                            [["partial" if it.partial or it.index <= 0 else it.index,
+                              *([it.side or "?"] if sided else []), _num(it.start_s, ".2f"),
                               _num(it.bottom_s, ".2f"), _num(it.end_s, ".2f"),
                               *[_num(it.metrics.get(k)) for k in keys]] for it in reps.items]))
     else:

@@ -115,6 +115,9 @@ def cmd_bench(a: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from ..movement.exercises import names as exercise_names
+
+    exercises = exercise_names()
     p = argparse.ArgumentParser(prog="spotter", description="Spotter: local workout form coach")
     p.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -123,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("video")
     an.add_argument("--out", default="out", help="output folder (default: ./out)")
     an.add_argument("--json", action="store_true", help="also print the report to stdout")
-    an.add_argument("--exercise", choices=["squat", "push_up", "shoulder_press"], default=None,
+    an.add_argument("--exercise", choices=exercises, default=None,
                     help="force the exercise instead of detecting it")
     an.add_argument("--no-video", action="store_true", help="skip the annotated video")
     an.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -146,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("video")
     rp.add_argument("--realtime", action="store_true", help="pace frames at the video's speed")
     rp.add_argument("--json", action="store_true")
-    rp.add_argument("--exercise", choices=["squat", "push_up", "shoulder_press"], default=None)
+    rp.add_argument("--exercise", choices=exercises, default=None)
     rp.add_argument("--speak-count", choices=["every", "5", "off"], default="every",
                     help="the voice counts every rep (default), every 5th, or not at all")
     rp.add_argument("--mute", action="store_true",

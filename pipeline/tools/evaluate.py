@@ -16,17 +16,26 @@ from ..movement.routing import SUPPORTED, batch_decision
 from ..movement.run import MovementRun
 from ..pose.track import clean_track, extract_pose
 
-LABELS = ("squat", "push_up", "shoulder_press", "unknown")
+LABELS = (*SUPPORTED, "unknown")
 
 
 def read_manifest(path: str | Path) -> tuple[Path, list[dict]]:
+    """The manifest's rows as dicts (``file``, ``class``, ``reps``, ``fault``). The true class and reps follow
+    ``models/manifest.py``: clips the data README re-files once their exercise is supported (the two lunges under
+    ``unknown/``) are scored as that exercise; reps that are not a number are not scored."""
+    from models.manifest import read_manifest as read_rows
+
     p = Path(path)
     if not p.exists():
         raise InputError(f"manifest not found: {p}")
     with open(p, newline="") as f:
-        rows = list(csv.DictReader(f))
-    if not rows or not {"file", "class", "reps"} <= rows[0].keys():
+        header = next(csv.reader(f), [])
+    if not {"file", "class", "reps"} <= set(header):
         raise InputError(f"manifest needs the columns file, class, reps: {p}")
+    rows = [{"file": r.file, "class": r.label, "reps": "" if r.reps is None else str(r.reps), "fault": r.fault}
+            for r in read_rows(p, labels=SUPPORTED)]
+    if not rows:
+        raise InputError(f"manifest has no clips: {p}")
     return p.parent, rows
 
 

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from .base import Exercise, IssueRule, VariationRule
+from .deadlift import DEADLIFT
+from .lunge import LUNGE
 from .push_up import PUSH_UP
 from .shoulder_press import SHOULDER_PRESS
 from .squat import SQUAT
@@ -19,7 +21,7 @@ def register(ex: Exercise) -> Exercise:
     return ex
 
 
-for _ex in (SQUAT, PUSH_UP, SHOULDER_PRESS):
+for _ex in (SQUAT, PUSH_UP, SHOULDER_PRESS, DEADLIFT, LUNGE):
     register(_ex)
 
 
