@@ -30,6 +30,6 @@ def command(port: int, address: str = "127.0.0.1", python: str = sys.executable)
 if __name__ != "__main__":  # imported by the ASGI server (``streamlit run`` finds ``app``)
     from streamlit.starlette import App
 
-    from realtime.peer import routes
+    from realtime.peer import middleware, routes
 
-    app = App(str(ROOT / "streamlit_app.py"), routes=routes())
+    app = App(str(ROOT / "streamlit_app.py"), routes=routes(), middleware=middleware())

@@ -3,9 +3,10 @@
 1. starts the real app (``realtime/app_server.py``: the Streamlit page + the page channel) on a free local port,
    with a temporary data folder;
 2. drives Debian's Chromium (headless, through Playwright) with the clip as the webcam: the clip is converted
-   to a 640x480, 30 fps Y4M file in a temporary folder (letterboxed, frames repeated or skipped to 30 fps) and
-   played by Chromium's fake capture device (``--use-file-for-fake-video-capture``); the bench presses START
-   and lets the clip play once (``S`` defaults to the clip's length; Chromium loops the file when ``S`` is longer);
+   to a 640x480, 30 fps Y4M file in a temporary folder (letterboxed, frames repeated or skipped to 30 fps, with
+   2 s of an empty view before it — the user pressing START and stepping back — and 1 s after it) and played
+   by Chromium's fake capture device (``--use-file-for-fake-video-capture``); the bench presses START and lets
+   the file play once (``S`` defaults to the file's length, ``--loops N`` plays it N times: Chromium loops it);
 3. presses STOP, waits for the session to be stored, prints the figures and shuts everything down.
 
 Figures (``--json``: one object with exactly these keys):
@@ -58,9 +59,13 @@ def chromium_path() -> Optional[str]:
 
 
 # ------------------------------------------------------------------------------------------------ camera file
-def camera_file(clip: str | Path, out: Path, size=(640, 480), fps: int = 30) -> tuple[Path, float]:
-    """``clip`` as a raw Y4M camera file (``size``, ``fps``, letterboxed; frames repeated or skipped to the
-    rate by timestamp). Returns (path, duration in seconds)."""
+def camera_file(clip: str | Path, out: Path, size=(640, 480), fps: int = 30, lead_s: float = 2.0,
+                tail_s: float = 1.0) -> tuple[Path, float]:
+    """``clip`` as a camera file for Chromium's fake capture: raw Y4M (``out`` ending in ``.y4m``, like a
+    webcam's uncompressed frames) or MJPEG (``.mjpeg``, much smaller); ``size``, ``fps``, letterboxed, frames
+    repeated or skipped to the rate by timestamp; ``lead_s`` seconds with no one in view before the clip (the
+    user pressing START and stepping back; the connection comes up meanwhile) and ``tail_s`` after it.
+    Returns (path, duration of the whole file in seconds)."""
     import av
     import cv2
     import numpy as np
@@ -70,9 +75,10 @@ def camera_file(clip: str | Path, out: Path, size=(640, 480), fps: int = 30) -> 
     W, H = size
     path = Path(out)
     n = 0
-    with av.open(str(path), "w", format="yuv4mpegpipe") as c:
-        s = c.add_stream("rawvideo", rate=fps)
-        s.width, s.height, s.pix_fmt = W, H, "yuv420p"
+    mjpeg = path.suffix.lower() == ".mjpeg"
+    with av.open(str(path), "w", format="mjpeg" if mjpeg else "yuv4mpegpipe") as c:
+        s = c.add_stream("mjpeg" if mjpeg else "rawvideo", rate=fps)
+        s.width, s.height, s.pix_fmt = W, H, "yuvj420p" if mjpeg else "yuv420p"
         s.time_base = Fraction(1, fps)
         canvas = np.zeros((H, W, 3), np.uint8)
         last = None
@@ -85,6 +91,9 @@ def camera_file(clip: str | Path, out: Path, size=(640, 480), fps: int = 30) -> 
                 c.mux(p)
             n += 1
 
+        for _ in range(int(round(lead_s * fps))):
+            emit(canvas)
+        t_lead = n / fps
         for fr in VideoReader(str(clip)):
             h, w = fr.image.shape[:2]
             k = min(W / w, H / h)
@@ -92,15 +101,16 @@ def camera_file(clip: str | Path, out: Path, size=(640, 480), fps: int = 30) -> 
             img = canvas.copy()
             y0, x0 = (H - nh) // 2, (W - nw) // 2
             img[y0:y0 + nh, x0:x0 + nw] = cv2.resize(fr.image, (nw, nh), interpolation=cv2.INTER_AREA)
-            while n / fps <= fr.t + 1e-6:  # every output tick up to this frame shows the latest frame
-                emit(last if last is not None and n / fps < fr.t - 1e-6 else img)
+            while n / fps - t_lead <= fr.t + 1e-6:  # every output tick up to this frame shows the latest frame
+                emit(last if last is not None and n / fps - t_lead < fr.t - 1e-6 else img)
             last = img
-        if last is not None:
-            emit(last)
+        if last is None:
+            raise InputError(f"no frames decoded from {clip}")
+        emit(last)
+        for _ in range(int(round(tail_s * fps))):
+            emit(canvas)
         for p in s.encode(None):
             c.mux(p)
-    if n == 0:
-        raise InputError(f"no frames decoded from {clip}")
     return path, n / fps
 
 
@@ -257,6 +267,23 @@ def wait_results(frame, n: int = 1, timeout: float = 60.0) -> dict:
     return st
 
 
+def camera_seconds(frame) -> float:
+    """Seconds since the page started sending its camera (0 before)."""
+    return float(frame.evaluate("window.spotter.cameraAt === null ? 0 : "
+                                "(performance.now() - window.spotter.cameraAt) / 1000"))
+
+
+def wait_camera(page, frame, seconds: float, progress: bool = False) -> None:
+    """Until the page has sent its camera for ``seconds`` (the camera file starts when it is opened)."""
+    while True:
+        c = camera_seconds(frame)
+        if c >= seconds:
+            return
+        if progress:
+            print(f"  {c:5.1f} s: {frame.evaluate('window.spotter.results')} results", file=sys.stderr)
+        page.wait_for_timeout(1000 * min(1.0, seconds - c))
+
+
 def stored_sets(data: Path, source: Optional[str] = None, timeout: float = 60.0) -> tuple[Optional[dict], list]:
     """The newest session in the data folder once it has ended, and its sets."""
     from .store import Store
@@ -283,7 +310,7 @@ def _pct(a, q):
 
 def bench_browser(clip: str, seconds: Optional[float] = None, json_out: bool = False,
                   exercise: Optional[str] = None, keep: Optional[Path] = None,
-                  py_spy: Optional[Path] = None) -> dict:
+                  py_spy: Optional[Path] = None, loops: int = 1) -> dict:
     """Run the benchmark (see the module docstring); ``keep``: a folder for a screenshot and the app's log;
     ``py_spy``: write a py-spy profile of the app over the window there (raw collapsed stacks, per thread)."""
     if chromium_path() is None:
@@ -297,8 +324,8 @@ def bench_browser(clip: str, seconds: Optional[float] = None, json_out: bool = F
     tmp = Path(tempfile.mkdtemp(prefix="spotter-bench-browser-"))
     app = None
     try:
-        cam, clip_s = camera_file(clip, tmp / "camera.y4m")
-        secs = float(seconds) if seconds else clip_s
+        cam, file_s = camera_file(clip, tmp / "camera.y4m")
+        secs = float(seconds) if seconds else file_s * max(1, int(loops))
         app = App(tmp / "data", tmp / "app.log")
         app.wait_ready()
         with sync_playwright() as pw:
@@ -306,24 +333,18 @@ def bench_browser(clip: str, seconds: Optional[float] = None, json_out: bool = F
             try:
                 fr = component_frame(page)
                 fr.get_by_role("button", name="START").click()
-                t_start = time.time()
-                wait_results(fr, 1)
+                wait_results(fr, 1, timeout=180)
                 me = os.getpid()
                 srv = [app.proc.pid] + _descendants(app.proc.pid)
                 c_srv0, c_br0, t0 = _cpu_s(srv), _cpu_s(_chromium_pids(me)), time.time()
                 st0 = fr.evaluate("window.spotterStats()")
-                end = t_start + secs
                 spy = None
                 if py_spy is not None:
                     spy = subprocess.Popen([shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy"),
                                             "record", "-f", "raw", "-r", "100", "--threads", "-o", str(py_spy),
-                                            "-d", str(max(1, int(end - time.time()) - 1)), "-p", str(app.proc.pid)],
+                                            "-d", str(max(1, int(secs - camera_seconds(fr)) - 1)), "-p", str(app.proc.pid)],
                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                while time.time() < end:
-                    page.wait_for_timeout(1000 * min(1.0, max(0.0, end - time.time())))
-                    if not json_out:
-                        st = fr.evaluate("({r: window.spotter.results, s: window.spotter.state})")
-                        print(f"  {time.time() - t_start:5.1f} s: {st['r']} results", file=sys.stderr)
+                wait_camera(page, fr, secs, progress=not json_out)
                 dt = time.time() - t0
                 c_srv1, c_br1 = _cpu_s(srv), _cpu_s(_chromium_pids(me))
                 if spy is not None:
@@ -349,7 +370,7 @@ def bench_browser(clip: str, seconds: Optional[float] = None, json_out: bool = F
             "server_cpu_cores": round((c_srv1 - c_srv0) / dt, 3), "browser_cpu_cores": round((c_br1 - c_br0) / dt, 3),
             "reps": int(sum(r["reps"] for r in rows)), "seconds": round(dt, 2),
         }
-        details = {"clip": str(clip), "clip_seconds": round(clip_s, 2), "frames_in": n_in,
+        details = {"clip": str(clip), "camera_file_seconds": round(file_s, 2), "frames_in": n_in,
                    "frames_processed": last.get("frames_processed"), "frames_dropped": n_drop,
                    "latency_samples": len(lat), "latency_clock_found": st1.get("clock_found"),
                    "overlay_latency_ms_p99": _pct(lat, 99), "server_ms_last": last.get("server_ms"),
@@ -385,14 +406,16 @@ def format_result(r: dict, d: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="spotter bench browser", description=__doc__.split("\n")[0])
     p.add_argument("clip")
-    p.add_argument("--seconds", type=float, default=None)
+    p.add_argument("--seconds", type=float, default=None,
+                   help="how long to run from START (default: the camera file once: 2 s lead-in + clip + 1 s)")
+    p.add_argument("--loops", type=int, default=1, help="without --seconds: play the camera file this many times")
     p.add_argument("--json", action="store_true")
     p.add_argument("--exercise", choices=["squat", "push_up", "shoulder_press"], default=None)
     p.add_argument("--keep", type=Path, default=None, help="folder for a screenshot and the app's log")
     p.add_argument("--py-spy", type=Path, default=None, help="write a py-spy profile of the app here")
     a = p.parse_args(argv)
     try:
-        bench_browser(a.clip, a.seconds, a.json, a.exercise, keep=a.keep, py_spy=a.py_spy)
+        bench_browser(a.clip, a.seconds, a.json, a.exercise, keep=a.keep, py_spy=a.py_spy, loops=a.loops)
     except SpotterError as e:
         print(f"spotter: error: {e}", file=sys.stderr)
         return e.exit_code

@@ -16,7 +16,8 @@ remote use is allowed (no STUN/TURN unless ``SPOTTER_ICE_SERVERS`` is set).
 
 Messages (JSON objects with a ``type``; receivers ignore types and fields they do not know):
 
-* server → page ``{"type": "result", "v": 1, "rtp": <RTP timestamp of the analysed frame>, "t": <stream s>,
+* server → page ``{"type": "ready"}`` once the session and its pose model are loaded (a replay starts
+  playing then); ``{"type": "result", "v": 1, "rtp": <RTP timestamp of the analysed frame>, "t": <stream s>,
   "lm": [[x, y] | null] * 33 (normalised image coordinates, null = not drawn) | null, "hl": [landmark indices],
   "exercise", "confidence", "source", "count", "set_index", "phase", "cue", "hint", "suggestion",
   "state", "rest_left_s", "sets_done", "reps_done", "frames_in", "frames_processed", "frames_dropped",
@@ -160,6 +161,15 @@ class Connection:
         self.closed = False
         self._task = None
         self.sent = self.skipped = 0
+        self.ready = False
+
+    def set_ready(self) -> None:  # loop thread
+        self.ready = True
+        self._send(json.dumps({"type": "ready", "v": PROTOCOL}))
+
+    def channel_open(self) -> None:  # loop thread
+        if self.ready:
+            self._send(json.dumps({"type": "ready", "v": PROTOCOL}))
 
     # pose worker thread → loop thread
     def send_result(self, ov, session) -> None:
@@ -255,6 +265,9 @@ async def _accept(link, sdp: str, typ: str) -> dict:
     def _dc(ch):
         conn.channel = ch
         ch.on("message", conn.on_message)
+        ch.on("open", conn.channel_open)
+        if ch.readyState == "open":
+            conn.channel_open()
 
     @pc.on("track")
     def _track(track):
@@ -266,6 +279,15 @@ async def _accept(link, sdp: str, typ: str) -> dict:
         if pc.connectionState in ("failed", "closed"):
             await conn.close(pc.connectionState)
 
+    async def prepare():  # the session and its pose model, off the loop, while the connection comes up
+        try:
+            await loop.run_in_executor(None, link.prepare)
+        except Exception:
+            log.exception("live session")
+        if not conn.closed:
+            conn.set_ready()
+
+    asyncio.ensure_future(prepare())
     remote = remote_allowed()
     await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp if remote else local_offer(sdp), type=typ))
     answer = await pc.createAnswer()
@@ -329,6 +351,7 @@ async def offer_endpoint(request):
 
 
 async def media_endpoint(request):
+    """A replay file for the page's <video> (Starlette's FileResponse: HTTP ranges)."""
     from starlette.responses import FileResponse, PlainTextResponse
 
     if not _client_ok(request):
@@ -341,8 +364,38 @@ async def media_endpoint(request):
     return FileResponse(path, headers={"Cache-Control": "no-store"})
 
 
-def routes() -> list:
+class MediaMiddleware:
+    """Serves the replay media route ahead of Streamlit's own middleware: with Starlette 1.x, Streamlit 1.60's
+    compression middleware fails every partial (206) or video/* response ("Expected ASGI message
+    'http.response.start'"), and a <video> needs both."""
+
+    def __init__(self, app):
+        from starlette.routing import Router
+
+        self.app = app
+        self.router = Router(routes=[_media_route()])
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope.get("path", "").startswith(MEDIA_ROUTE + "/"):
+            await self.router(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+def _media_route():
     from starlette.routing import Route
 
-    return [Route(OFFER_ROUTE, offer_endpoint, methods=["POST"]),
-            Route(MEDIA_ROUTE + "/{token}/{mid}", media_endpoint, methods=["GET", "HEAD"])]
+    return Route(MEDIA_ROUTE + "/{token}/{mid}", media_endpoint, methods=["GET", "HEAD"])
+
+
+def routes() -> list:
+    """The routes to mount next to Streamlit's (see also :func:`middleware`)."""
+    from starlette.routing import Route
+
+    return [Route(OFFER_ROUTE, offer_endpoint, methods=["POST"]), _media_route()]
+
+
+def middleware() -> list:
+    from starlette.middleware import Middleware
+
+    return [Middleware(MediaMiddleware)]

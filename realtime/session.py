@@ -236,6 +236,22 @@ class LiveSession:
             self.frames_in += 1
         return self._step(small, t, arrival)
 
+    def warm_up(self, size: tuple[int, int] = (480, 640)) -> None:
+        """Load the pose model and run it once on an empty picture before frames flow: MediaPipe builds its
+        graph on the first call (seconds on a busy machine), which would otherwise swallow the first frames of a
+        replay. Only for the real estimator (test estimators replay frames in order)."""
+        try:
+            from pipeline.pose.estimator import MediaPipePose
+
+            if self.lp.estimator is None:
+                self.lp.estimator = MediaPipePose()
+            est = self.lp.estimator
+            if isinstance(est, MediaPipePose):
+                est.process(np.zeros((size[0], size[1], 3), np.uint8), 0.0)
+                est.reset()
+        except Exception as e:
+            self._fail(e)
+
     # ------------------------------------------------------------------ commands (any thread)
     def end_set(self) -> None:
         """The user pressed "End set"."""

@@ -68,6 +68,8 @@ class LiveLink:
         self._pts_last: Optional[int] = None
         self._pts_wrap = 0
         self.sink = None  # callable(overlay, session): a processed frame's result to the page (realtime/peer.py)
+        self._preparing = False
+        self.frames_before_ready = 0
         self.connection = None  # the page connection feeding this link (realtime/peer.py)
         self.token: Optional[str] = None  # the page component's key to its offer route (realtime/peer.py)
 
@@ -116,9 +118,26 @@ class LiveLink:
             self._t0 = t
         return t - self._t0
 
+    def prepare(self) -> LiveSession:
+        """Create the connection's session and warm its pose model up before frames flow (call from a worker
+        thread: seconds). Frames that arrive meanwhile are dropped by :meth:`on_video`."""
+        with self._lock:
+            self._preparing = True
+        try:
+            s = self._session()
+            s.warm_up()
+            return s
+        finally:
+            with self._lock:
+                self._preparing = False
+
     def on_video(self, frame) -> None:
         """A frame from the page channel (av.VideoFrame from aiortc): analysed, nothing drawn, nothing sent back
-        but the result (through :attr:`sink`, tagged with the frame's RTP timestamp). Never blocks."""
+        but the result (through :attr:`sink`, tagged with the frame's RTP timestamp). Never blocks: while the
+        session is being prepared the frame is dropped."""
+        if self._preparing:
+            self.frames_before_ready += 1
+            return
         s = self._session()
         s.on_frame(frame.to_ndarray(format="rgb24"), self._time(frame), tag=frame.pts, draw=False)
 

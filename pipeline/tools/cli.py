@@ -101,7 +101,7 @@ def cmd_bench(a: argparse.Namespace) -> int:
             raise SpotterError("bench live needs a CLIP")
         from realtime.bench import bench_live
 
-        bench_live(a.clip, seconds=a.seconds, webrtc=a.webrtc, json_out=a.json)
+        bench_live(a.clip, seconds=a.seconds or 60.0, webrtc=a.webrtc, json_out=a.json)
         return 0
     if a.what == "concurrent":
         clips = [c for c in [a.clip, *a.more] if c]
@@ -109,7 +109,14 @@ def cmd_bench(a: argparse.Namespace) -> int:
             raise SpotterError("bench concurrent needs two or more CLIPs")
         from realtime.bench import bench_concurrent
 
-        bench_concurrent(clips, seconds=a.seconds, webrtc=True, json_out=a.json)
+        bench_concurrent(clips, seconds=a.seconds or 60.0, webrtc=True, json_out=a.json)
+        return 0
+    if a.what == "browser":
+        if not a.clip:
+            raise SpotterError("bench browser needs a CLIP")
+        from realtime.bench_browser import bench_browser
+
+        bench_browser(a.clip, seconds=a.seconds, json_out=a.json, loops=a.loops)
         return 0
     raise SpotterError(f"unknown benchmark: {a.what}")
 
@@ -173,11 +180,13 @@ def build_parser() -> argparse.ArgumentParser:
     ev.set_defaults(func=cmd_eval)
 
     be = sub.add_parser("bench", help="speed benchmarks that print figures")
-    be.add_argument("what", choices=["pose", "live", "concurrent", "report"])
+    be.add_argument("what", choices=["pose", "live", "concurrent", "report", "browser"])
     be.add_argument("clip", nargs="?")
     be.add_argument("more", nargs="*", help="concurrent: more clips, one live session each")
     be.add_argument("--frames", type=int, default=300, help="pose: frames to time (default 300)")
-    be.add_argument("--seconds", type=float, default=60.0, help="live: seconds to stream (default 60)")
+    be.add_argument("--seconds", type=float, default=None,
+                    help="live: seconds to stream (default 60); browser: seconds from START (default: the clip once)")
+    be.add_argument("--loops", type=int, default=1, help="browser: play the clip this many times (no --seconds)")
     be.add_argument("--webrtc", action="store_true", help="live: over an aiortc loopback connection")
     be.add_argument("--llm", default=None, metavar="GGUF", help="report: model to time (default: SmolLM2 if installed)")
     be.add_argument("--json", action="store_true")

@@ -7,6 +7,7 @@
   const video = $("video"), canvas = $("overlay"), ctx = canvas.getContext("2d");
   const S = window.spotter = {
     state: "idle",          // idle | connecting | live | ended | error
+    ready: false,           // the server's session and pose model are loaded ("ready" message)
     args: null, pc: null, dc: null, stream: null,
     results: 0,             // result messages received (one per frame the server analysed)
     drawn: 0,               // results painted on the canvas
@@ -33,6 +34,7 @@
     S.args = a;
     if (prev && (prev.token !== a.token || prev.media_url !== a.media_url || prev.mode !== a.mode)) stop("changed");
     if (a.mode === "file" && a.media_url && !S.pc) {
+      video.autoplay = false;
       if (video.getAttribute("src") !== a.media_url) { video.srcObject = null; video.src = a.media_url; }
       $("placeholder").textContent = "Press START to replay this video with the live overlay.";
     }
@@ -56,7 +58,11 @@
   }
   function showStatus() {
     const r = S.last;
-    if (!r) { $("status").textContent = S.state === "connecting" ? "connecting…" : ""; return; }
+    if (!r) {
+      $("status").textContent = S.state === "connecting" ? "connecting…"
+        : S.state === "live" ? (S.ready ? "waiting for the first result…" : "loading the pose model…") : "";
+      return;
+    }
     const recent = S.lat.slice(-300);
     const p95 = pct(recent, 95);
     $("status").textContent = `${Math.round(r.processed_fps || 0)} fps processed · ${r.frames_dropped} stale frames `
@@ -130,7 +136,9 @@
   function onMessage(ev) {
     let r;
     try { r = JSON.parse(ev.data); } catch (e) { return; }
+    if (r && r.type === "ready") { S.ready = true; if (S.onReady) S.onReady(); return; }
     if (!r || r.type !== "result") return;     // other types: for later features, ignored here
+    if (!S.ready) { S.ready = true; if (S.onReady) S.onReady(); }
     const now = performance.now();
     S.results++;
     if (S.firstResultAt === null) S.firstResultAt = now;
@@ -146,7 +154,8 @@
     pending = r;
   }
 
-  // the router's suggestion when it is unsure (a string, or {text, options: [exercise, ...]})
+  // the router's suggestion when it is unsure: [[exercise, probability], ...] best first (LiveState.suggestion),
+  // or a string, or {text, options}
   let suggestShown = null;
   function showSuggestion(sg) {
     const key = sg == null ? null : JSON.stringify(sg);
@@ -155,13 +164,16 @@
     const box = $("suggest");
     box.textContent = "";
     if (sg == null) { box.style.display = "none"; setHeight(); return; }
-    const text = typeof sg === "string" ? sg : (sg.text || "Which exercise is this?");
+    const text = typeof sg === "string" ? sg : (sg.text || "Not sure which exercise this is — choose:");
     box.appendChild(document.createTextNode(text + " "));
     const opts = Array.isArray(sg) ? sg : (sg.options || []);
-    for (const ex of opts) {
+    for (const o of opts) {
+      const ex = String(Array.isArray(o) ? o[0] : o);
+      const p = Array.isArray(o) && typeof o[1] === "number" ? ` (${Math.round(100 * o[1])}%)` : "";
       const b = document.createElement("button");
-      b.textContent = String(ex).replace(/_/g, " ");
-      b.onclick = () => command({ name: "set_exercise", exercise: String(ex) });
+      b.textContent = ex.replace(/_/g, " ") + p;
+      b.dataset.exercise = ex;
+      b.onclick = () => command({ name: "set_exercise", exercise: ex });
       box.appendChild(b);
     }
     box.style.display = "block";
@@ -175,11 +187,14 @@
   async function sourceStream(a) {
     if (a.mode === "file") {  // a replay: the page plays the file and sends what it shows, like a camera
       if (video.getAttribute("src") !== a.media_url) { video.srcObject = null; video.src = a.media_url; }
-      video.muted = true; video.loop = false;
+      video.autoplay = false; video.muted = true; video.loop = false;
+      const unplayable = new Error("this browser cannot play this video file (use \"Analyse\" instead)");
+      if (video.error) throw unplayable;
       if (video.readyState < 1) {
         await new Promise((res, rej) => {
-          video.onloadedmetadata = res;
-          video.onerror = () => rej(new Error("this browser cannot play this video file"));
+          const t = setTimeout(() => rej(unplayable), 30000);
+          video.onloadedmetadata = () => { clearTimeout(t); res(); };
+          video.onerror = () => { clearTimeout(t); rej(unplayable); };
         });
       }
       video.pause(); video.currentTime = 0;
@@ -208,20 +223,17 @@
   async function start() {
     const a = S.args;
     if (!a || S.pc) return;
-    S.state = "connecting"; S.error = null; $("error").textContent = "";
+    S.state = "connecting"; S.error = null; $("error").textContent = ""; S.ready = false; S.onReady = null;
     S.results = S.drawn = 0; S.lat = []; S.captures = []; S.rtps = []; S.K = null; S.last = null;
-    S.firstResultAt = S.lastResultAt = null; rtpLast = null; rtpWrap = 0;
+    S.firstResultAt = S.lastResultAt = null; S.cameraAt = null; rtpLast = null; rtpWrap = 0;
     $("start").disabled = true; $("stop").disabled = false;
+    $("placeholder").textContent = "Connecting to Spotter…";
     try {
-      const stream = S.stream = await sourceStream(a);
-      $("placeholder").style.display = "none";
-      if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(onPreviewFrame);
+      // 1. the connection, with an empty video sender and the data channel for results and commands
       const pc = S.pc = new RTCPeerConnection({ iceServers: a.ice || [] });
       const dc = S.dc = pc.createDataChannel("spotter", { ordered: false, maxRetransmits: 0 });
       dc.onmessage = onMessage;
-      const track = stream.getVideoTracks()[0];
-      if (!track) throw new Error("no video track");
-      const tr = pc.addTransceiver(track, { direction: "sendonly", streams: [stream] });
+      const tr = pc.addTransceiver("video", { direction: "sendonly" });
       pc.onconnectionstatechange = () => {
         if (pc.connectionState === "failed") fail("The connection to Spotter failed.");
       };
@@ -242,11 +254,21 @@
       } catch (e) { /* not supported: the browser's default */ }
       S.state = "live";
       $("endset").disabled = false;
-      if (a.mode === "file") {  // play from the start once the server is listening, and stop at the end
-        if (dc.readyState !== "open") {
-          await new Promise(res => { dc.addEventListener("open", res); setTimeout(res, 10000); });
-        }
-        if (S.pc !== pc) return;
+      // 2. the server's session and pose model are loaded (seconds on a busy machine) ...
+      $("placeholder").textContent = "Loading the pose model…";
+      if (!S.ready) await new Promise(res => { S.onReady = res; setTimeout(res, 120000); });
+      if (S.pc !== pc) return;
+      // 3. ... then the picture: the analysis starts with the camera's (or the file's) first frame
+      const stream = S.stream = await sourceStream(a);
+      if (S.pc !== pc) { stop("stopped"); return; }
+      const track = stream.getVideoTracks()[0];
+      if (!track) throw new Error("no video track");
+      await tr.sender.replaceTrack(track);
+      if (tr.sender.setStreams) tr.sender.setStreams(stream);
+      S.cameraAt = performance.now();
+      $("placeholder").style.display = "none";
+      if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(onPreviewFrame);
+      if (a.mode === "file") {  // play from the start, and stop at the end
         video.onended = () => setTimeout(() => { if (S.pc === pc) stop("file ended"); }, 1500);
         await video.play();
       }
@@ -271,6 +293,9 @@
     pending = null;
     ctx.clearRect(0, 0, canvas.width, canvas.height);
     $("placeholder").style.display = "";
+    $("placeholder").textContent = S.args && S.args.mode === "file"
+      ? "Press START to replay this video with the live overlay."
+      : "Press START and allow the camera. Stand so your whole body is in view.";
     $("start").disabled = false; $("stop").disabled = true; $("endset").disabled = true;
     if (S.state !== "error") S.state = why === "changed" ? "idle" : "ended";
   }
@@ -283,6 +308,7 @@
   window.spotterStats = function () {
     const span = S.lastResultAt !== null && S.firstResultAt !== null ? (S.lastResultAt - S.firstResultAt) / 1000 : 0;
     return { state: S.state, results: S.results, drawn: S.drawn, span_s: span, lat: S.lat.slice(),
+             camera_s: S.cameraAt === null ? 0 : (performance.now() - S.cameraAt) / 1000, ready: S.ready,
              lat_p50: pct(S.lat, 50), lat_p95: pct(S.lat, 95), clock_found: S.K !== null, last: S.last,
              error: S.error, video: [video.videoWidth, video.videoHeight] };
   };
