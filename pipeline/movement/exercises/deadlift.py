@@ -37,7 +37,7 @@ from ...pose.landmarks import (
     R_WRIST,
 )
 from ..repcount import Rep, RepParams
-from .base import Exercise, IssueRule, Signals, VariationRule, agg, median_of, near_t
+from .base import Exercise, IssueRule, RangeTarget, Signals, VariationRule, agg, median_of, near_t
 
 SIDE_DIAG = ("side", "diagonal")
 LOCKOUT_HIP, LOCKOUT_LEAN = 140.0, 35.0  # a rep completes only standing tall: hips this open, torso this upright
@@ -196,6 +196,7 @@ DEADLIFT = Deadlift(
     required_landmarks=[L_SHOULDER, R_SHOULDER, L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANKLE, R_ANKLE],
     primary_angles=("hip", "knee", "torso_lean"),
     walk_gate=False,  # nobody walks mid-pull; from the front the hinge foreshortens the torso and fools the gate
+    range_target=RangeTarget("lockout", 165.0, floor=60.0),  # live range bar: full with the hips locked out
     issue_rules=[
         IssueRule("hips_rise_first", "Hips rising first", "early_lean_increase", ">", 12.0, "deg",
                   "Chest and hips up together", (L_SHOULDER, R_SHOULDER, L_HIP, R_HIP, L_KNEE, R_KNEE),

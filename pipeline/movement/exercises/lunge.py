@@ -34,7 +34,7 @@ from ...pose.landmarks import (
     R_SHOULDER,
 )
 from ..repcount import Rep, RepParams
-from .base import Exercise, IssueRule, Signals, VariationRule, median_of, near_t
+from .base import Exercise, IssueRule, RangeTarget, Signals, VariationRule, median_of, near_t
 
 LEAD_MIN_DEG = 12.0  # hip flexion difference needed to say which leg is in front
 NO_LEAD = ("not measured on this rep: which leg was in front could not be told (both hips bent about the same) or "
@@ -204,6 +204,7 @@ LUNGE = Lunge(
     required_landmarks=[L_SHOULDER, R_SHOULDER, L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANKLE, R_ANKLE],
     primary_angles=("knee_l", "knee_r", "torso_lean"),
     walk_gate=False,
+    range_target=RangeTarget("depth", 100.0),  # live range bar: full with both knees near a right angle
     issue_rules=[
         IssueRule("shallow_lunge", "Shallow lunge", "front_knee_angle_bottom", ">", 110.0, "deg",
                   "Lower the back knee", (L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANKLE, R_ANKLE), views=("side", "diagonal"),
