@@ -30,6 +30,10 @@ STATE_TEXT = {"waiting": "Waiting for the camera", "no_person": "No one in view"
 
 st.set_page_config(page_title="Spotter", layout="wide")
 
+from realtime.compat import fix_streamlit_media  # noqa: E402
+
+fix_streamlit_media()  # st.video and range responses under Starlette 1.x (realtime/compat.py); idempotent
+
 from realtime.webrtc import client_allowed  # noqa: E402
 
 if not client_allowed(getattr(st.context, "ip_address", None)):

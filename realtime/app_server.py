@@ -30,6 +30,8 @@ def command(port: int, address: str = "127.0.0.1", python: str = sys.executable)
 if __name__ != "__main__":  # imported by the ASGI server (``streamlit run`` finds ``app``)
     from streamlit.starlette import App
 
-    from realtime.peer import middleware, routes
+    from realtime.compat import fix_streamlit_media
+    from realtime.peer import routes
 
-    app = App(str(ROOT / "streamlit_app.py"), routes=routes(), middleware=middleware())
+    fix_streamlit_media()  # video/audio and range responses (st.video, replays): see realtime/compat.py
+    app = App(str(ROOT / "streamlit_app.py"), routes=routes())

@@ -351,7 +351,8 @@ async def offer_endpoint(request):
 
 
 async def media_endpoint(request):
-    """A replay file for the page's <video> (Starlette's FileResponse: HTTP ranges)."""
+    """A replay file for the page's <video> (Starlette's FileResponse: HTTP ranges; needs
+    ``realtime.compat.fix_streamlit_media``, applied by ``realtime/app_server.py``)."""
     from starlette.responses import FileResponse, PlainTextResponse
 
     if not _client_ok(request):
@@ -364,24 +365,6 @@ async def media_endpoint(request):
     return FileResponse(path, headers={"Cache-Control": "no-store"})
 
 
-class MediaMiddleware:
-    """Serves the replay media route ahead of Streamlit's own middleware: with Starlette 1.x, Streamlit 1.60's
-    compression middleware fails every partial (206) or video/* response ("Expected ASGI message
-    'http.response.start'"), and a <video> needs both."""
-
-    def __init__(self, app):
-        from starlette.routing import Router
-
-        self.app = app
-        self.router = Router(routes=[_media_route()])
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] == "http" and scope.get("path", "").startswith(MEDIA_ROUTE + "/"):
-            await self.router(scope, receive, send)
-        else:
-            await self.app(scope, receive, send)
-
-
 def _media_route():
     from starlette.routing import Route
 
@@ -389,13 +372,8 @@ def _media_route():
 
 
 def routes() -> list:
-    """The routes to mount next to Streamlit's (see also :func:`middleware`)."""
+    """The routes to mount next to Streamlit's (``realtime/app_server.py``)."""
     from starlette.routing import Route
 
     return [Route(OFFER_ROUTE, offer_endpoint, methods=["POST"]), _media_route()]
 
-
-def middleware() -> list:
-    from starlette.middleware import Middleware
-
-    return [Middleware(MediaMiddleware)]

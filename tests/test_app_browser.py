@@ -89,8 +89,13 @@ def test_webcam_session_counts_the_clip_and_its_recording_replays_through_the_sa
             assert _sets(rows) == [("squat", EXPECTED)], (_sets(rows), live["last"], app.log_tail())
             assert rows[0]["report_json"]
 
-            # History: the recording of that session replayed in real time through the same page channel
+            # History: the recording plays (st.video: video responses work, see realtime/compat.py) ...
             page.get_by_text("History", exact=True).first.click()
+            player = page.locator("[data-testid=stVideo] video, video").first
+            player.wait_for(timeout=60000)
+            page.wait_for_function("v => v.readyState >= 1 || v.error", arg=player.element_handle(), timeout=60000)
+            assert player.evaluate("v => v.error === null"), player.evaluate("v => v.error.message")
+            # ... and replays in real time through the same page channel
             page.get_by_text("Replay this recording in real time with the live overlay").click(timeout=60000)
             stats, sess2, rows2 = _play_until_stored(page, component_frame(page), app.data, "replay")
             page.screenshot(path=str(tmp_path / "history_replay.png"))
