@@ -338,7 +338,8 @@ def upload_page() -> None:
         return
     bar.empty()
     if not res["sets"]:
-        st.warning("No completed reps of a squat, push-up or shoulder press were found.")
+        st.warning("No completed reps of a supported exercise (" + ", ".join(k.lower() for k in list(EXERCISES)[1:])
+                   + ") were found.")
     for k, (s, rep) in enumerate(zip(res["sets"], res["reports"]), 1):
         with st.expander(f"Set {k}: {s['exercise'].replace('_', ' ')} — {s['reps']} reps", expanded=True):
             if rep:
