@@ -167,6 +167,7 @@ def test_clean_demo_clips_raise_no_false_issues():
 from pipeline.tools.faults import (  # noqa: E402
     bend_arms_frontal,
     bend_elbows,
+    bend_forearms_img,
     depth_weight,
     lift_upper_body,
     modified,
@@ -201,7 +202,7 @@ def assert_issue(ev, code, n_reps):
 
 def test_issue_forward_lean_constructed():
     tr = _track("sq09")
-    ev = run(modified(tr, lambda t: rotate_upper_body(t, 40, depth_weight(tr, "squat"))), "squat")
+    ev = run(modified(tr, lambda t: rotate_upper_body(t, 45, depth_weight(tr, "squat"))), "squat")
     assert ev.reps.count == 3
     assert_issue(ev, "forward_lean", 3)
 
@@ -358,11 +359,8 @@ def test_issue_incomplete_lockout_constructed():
     tr = _track("sp05")
     assert not issues_of(run(tr, "shoulder_press"), "incomplete_lockout")
 
-    def bend_side(t):
-        top = 1 - depth_weight(tr, "shoulder_press")
-        shift_img(t, list(range(15, 23)), 0.35 * torso_px(tr), 0.3 * torso_px(tr), top)
-        bend_elbows(t, 1.6)
-    side = run(modified(tr, bend_side), "shoulder_press")
+    side = run(modified(tr, lambda t: bend_forearms_img(t, 45, 1 - depth_weight(tr, "shoulder_press"))),
+               "shoulder_press")
     assert side.view == "side"
     assert_issue(side, "incomplete_lockout", 2)
     assert {i.metric for i in issues_of(side, "incomplete_lockout")} == {"elbow_img_top"}

@@ -121,8 +121,9 @@ class MovementAnalyzer:
         x = s.get(self.ex.signal, math.nan) if s else math.nan
         top_ok = bool(s) and self.ex.valid_top(s) and (self._ref_top is None or self.ex.same_posture(s, self._ref_top))
         rep = self.counter.update(cf.t, x, ok, at_bottom=bool(s) and self.ex.at_bottom(s), top_ok=top_ok)
-        if rep is not None and not rep.partial and self.ex.full_depth(self._window(rep.start_t, rep.end_t)[0],
-                                                                      rep) is False:
+        # (the window starts a little before the descent so that the top it started from is in it)
+        if rep is not None and not rep.partial and \
+                self.ex.full_depth(self._window(rep.start_t - 0.5, rep.end_t)[0], rep) is False:
             self.counter.demote(rep)  # too shallow by the exercise's own depth measure: a partial rep
         if rep is not None and not rep.partial and self._ref_top is None:
             self._ref_top = dict(s)  # the start posture later reps must return to
@@ -275,10 +276,16 @@ class MovementAnalyzer:
                                               f"rep {rep.index}: too few to judge it")
         tv, xv = tt[ok], x[ok]
         gap = float(np.max(np.diff(tv)))
-        near = float(np.min(np.abs(tv - tc)))
-        if gap > MAX_GAP_S or near > MAX_GAP_S / 2:
+        # the frames next to the moment on either side: a hole there may hide the real bottom or lockout
+        j0 = int(np.searchsorted(ts, tc - 1.0, "left"))
+        j1 = int(np.searchsorted(ts, tc + 1.0, "right"))
+        tw = np.array([ts[j] for j in range(j0, j1) if self._sig[j] and math.isfinite(self._sig[j].get(key, math.nan))])
+        k = int(np.argmin(np.abs(tw - tc)))
+        hole = max(tw[k] - tw[k - 1] if k > 0 else 0.0, tw[k + 1] - tw[k] if k + 1 < len(tw) else 0.0,
+                   2 * abs(tw[k] - tc), gap)
+        if hole > MAX_GAP_S:
             return Coverage(n, math.inf, 0.0, f"frames were missing around the {where} of rep {rep.index} "
-                                              f"(a {max(gap, 2 * near):.2f} s hole): too few to judge it")
+                                              f"(a {hole:.2f} s hole): too few to judge it")
         # the span the stream could have covered (a rep at the very start or end of a stream has less)
         span = min(tc + MOMENT_S, ts[-1]) - max(tc - MOMENT_S, ts[0])
         n_ref = max(2.0, REF_FPS * span)

@@ -344,6 +344,26 @@ def bend_arms_frontal(tr: PoseTrack, deg: float, w) -> None:
     tr.image[:, :, :2] = px / (tr.width, tr.height)
 
 
+def bend_forearms_img(tr: PoseTrack, deg: float, w) -> None:
+    """An unfinished lockout seen from the side: each forearm (wrist and hand) turned ``deg`` * ``w`` about the
+    elbow in the picture, the way that closes the elbow angle. Only the picture changes (the counting signal, the
+    world elbow angle, keeps its range)."""
+    px = tr.image[:, :, :2] * (tr.width, tr.height)
+    a_all = np.radians(deg) * np.asarray(w, float)
+    for s_i, e_i, w_i, hand in ((11, 13, 15, (17, 19, 21)), (12, 14, 16, (18, 20, 22))):
+        u = px[:, s_i] - px[:, e_i]
+        f = px[:, w_i] - px[:, e_i]
+        # turn the forearm towards the upper arm (sign of the 2D cross product)
+        sgn = np.sign(f[:, 0] * u[:, 1] - f[:, 1] * u[:, 0])
+        a = a_all * sgn
+        c, s = np.cos(a), np.sin(a)
+        for j in (w_i, *hand):
+            r = px[:, j] - px[:, e_i]
+            px[:, j, 0] = px[:, e_i, 0] + c * r[:, 0] - s * r[:, 1]
+            px[:, j, 1] = px[:, e_i, 1] + s * r[:, 0] + c * r[:, 1]
+    tr.image[:, :, :2] = px / (tr.width, tr.height)
+
+
 def lift_upper_body(tr: PoseTrack, frac: float, w) -> None:
     """Push-up that stops high: the head, shoulders and elbows stay ``frac`` of a torso length higher at the
     bottom (image), the elbows bend less (world)."""
@@ -364,7 +384,7 @@ class Constructed:
 def constructed_cases() -> list[Constructed]:
     """Real landmarks of dev clips with one fault added (as in tests/test_movement.py)."""
     def lean(tr):
-        return modified(tr, lambda t: rotate_upper_body(t, 40, depth_weight(tr, "squat")))
+        return modified(tr, lambda t: rotate_upper_body(t, 45, depth_weight(tr, "squat")))
 
     def high_hips(tr):
         return modified(tr, lambda t: shift_img(t, [23, 24], 0, -0.6 * torso_px(tr), depth_weight(tr, "squat")))
@@ -392,7 +412,7 @@ def constructed_cases() -> list[Constructed]:
         return modified(tr, lambda t: scale_world_x(t, [13, 14], 2.4, depth_weight(tr, "push_up")))
 
     def soft_lockout_side(tr):
-        return modified(tr, lambda t: bend_elbows(t, 1.6))
+        return modified(tr, lambda t: bend_forearms_img(t, 45, 1 - depth_weight(tr, "shoulder_press")))
 
     def soft_lockout_front(tr):
         return modified(tr, lambda t: bend_arms_frontal(t, 35, 1 - depth_weight(tr, "shoulder_press")))
@@ -409,7 +429,7 @@ def constructed_cases() -> list[Constructed]:
                                                 1 - depth_weight(tr, "shoulder_press")))
 
     return [
-        Constructed("sq09", "squat", "forward_lean", "upper body leaned 40° more at the bottom", lean),
+        Constructed("sq09", "squat", "forward_lean", "upper body leaned 45° more at the bottom", lean),
         Constructed("sq09", "squat", "shallow_squat", "hips 0.6 torso lengths higher at the bottom", high_hips),
         Constructed("sq08", "squat", "knee_valgus", "knees pulled in to 25 % of their width at the bottom", valgus),
         Constructed("sq08", "squat", "lateral_shift", "hips shifted half a torso sideways at the bottom", shift),
@@ -418,7 +438,7 @@ def constructed_cases() -> list[Constructed]:
         Constructed("pu01", "push_up", "hip_pike", "hips 0.6 torso lengths above the line", pike),
         Constructed("pu01", "push_up", "shallow_push_up", "shoulders stop 0.45 torso lengths higher", shallow_push),
         Constructed("pu08", "push_up", "elbow_flare", "elbows 2.4x wider at the bottom", flare),
-        Constructed("sp05", "shoulder_press", "incomplete_lockout", "elbow flexion x1.6 (side view)",
+        Constructed("sp05", "shoulder_press", "incomplete_lockout", "forearms turned 45° down at the top (side view)",
                     soft_lockout_side),
         Constructed("sp01", "shoulder_press", "incomplete_lockout", "upper arms turned 35° out at the top, "
                     "forearms vertical (front view)", soft_lockout_front),

@@ -30,7 +30,7 @@ def shoulder_drop(w: Signals, e: np.ndarray) -> float | None:
     bottom = near_t(w, "wrist_above_shoulder", int(np.nanargmax(h)))
     if top.sum() < 2 or bottom is None:
         return None
-    h_top = -float(np.median(h[top]))
+    h_top = float(np.percentile(-h[top], 75))  # the shoulders' height over the hands with the arms straight
     if h_top < 0.2:
         return None
     return float(min(1.5, max(-0.5, 1.0 - (-bottom) / h_top)))
