@@ -283,28 +283,43 @@ def test_setup_guidance_before_the_first_rep_rate_limited():
         _assert_audio(u)
 
 
-def test_replay_json_lists_the_speech(tmp_path):
-    """``spotter replay VIDEO --json`` over the aiortc loopback (real MediaPipe): the speech list, and --mute."""
+def test_replay_json_lists_the_speech():
+    """``spotter replay VIDEO --json`` over the aiortc loopback (real MediaPipe) lists what the voice said."""
     clip = _need(CLIPS / "squat/sq05_barbell_highbar_front.mp4")
-
-    def run(*extra):
-        p = subprocess.run([sys.executable, "-m", "pipeline.tools.cli", "replay", str(clip), "--json",
-                            "--exercise", "squat", *extra], capture_output=True, text=True, timeout=600, cwd=ROOT)
-        assert p.returncode == 0, p.stderr[-2000:]
-        return json.loads(p.stdout.strip().splitlines()[-1])
-
-    out = run()
-    reps = sum(x["reps"] for x in out["sets"])
-    assert reps >= 2
+    p = subprocess.run([sys.executable, "-m", "pipeline.tools.cli", "replay", str(clip), "--json",
+                        "--exercise", "squat"], capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert p.returncode == 0, p.stderr[-2000:]
+    out = json.loads(p.stdout.strip().splitlines()[-1])
+    assert sum(x["reps"] for x in out["sets"]) >= 2
     sp = out["speech"]
     assert all(set(u) == {"t", "kind", "text", "audio_ms"} for u in sp), sp
     assert [u["text"] for u in sp if u["kind"] == "count"] == [str(n) for x in out["sets"]
                                                              for n in range(1, x["reps"] + 1)]
     assert [u["kind"] for u in sp].count("set") == len(out["sets"])
     assert all(u["audio_ms"] > 0 and u["kind"] in speech_mod.KINDS for u in sp)
-    muted = run("--mute", "--speak-count", "off")
-    assert not any(u["kind"] == "count" for u in muted["speech"])
-    assert muted["speech"] and all(u["muted"] is True and u["audio_ms"] == 0 for u in muted["speech"])
+
+
+def test_replay_options_mute_and_count_mode(monkeypatch):
+    """``--mute`` and ``--speak-count`` reach the session; muted entries are listed with ``"muted": true`` and no
+    audio (same clip and poses as above, fed directly)."""
+    from pipeline.tools.cli import build_parser
+    from realtime import replay as replay_mod
+
+    got = {}
+    monkeypatch.setattr(replay_mod, "replay", lambda video, **kw: got.update(kw) or {
+        "sets": [], "timing": {k: 0 for k in ("processed_fps", "dropped_ratio", "latency_ms_p50", "latency_ms_p95")},
+        "speech": [], "speech_timing": {"with_audio": 0}})
+    a = build_parser().parse_args(["replay", "x.mp4", "--json", "--mute", "--speak-count", "5"])
+    assert a.func(a) == 0 and got["speech"] == SpeechConfig(count="5", muted=True)
+    monkeypatch.undo()
+    clip = _need(CLIPS / "squat/sq05_barbell_highbar_front.mp4")
+    _, track = extract_pose(clip, use_cache=True)
+    r = replay_mod.replay(str(clip), exercise="squat", webrtc=False, estimator=ReplayedPose(track.frames()),
+                          speech=SpeechConfig(count="off", muted=True))
+    assert r["sets"] and r["speech"], r["speech"]
+    assert not any(u["kind"] == "count" for u in r["speech"])
+    assert all(u["muted"] is True and u["audio_ms"] == 0 for u in r["speech"])
+    assert r["speech_timing"]["audio_ms_total"] == 0
 
 
 # ------------------------------------------------------------------------------------------------ the planner
