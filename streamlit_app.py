@@ -176,7 +176,7 @@ def realtime_replay(path: Path, key: str, source: str) -> None:
 
 
 # the timeline and set reports; the count, phase and cue are drawn by the page from every result
-@st.fragment(run_every=1.0)
+@st.fragment(run_every=2.0)
 def live_status(link) -> None:
     s = link.current()
     if s is None:

@@ -127,6 +127,25 @@ def _cpu_s(pids) -> float:
     return tot / _TCK
 
 
+def _threads_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds of each thread of ``pid``, by thread name (threads of the same name added up)."""
+    out: dict[str, float] = {}
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                raw = f.read()
+            name = raw[raw.index("(") + 1:raw.rindex(")")]
+            fields = raw.rsplit(")", 1)[1].split()
+            out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / _TCK
+        except (OSError, ValueError, IndexError):
+            pass
+    return out
+
+
 def _children_map() -> dict[int, list[int]]:
     kids: dict[int, list[int]] = {}
     for d in os.listdir("/proc"):
@@ -337,6 +356,7 @@ def bench_browser(clip: str, seconds: Optional[float] = None, json_out: bool = F
                 me = os.getpid()
                 srv = [app.proc.pid] + _descendants(app.proc.pid)
                 c_srv0, c_br0, t0 = _cpu_s(srv), _cpu_s(_chromium_pids(me)), time.time()
+                th0 = _threads_cpu(app.proc.pid)
                 st0 = fr.evaluate("window.spotterStats()")
                 spy = None
                 if py_spy is not None:
@@ -347,6 +367,7 @@ def bench_browser(clip: str, seconds: Optional[float] = None, json_out: bool = F
                 wait_camera(page, fr, secs, progress=not json_out)
                 dt = time.time() - t0
                 c_srv1, c_br1 = _cpu_s(srv), _cpu_s(_chromium_pids(me))
+                th1 = _threads_cpu(app.proc.pid)
                 if spy is not None:
                     spy.wait(30)
                 st1 = fr.evaluate("window.spotterStats()")
@@ -375,7 +396,9 @@ def bench_browser(clip: str, seconds: Optional[float] = None, json_out: bool = F
                    "latency_samples": len(lat), "latency_clock_found": st1.get("clock_found"),
                    "overlay_latency_ms_p99": _pct(lat, 99), "server_ms_last": last.get("server_ms"),
                    "camera": st1.get("video"), "sets": [(r["exercise"], r["reps"]) for r in rows],
-                   "session_status": sess["status"] if sess else None, "load_avg": os.getloadavg()}
+                   "session_status": sess["status"] if sess else None, "load_avg": os.getloadavg(),
+                   "server_threads_cores": {k: round((v - th0.get(k, 0.0)) / dt, 3) for k, v in sorted(
+                       th1.items(), key=lambda kv: -(kv[1] - th0.get(kv[0], 0.0)))[:8]}}
         if json_out:
             print(json.dumps({k: res[k] for k in KEYS}))
         else:
@@ -400,6 +423,7 @@ def format_result(r: dict, d: dict) -> str:
         f"CPU: server {r['server_cpu_cores']:.2f} cores, browser {r['browser_cpu_cores']:.2f} cores, "
         f"together {r['server_cpu_cores'] + r['browser_cpu_cores']:.2f}",
         f"reps counted: {r['reps']} (sets {d['sets']})",
+        "server threads (cores): " + ", ".join(f"{k} {v:.2f}" for k, v in d["server_threads_cores"].items()),
         f"load average: {' '.join(f'{x:.2f}' for x in d['load_avg'])}"])
 
 

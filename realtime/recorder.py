@@ -36,12 +36,13 @@ class VideoRecorder:
     """Non-blocking H.264 recorder. ``push`` never waits; ``close`` finishes the file."""
 
     def __init__(self, path: str | os.PathLike, fps: float = 30.0, max_queue: int = 32, crf: int = 26,
-                 gop_s: float = 1.0):
+                 gop_s: float = 1.0, long_side: int | None = None):
         self.path = Path(path)
         self.part = self.path.with_name(self.path.stem + ".part.mp4")
         self.fps = fps
         self.crf = crf
         self.gop = max(1, int(round(fps * gop_s)))
+        self.long_side = long_side  # decoded frames (av.VideoFrame) larger than this are scaled down
         self._q: queue.Queue = queue.Queue(maxsize=max_queue)
         self.frames_written = 0
         self.frames_dropped = 0
@@ -52,7 +53,9 @@ class VideoRecorder:
         self._th.start()
 
     # called from the frame thread ----------------------------------------------------------------------
-    def push(self, rgb: np.ndarray, t: float) -> bool:
+    def push(self, rgb, t: float) -> bool:
+        """``rgb``: an RGB uint8 array, or a decoded ``av.VideoFrame`` (the browser's YUV frame, encoded as it
+        is: no RGB round trip, which costs more than the encoding itself)."""
         if self._closed or self.error:
             return False
         try:
@@ -110,15 +113,23 @@ class VideoRecorder:
                     break
                 rgb, t = item
                 if c is None:
-                    h, w = rgb.shape[:2]
+                    h, w = rgb.shape[:2] if isinstance(rgb, np.ndarray) else (rgb.height, rgb.width)
+                    if not isinstance(rgb, np.ndarray) and self.long_side and max(w, h) > self.long_side:
+                        k = self.long_side / max(w, h)
+                        w, h = int(round(w * k / 2)) * 2, int(round(h * k / 2)) * 2
                     self._size = (_even(w), _even(h))
                     c, s = self._open(*self._size)
                 w, h = self._size
-                if rgb.shape[1] != w or rgb.shape[0] != h:
-                    import cv2
+                if not isinstance(rgb, np.ndarray):  # (its pts/time_base are set below: nobody else reads them)
+                    fr = rgb
+                    if (fr.width, fr.height, fr.format.name) != (w, h, "yuv420p"):
+                        fr = fr.reformat(width=w, height=h, format="yuv420p")
+                else:
+                    if rgb.shape[1] != w or rgb.shape[0] != h:
+                        import cv2
 
-                    rgb = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
-                fr = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+                        rgb = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
+                    fr = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
                 pts = max(int(round(t * 1000)), last_pts + 1)
                 fr.pts, fr.time_base, last_pts = pts, Fraction(1, 1000), pts
                 for pkt in s.encode(fr):

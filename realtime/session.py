@@ -114,6 +114,17 @@ def _resize_long(rgb: np.ndarray, long_side: int) -> np.ndarray:
     return cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA)
 
 
+def _rgb(frame, long_side: int) -> np.ndarray:
+    """A decoded frame (``av.VideoFrame``, e.g. the browser's YUV picture) as RGB, scaled to ``long_side`` in
+    the same conversion (only frames the pose worker takes are converted)."""
+    w, h = frame.width, frame.height
+    if max(w, h) <= long_side:
+        return frame.to_ndarray(format="rgb24")
+    s = long_side / float(max(w, h))
+    nw, nh = max(2, int(round(w * s / 2)) * 2), max(2, int(round(h * s / 2)) * 2)
+    return frame.to_ndarray(format="rgb24", width=nw, height=nh, interpolation="AREA")
+
+
 def _arr(a: np.ndarray, nd: int = 5):
     if a is None or not np.isfinite(a).all():
         return None
@@ -174,7 +185,7 @@ class LiveSession:
                 self.landmarks_log = JsonlLog(d / "landmarks.jsonl")
                 self.events_log = JsonlLog(d / "events.jsonl", flush_s=0.0)  # rare: each event reaches the OS
                 if cfg.record_video:
-                    self.video = VideoRecorder(d / "recording.mp4", fps=cfg.record_fps)
+                    self.video = VideoRecorder(d / "recording.mp4", fps=cfg.record_fps, long_side=cfg.pose_long_side)
                 store.set_files(self.session_id, video=self.video.part if self.video else None,
                                 landmarks=d / "landmarks.jsonl", events=d / "events.jsonl")
                 # pid: at start-up the app recovers sessions left 'live' whose process is gone (history.py)
@@ -195,10 +206,14 @@ class LiveSession:
         Threaded: O(1) hand-off + ~1 ms drawing. Any error is logged and the raw frame returned, so the stream
         never stops because of the analysis. ``tag``: an opaque id of the frame (the browser path passes its
         RTP timestamp) carried to the :class:`Overlay` computed from it. ``draw=False``: the page draws the
-        overlay itself (realtime/peer.py): nothing is drawn or copied and None is returned."""
+        overlay itself (realtime/peer.py): nothing is drawn or copied and None is returned. ``rgb`` may also be
+        a decoded ``av.VideoFrame``: the recorder encodes it as it is and only the frames the pose worker takes
+        are converted to RGB."""
         arrival = time.perf_counter()
         try:
-            small = _resize_long(rgb, self.cfg.pose_long_side)
+            if not isinstance(rgb, np.ndarray) and (draw or not self.threaded):
+                rgb = _rgb(rgb, self.cfg.pose_long_side)
+            small = _resize_long(rgb, self.cfg.pose_long_side) if isinstance(rgb, np.ndarray) else rgb
             if self.video is not None:
                 self.video.push(small, t)
             if self.threaded:
@@ -314,6 +329,8 @@ class LiveSession:
 
     def _step(self, rgb: np.ndarray, t: float, arrival: float, tag=None) -> Overlay:
         try:
+            if not isinstance(rgb, np.ndarray):
+                rgb = _rgb(rgb, self.cfg.pose_long_side)
             if self._t0_wall is None:
                 self._t0_wall = time.perf_counter()
             t0 = time.perf_counter()

@@ -139,7 +139,7 @@ class LiveLink:
             self.frames_before_ready += 1
             return
         s = self._session()
-        s.on_frame(frame.to_ndarray(format="rgb24"), self._time(frame), tag=frame.pts, draw=False)
+        s.on_frame(frame, self._time(frame), tag=frame.pts, draw=False)  # converted only if analysed
 
     def callback(self, frame):
         """streamlit-webrtc's ``video_frame_callback``: av.VideoFrame in, av.VideoFrame out, never blocks."""

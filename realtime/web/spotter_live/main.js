@@ -247,11 +247,13 @@
       if (S.pc !== pc) return;  // stopped meanwhile
       await pc.setRemoteDescription(ans);
       // the camera's picture at full size: drop frames under load rather than shrink the image pose sees
+      // and at most 1.2 Mbit/s: plenty for pose at 640x480, fewer packets for the server to handle
       try {
         const p = tr.sender.getParameters();
         p.degradationPreference = "maintain-resolution";
+        if (p.encodings && p.encodings.length) p.encodings[0].maxBitrate = 1200000;
         await tr.sender.setParameters(p);
-      } catch (e) { /* not supported: the browser's default */ }
+      } catch (e) { /* not supported: the browser's defaults */ }
       S.state = "live";
       $("endset").disabled = false;
       // 2. the server's session and pose model are loaded (seconds on a busy machine) ...
