@@ -57,8 +57,10 @@ def concentric(w: Signals, signal: str) -> tuple[int, int]:
 def hip_height_px(w: Signals) -> np.ndarray:
     """Hip height above the ankles in pixels (not divided by the running body scale, which changes as the torso
     foreshortens at the bottom of a hinge)."""
-    ay = np.nanmean(np.stack([w.get("ankle_px_y_l", w["t"] * np.nan), w.get("ankle_px_y_r", w["t"] * np.nan)]), axis=0)
-    return ay - w.get("hip_px_y", w["t"] * np.nan)
+    nan = np.full(len(w["t"]), np.nan)
+    al, ar = w.get("ankle_px_y_l", nan), w.get("ankle_px_y_r", nan)
+    ay = np.where(np.isfinite(al) & np.isfinite(ar), (al + ar) / 2, np.where(np.isfinite(al), al, ar))
+    return ay - w.get("hip_px_y", nan)
 
 
 def pull_phase(w: Signals, it: int, share: float = 0.5) -> tuple[int, int]:
@@ -114,10 +116,10 @@ def _sumo(reps: list[dict], ctx: dict) -> tuple[bool, float, dict]:
 
 def _conventional(reps: list[dict], ctx: dict) -> tuple[bool, float, dict]:
     """From the floor with the feet about hip width and the hands outside the knees."""
-    floor, _, _ = _romanian(reps, ctx)
+    hinge, _, _ = _romanian(reps, ctx)
     st = median_of(reps, "stance_ratio")
     hk = median_of(reps, "hands_in_knees")
-    ok = not floor and st is not None and st <= 2.0 and (hk is None or hk >= 1.0)
+    ok = not hinge and st is not None and st <= 2.0 and (hk is None or hk >= 1.0)
     return ok, 0.6, {"stance_ratio": st, "hands_in_knees": hk}
 
 
