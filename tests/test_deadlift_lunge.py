@@ -221,6 +221,23 @@ def test_pull_that_stalls_before_lockout_is_not_a_rep():
     assert run(concat(frames(tr, 0, k), frames(tr, 0, k, reverse=True)), "deadlift").reps.count == 0
 
 
+def test_upright_floor_setup_counts_its_first_pull():
+    """A sumo-style setup (torso upright, hip angle above 100 deg at the floor, hands at the shins): the clip starts
+    at the bottom, so the first pull counts."""
+    tr = dl(DL_GOOD)
+    d = depth_weight(tr, "deadlift")
+
+    def upright(t):
+        keep = t.image[:, 15:23].copy(), t.world[:, 15:23].copy()  # the hands stay on the bar
+        rotate_upper_body(t, -55 * facing(tr), d)
+        t.image[:, 15:23], t.world[:, 15:23] = keep
+
+    up = modified(tr, upright)
+    assert np.nanmin(signal_of(up, "hip")[:5]) > 100
+    assert run(up, "deadlift").reps.count == 1
+    assert live_count(up, "deadlift") == 1
+
+
 def test_a_long_rest_on_the_floor_between_pulls_keeps_counting():
     tr = dl(DL_2REPS)
     items = run(tr, "deadlift").reps.items

@@ -130,7 +130,9 @@ class Deadlift(Exercise):
         return s.get("hip_h", 0) > 0.3
 
     def at_bottom(self, s):
-        return s.get("hip", 180) <= self.params.start_bottom_max
+        # the set starts at the bottom: hips deeply bent, or the hands at or below the knees (a sumo setup keeps the
+        # torso upright enough that its hip angle can sit above start_bottom_max)
+        return s.get("hip", 180) <= self.params.start_bottom_max or s.get("wrist_h", 9.0) <= 1.0
 
     def valid_top(self, s):
         # lockout: hips open and the torso upright (a pull that stalls before this is not a rep)
