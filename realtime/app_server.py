@@ -28,10 +28,19 @@ def command(port: int, address: str = "127.0.0.1", python: str = sys.executable)
 
 
 if __name__ != "__main__":  # imported by the ASGI server (``streamlit run`` finds ``app``)
+    import asyncio
+    import contextlib
+
     from streamlit.starlette import App
 
     from realtime.compat import fix_streamlit_media
-    from realtime.peer import routes
+    from realtime.peer import close_all, routes
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(_app):
+        yield
+        # shutting down (Ctrl+C, SIGTERM): sessions in progress store their sets before the process exits
+        await asyncio.get_running_loop().run_in_executor(None, close_all)
 
     fix_streamlit_media()  # video/audio and range responses (st.video, replays): see realtime/compat.py
-    app = App(str(ROOT / "streamlit_app.py"), routes=routes())
+    app = App(str(ROOT / "streamlit_app.py"), routes=routes(), lifespan=_lifespan)

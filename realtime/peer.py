@@ -53,6 +53,7 @@ _LINKS: "weakref.WeakValueDictionary[str, object]" = weakref.WeakValueDictionary
 # (token, media id) -> file the page may play for a replay
 _MEDIA: dict[tuple[str, str], Path] = {}
 _REG_LOCK = threading.Lock()
+_STOPPING = threading.Event()  # the server is shutting down: frames are no longer analysed
 
 
 def register(link) -> str:
@@ -224,6 +225,8 @@ class Connection:
                 except MediaStreamError:
                     break
                 self.frames += 1
+                if _STOPPING.is_set():
+                    continue
                 try:
                     self.link.on_video(frame)
                 except Exception:
@@ -299,19 +302,27 @@ async def _accept(link, sdp: str, typ: str) -> dict:
     return {"sdp": pc.localDescription.sdp, "type": pc.localDescription.type}
 
 
-def close_all(timeout: float = 5.0) -> None:
-    """Close every page connection (server shutdown): each set in progress is stored."""
+def close_all(timeout: float = 30.0) -> int:
+    """Server shutdown: stop analysing, close every page session here and now (the set in progress is stored
+    with its report, the recording finalised), then end the connections. Returns the number of sessions."""
+    _STOPPING.set()
     lp = _Loop._inst
-    if lp is None:
-        return
     conns = list(Connection.live)
-    if conns:
-        fut = asyncio.run_coroutine_threadsafe(asyncio.gather(*(c.close("shutdown") for c in conns),
-                                                              return_exceptions=True), lp.loop)
+    sessions = [s for s in (c.link.current() for c in conns) if s is not None]
+    for s in sessions:
         try:
-            fut.result(timeout)
+            s.close("server_stopped", timeout=timeout)
+        except Exception:
+            log.exception("closing a session at shutdown")
+    if lp is not None and conns:
+        async def close_conns():
+            await asyncio.gather(*(c.close("server stopped") for c in conns), return_exceptions=True)
+
+        try:
+            asyncio.run_coroutine_threadsafe(close_conns(), lp.loop).result(5.0)
         except Exception:
             pass
+    return len(sessions)
 
 
 # ------------------------------------------------------------------------------------------------ HTTP routes
