@@ -138,8 +138,14 @@ class _Loop:
 
     def __init__(self):
         self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="spotter-rtc", daemon=True)
+        self.thread = threading.Thread(target=self._run, name="spotter-rtc", daemon=True)
         self.thread.start()
+
+    def _run(self) -> None:
+        from .threads import name_os_thread
+
+        name_os_thread()
+        self.loop.run_forever()
 
     @classmethod
     def get(cls) -> "_Loop":

@@ -104,6 +104,9 @@ class VideoRecorder:
         return c, s
 
     def _run(self) -> None:
+        from .threads import name_os_thread
+
+        name_os_thread()
         c = s = None
         last_pts = -1
         try:

@@ -300,6 +300,9 @@ class LiveSession:
 
     # ------------------------------------------------------------------ pose worker
     def _run(self) -> None:
+        from .threads import name_os_thread
+
+        name_os_thread()
         idle = self.cfg.idle_close_s
         while True:
             with self._lock:
