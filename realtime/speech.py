@@ -105,6 +105,7 @@ class Utterance:
     audio_ms: float = 0.0  # length of the audio produced (0 when none)
     sample_rate: int = 0
     triggered: float = 0.0  # perf_counter when the triggering frame arrived on the server
+    decided: float = 0.0  # perf_counter when the planner decided it (that frame analysed)
     ready: Optional[float] = None  # perf_counter when the audio (or the decision not to make any) was done
     synth_ms: Optional[float] = None  # synthesis time of this phrase (0-ish when it came from the cache)
     cached: bool = False
@@ -542,7 +543,8 @@ class Speech:
                 if self._closed:
                     break
                 self._seq += 1
-                u = Utterance(seq=self._seq, t=float(t), kind=kind, text=text, code=code, triggered=arrival)
+                u = Utterance(seq=self._seq, t=float(t), kind=kind, text=text, code=code, triggered=arrival,
+                              decided=time.perf_counter())
                 self._history.append(u)
             if self.log_event is not None:
                 try:
@@ -609,6 +611,7 @@ class Speech:
         cold = [u.synth_ms for u in done if not u.cached and u.synth_ms is not None]
         lat_count = [u.latency_ms for u in done if u.kind == "count"]
         lat_all = [u.latency_ms for u in done]
+        voice_count = [(u.ready - u.decided) * 1000.0 for u in done if u.kind == "count"]  # the voice's own share
         return {"utterances": len(hist), "with_audio": len(done),
                 "audio_ms_total": round(sum(u.audio_ms for u in hist), 1),
                 "dropped": sum(1 for u in hist if u.status == "dropped"),
@@ -616,6 +619,7 @@ class Speech:
                 "synth_ms_cold_max": round(float(np.max(cold)), 3) if cold else None,
                 "cache_hits": sum(1 for u in done if u.cached),
                 "count_latency_ms_p50": pct(lat_count, 50), "count_latency_ms_p95": pct(lat_count, 95),
+                "count_voice_ms_p50": pct(voice_count, 50), "count_voice_ms_p95": pct(voice_count, 95),
                 "latency_ms_p50": pct(lat_all, 50), "latency_ms_p95": pct(lat_all, 95)}
 
     def close(self, timeout: float = 10.0) -> None:

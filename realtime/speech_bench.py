@@ -82,8 +82,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{lv['frame_latency_ms_p50']}/{lv['frame_latency_ms_p95']} ms")
         print(f"  rep completed (frame arrival) → count audio ready: p50 {st['count_latency_ms_p50']} ms, "
               f"p95 {st['count_latency_ms_p95']} ms over {sum(1 for u in lv['speech'] if u['kind'] == 'count')} "
-              f"counts ({st['cache_hits']} from the cache); all utterances p50 {st['latency_ms_p50']} / p95 "
-              f"{st['latency_ms_p95']} ms; dropped {st['dropped']}")
+              f"counts ({st['cache_hits']} from the cache); of which the voice (decided → audio ready) p50 "
+              f"{st['count_voice_ms_p50']} / p95 {st['count_voice_ms_p95']} ms; all utterances p50 "
+              f"{st['latency_ms_p50']} / p95 {st['latency_ms_p95']} ms; dropped {st['dropped']}")
     sys.stdout.flush()
     return 0
 
