@@ -50,7 +50,7 @@ def test_replay_bad_input_raises(tmp_path):
     with pytest.raises(InputError):
         run_replay(str(bad))
     with pytest.raises(InputError):
-        replay(str(CLIPS / "squat/sq05_barbell_highbar_front.mp4"), exercise="deadlift")
+        replay(str(CLIPS / "squat/sq05_barbell_highbar_front.mp4"), exercise="bicep_curl")
 
 
 def test_connection_killed_mid_set_stores_the_set_and_its_report(tmp_path):
