@@ -165,7 +165,7 @@ def render_report_html(report: Report, out_dir: str | Path | None = None, cards:
                                                  for x in report.variations]))
     if report.not_judged:
         parts.append("<h3>Not judged</h3>" + _ul(
-            f"{n.code}{' (reps ' + ', '.join(map(str, n.reps)) + ')' if n.reps and all(r > 0 for r in n.reps) else ''}"
+            f"{n.code}{(' (rep' + ('s ' if len(n.reps) > 1 else ' ') + ', '.join(map(str, n.reps)) + ')') if n.reps and all(r > 0 for r in n.reps) else ''}"
             f": {n.reason}" for n in report.not_judged))
     # --- cards
     rc = cards.for_report(ex.label if ex else None, [i.code for i in report.issues],
