@@ -70,8 +70,8 @@ FAULT_RE = re.compile(r"\b(?:faults?|faulty|mistakes?|errors?|wrong|incorrect\w*
                       r"sloppy|cheat\w*|breakdown|broke down)\b", re.I)
 
 # a sentence may name a borderline finding only when it says that it is borderline / within the uncertainty
-BORDER_RE = re.compile(r"\b(?:borderline|border-line|within (?:the )?(?:measurement )?(?:uncertainty|noise|margin)|"
-                       r"inside (?:the )?(?:measurement )?(?:uncertainty|noise|margin)|measurement (?:uncertainty|noise)|"
+BORDER_RE = re.compile(r"\b(?:borderline|border-line|(?:within|inside) (?:the )?(?:measurement )?"
+                       r"(?:uncertainty|noise|margin)|measurement (?:uncertainty|noise)|"
                        r"too close to (?:call|tell)|close to the (?:limit|threshold|line))", re.I)
 
 NOTE_KEYWORDS = {

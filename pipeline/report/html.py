@@ -57,6 +57,12 @@ def _num(v: Any, fmt: str = ".1f") -> str:
         return str(v)
 
 
+def _reps_txt(reps: list[int]) -> str:
+    if not reps or any(r <= 0 for r in reps):
+        return ""
+    return f" (rep{'s' if len(reps) > 1 else ''} {', '.join(map(str, reps))})"
+
+
 def _margin(i) -> str:
     """How far past the threshold a value must be to be raised (the measurement uncertainty), as '±x'."""
     u = getattr(i, "uncertainty", None)
@@ -164,9 +170,7 @@ def render_report_html(report: Report, out_dir: str | Path | None = None, cards:
                                                 [[x.label, _num(x.confidence, ".2f"), ", ".join(x.suppresses)]
                                                  for x in report.variations]))
     if report.not_judged:
-        parts.append("<h3>Not judged</h3>" + _ul(
-            f"{n.code}{(' (rep' + ('s ' if len(n.reps) > 1 else ' ') + ', '.join(map(str, n.reps)) + ')') if n.reps and all(r > 0 for r in n.reps) else ''}"
-            f": {n.reason}" for n in report.not_judged))
+        parts.append("<h3>Not judged</h3>" + _ul(f"{n.code}{_reps_txt(n.reps)}: {n.reason}" for n in report.not_judged))
     # --- cards
     rc = cards.for_report(ex.label if ex else None, [i.code for i in report.issues],
                           [x.code for x in report.variations])
