@@ -23,7 +23,13 @@ Messages (JSON objects with a ``type``; receivers ignore types and fields they d
   "state", "rest_left_s", "sets_done", "reps_done", "frames_in", "frames_processed", "frames_dropped",
   "processed_fps", "server_ms", "error"}``
 * page → server ``{"type": "command", "name": "end_set"}``, ``{"type": "command", "name": "set_exercise",
-  "exercise": "squat" | null}``; ``{"type": "stats", ...}`` (the page's own figures, kept for the benchmark).
+  "exercise": "squat" | null}``.
+
+Two data channels, both opened by the page: ``spotter`` (unordered, no retransmission: per-frame results, each
+one the full state, so a lost one is simply replaced by the next; commands) and ``spotter-events`` (reliable,
+ordered: events that must arrive once, e.g. the voice's ``{"type": "speech", ...}`` utterances from
+``LiveSession.speech``; :meth:`Connection.send_event`). The page hands every message type it does not handle itself
+to ``window.Spotter.on(type, handler)`` handlers.
 """
 from __future__ import annotations
 
@@ -163,7 +169,7 @@ class Connection:
     def __init__(self, link, pc, loop):
         self.link, self.pc, self.loop = link, pc, loop
         self.channel = None
-        self.page_stats: dict = {}
+        self.events = None  # the reliable "spotter-events" channel
         self.frames = 0
         self.closed = False
         self._task = None
@@ -200,6 +206,18 @@ class Connection:
         except Exception as e:  # closed under us
             log.debug("data channel send: %s", e)
 
+    def send_event(self, text: str) -> None:
+        """A message that must arrive (reliable, ordered channel); from any thread. Dropped if the page has no
+        events channel or it is not open."""
+        def send():
+            ch = self.events
+            if ch is not None and ch.readyState == "open":
+                try:
+                    ch.send(text)
+                except Exception as e:
+                    log.debug("events channel send: %s", e)
+        self.loop.call_soon_threadsafe(send)
+
     def on_message(self, msg) -> None:
         if not isinstance(msg, str) or len(msg) > 16384:
             return
@@ -218,8 +236,6 @@ class Connection:
             elif m.get("name") == "set_exercise":
                 ex = m.get("exercise")
                 s.set_exercise(ex if isinstance(ex, str) else None)
-        elif m.get("type") == "stats":
-            self.page_stats = m
 
     async def consume(self, track) -> None:
         from aiortc.mediastreams import MediaStreamError
@@ -249,7 +265,7 @@ class Connection:
         try:
             if getattr(self.link, "connection", None) is self:  # a newer connection of this tab is not ours
                 self.link.connection = None
-                self.link.sink = None
+                self.link.sink = self.link.event_sink = None
                 self.link.ended()  # the set in progress is stored (in another thread)
         finally:
             await self.pc.close()
@@ -269,11 +285,15 @@ async def _accept(link, sdp: str, typ: str) -> dict:
     Connection.live.add(conn)
     link.connection = conn
     link.sink = conn.send_result
+    link.event_sink = conn.send_event
 
     @pc.on("datachannel")
     def _dc(ch):
-        conn.channel = ch
         ch.on("message", conn.on_message)
+        if ch.label == "spotter-events":
+            conn.events = ch
+            return
+        conn.channel = ch
         ch.on("open", conn.channel_open)
         if ch.readyState == "open":
             conn.channel_open()

@@ -70,6 +70,7 @@ class LiveLink:
         self.sink = None  # callable(overlay, session): a processed frame's result to the page (realtime/peer.py)
         self._preparing = False
         self.frames_before_ready = 0
+        self.event_sink = None  # callable(json text): an event the page must get (realtime/peer.py send_event)
         self.connection = None  # the page connection feeding this link (realtime/peer.py)
         self.token: Optional[str] = None  # the page component's key to its offer route (realtime/peer.py)
 
@@ -98,9 +99,12 @@ class LiveLink:
                 s = self.session = self._new_session()
                 self._t0 = self._pts_last = None
                 self._pts_wrap = 0
-                sink = self.sink
+                sink, events = self.sink, self.event_sink
                 if sink is not None:
                     s.result_sink = lambda ov, _s=s: sink(ov, _s)
+                speech = getattr(s, "speech", None)
+                if events is not None and speech is not None and hasattr(speech, "sink"):
+                    speech.sink = lambda u: events(u.message())  # the voice's utterances to the page
         return s
 
     def _time(self, frame) -> float:

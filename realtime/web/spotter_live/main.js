@@ -20,6 +20,13 @@
     K: null,                // RTP ms − capture ms (one constant per stream), once found
   };
   const MAX_LAT = 20000;
+  // other scripts of this page handle message types main.js does not (e.g. the voice's "speech"):
+  // window.Spotter.on("speech", msg => ...); handlers get the parsed message.
+  const handlers = {};
+  window.Spotter = { on(type, fn) { (handlers[type] = handlers[type] || []).push(fn); } };
+  function dispatch(r) {
+    for (const fn of handlers[r.type] || []) { try { fn(r); } catch (e) { console.error(e); } }
+  }
 
   // ---------------------------------------------------------------------------------------- Streamlit glue
   function post(type, extra) {
@@ -136,8 +143,9 @@
   function onMessage(ev) {
     let r;
     try { r = JSON.parse(ev.data); } catch (e) { return; }
-    if (r && r.type === "ready") { S.ready = true; if (S.onReady) S.onReady(); return; }
-    if (!r || r.type !== "result") return;     // other types: for later features, ignored here
+    if (!r || typeof r.type !== "string") return;
+    if (r.type === "ready") { S.ready = true; if (S.onReady) S.onReady(); return; }
+    if (r.type !== "result") { dispatch(r); return; }  // other types: window.Spotter.on(type, ...)
     if (!S.ready) { S.ready = true; if (S.onReady) S.onReady(); }
     const now = performance.now();
     S.results++;
@@ -149,6 +157,7 @@
       if (S.rtps.length > 60) S.rtps.shift();
     }
     S.last = r;
+    dispatch(r);
     showSuggestion(r.suggestion);
     if (!pending) requestAnimationFrame(paint);
     pending = r;
@@ -233,6 +242,8 @@
       const pc = S.pc = new RTCPeerConnection({ iceServers: a.ice || [] });
       const dc = S.dc = pc.createDataChannel("spotter", { ordered: false, maxRetransmits: 0 });
       dc.onmessage = onMessage;
+      const ev = S.events = pc.createDataChannel("spotter-events");  // reliable, ordered: events sent once
+      ev.onmessage = onMessage;
       const tr = pc.addTransceiver("video", { direction: "sendonly" });
       pc.onconnectionstatechange = () => {
         if (pc.connectionState === "failed") fail("The connection to Spotter failed.");
@@ -285,6 +296,7 @@
     const pc = S.pc;
     S.pc = null;
     if (S.dc) { try { S.dc.close(); } catch (e) {} S.dc = null; }
+    if (S.events) { try { S.events.close(); } catch (e) {} S.events = null; }
     if (pc) { try { pc.close(); } catch (e) {} }
     if (S.stream) {
       if (!S.args || S.args.mode !== "file") S.stream.getTracks().forEach(t => t.stop());
