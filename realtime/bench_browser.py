@@ -146,6 +146,16 @@ def _threads_cpu(pid: int) -> dict[str, float]:
     return out
 
 
+def _machine_busy_s() -> float:
+    """CPU seconds all cores spent busy since boot (/proc/stat: everything but idle and iowait)."""
+    try:
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        return (sum(v[:8]) - v[3] - v[4]) / _TCK
+    except (OSError, ValueError):
+        return 0.0
+
+
 def _children_map() -> dict[int, list[int]]:
     kids: dict[int, list[int]] = {}
     for d in os.listdir("/proc"):
@@ -357,6 +367,7 @@ def bench_browser(clip: str, seconds: Optional[float] = None, json_out: bool = F
                 srv = [app.proc.pid] + _descendants(app.proc.pid)
                 c_srv0, c_br0, t0 = _cpu_s(srv), _cpu_s(_chromium_pids(me)), time.time()
                 th0 = _threads_cpu(app.proc.pid)
+                m0, me0 = _machine_busy_s(), _cpu_s([me] + _descendants(me))
                 st0 = fr.evaluate("window.spotterStats()")
                 spy = None
                 if py_spy is not None:
@@ -368,6 +379,7 @@ def bench_browser(clip: str, seconds: Optional[float] = None, json_out: bool = F
                 dt = time.time() - t0
                 c_srv1, c_br1 = _cpu_s(srv), _cpu_s(_chromium_pids(me))
                 th1 = _threads_cpu(app.proc.pid)
+                m1, me1 = _machine_busy_s(), _cpu_s([me] + _descendants(me))
                 if spy is not None:
                     spy.wait(30)
                 st1 = fr.evaluate("window.spotterStats()")
@@ -397,6 +409,8 @@ def bench_browser(clip: str, seconds: Optional[float] = None, json_out: bool = F
                    "overlay_latency_ms_p99": _pct(lat, 99), "server_ms_last": last.get("server_ms"),
                    "camera": st1.get("video"), "sets": [(r["exercise"], r["reps"]) for r in rows],
                    "session_status": sess["status"] if sess else None, "load_avg": os.getloadavg(),
+                   # what else ran meanwhile: the machine's busy cores minus this bench and all it started
+                   "other_cpu_cores": round(max(0.0, (m1 - m0) - (me1 - me0)) / dt, 2),
                    "server_threads_cores": {k: round((v - th0.get(k, 0.0)) / dt, 3) for k, v in sorted(
                        th1.items(), key=lambda kv: -(kv[1] - th0.get(kv[0], 0.0)))[:8]}}
         if json_out:
@@ -424,7 +438,8 @@ def format_result(r: dict, d: dict) -> str:
         f"together {r['server_cpu_cores'] + r['browser_cpu_cores']:.2f}",
         f"reps counted: {r['reps']} (sets {d['sets']})",
         "server threads (cores): " + ", ".join(f"{k} {v:.2f}" for k, v in d["server_threads_cores"].items()),
-        f"load average: {' '.join(f'{x:.2f}' for x in d['load_avg'])}"])
+        f"other processes meanwhile: {d['other_cpu_cores']:.2f} cores busy; load average: "
+        f"{' '.join(f'{x:.2f}' for x in d['load_avg'])}"])
 
 
 def main(argv: list[str] | None = None) -> int:
