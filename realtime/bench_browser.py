@@ -406,7 +406,8 @@ def bench_browser(clip: str, seconds: Optional[float] = None, json_out: bool = F
         details = {"clip": str(clip), "camera_file_seconds": round(file_s, 2), "frames_in": n_in,
                    "frames_processed": last.get("frames_processed"), "frames_dropped": n_drop,
                    "latency_samples": len(lat), "latency_clock_found": st1.get("clock_found"),
-                   "overlay_latency_ms_p99": _pct(lat, 99), "server_ms_last": last.get("server_ms"),
+                   "overlay_latency_ms_p99": _pct(lat, 99),
+                   "server_ms_p50_p95": (st1.get("server_ms_p50"), st1.get("server_ms_p95")),
                    "camera": st1.get("video"), "sets": [(r["exercise"], r["reps"]) for r in rows],
                    "session_status": sess["status"] if sess else None, "load_avg": os.getloadavg(),
                    # what else ran meanwhile: the machine's busy cores minus this bench and all it started
@@ -433,7 +434,9 @@ def format_result(r: dict, d: dict) -> str:
         f"{d['clip']} as a {d['camera'][0]}x{d['camera'][1]} 30 fps webcam in headless Chromium, {r['seconds']:.1f} s",
         f"processed: {r['processed_fps']:.1f} fps ({d['frames_processed']} of {d['frames_in']} frames received; "
         f"dropped {r['dropped_ratio']:.1%})",
-        f"overlay latency (camera capture → painted) p50 / p95: {lat} ({d['latency_samples']} samples)",
+        f"overlay latency (camera capture → painted) p50 / p95: {lat} ({d['latency_samples']} samples); "
+        f"of which on the server (frame received → result ready) p50 / p95: "
+        f"{d['server_ms_p50_p95'][0]} / {d['server_ms_p50_p95'][1]} ms",
         f"CPU: server {r['server_cpu_cores']:.2f} cores, browser {r['browser_cpu_cores']:.2f} cores, "
         f"together {r['server_cpu_cores'] + r['browser_cpu_cores']:.2f}",
         f"reps counted: {r['reps']} (sets {d['sets']})",

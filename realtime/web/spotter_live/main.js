@@ -14,6 +14,7 @@
     firstResultAt: null, lastResultAt: null,
     last: null,             // the latest result message
     lat: [],                // overlay latency per drawn result (ms): camera capture → painted
+    srv: [],                // the server's part of it per result (ms): frame received → result ready
     error: null,
     captures: [],           // recent local frames' capture times (performance.now() ms), from the preview
     rtps: [],               // recent analysed frames' RTP timestamps (unwrapped, ms at 90 kHz)
@@ -151,6 +152,7 @@
     S.results++;
     if (S.firstResultAt === null) S.firstResultAt = now;
     S.lastResultAt = now;
+    if (typeof r.server_ms === "number") { S.srv.push(r.server_ms); if (S.srv.length > MAX_LAT) S.srv.shift(); }
     if (typeof r.rtp === "number") {
       r._rtpMs = rtpMs(r.rtp);
       S.rtps.push(r._rtpMs);
@@ -233,7 +235,7 @@
     const a = S.args;
     if (!a || S.pc) return;
     S.state = "connecting"; S.error = null; $("error").textContent = ""; S.ready = false; S.onReady = null;
-    S.results = S.drawn = 0; S.lat = []; S.captures = []; S.rtps = []; S.K = null; S.last = null;
+    S.results = S.drawn = 0; S.lat = []; S.srv = []; S.captures = []; S.rtps = []; S.K = null; S.last = null;
     S.firstResultAt = S.lastResultAt = null; S.cameraAt = null; rtpLast = null; rtpWrap = 0;
     $("start").disabled = true; $("stop").disabled = false;
     $("placeholder").textContent = "Connecting to Spotter…";
@@ -323,6 +325,7 @@
     const span = S.lastResultAt !== null && S.firstResultAt !== null ? (S.lastResultAt - S.firstResultAt) / 1000 : 0;
     return { state: S.state, results: S.results, drawn: S.drawn, span_s: span, lat: S.lat.slice(),
              camera_s: S.cameraAt === null ? 0 : (performance.now() - S.cameraAt) / 1000, ready: S.ready,
+             server_ms_p50: pct(S.srv, 50), server_ms_p95: pct(S.srv, 95),
              lat_p50: pct(S.lat, 50), lat_p95: pct(S.lat, 95), clock_found: S.K !== null, last: S.last,
              error: S.error, video: [video.videoWidth, video.videoHeight] };
   };
