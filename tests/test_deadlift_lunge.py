@@ -209,16 +209,21 @@ def test_clip_starting_at_lockout_counts_each_later_down_and_up():
     assert live_count(cut, "deadlift") == 1
 
 
-def test_pull_that_stalls_before_lockout_is_not_a_rep():
-    """A pull that stops at the knees and goes back down, then a full pull: one rep."""
+def test_pull_that_stalls_before_lockout_is_partial_not_a_rep():
+    """A pull that stops at the knees and goes back down, then a full pull: one rep, and the stalled pull is
+    reported as a partial rep (never counted)."""
     tr = dl(DL_GOOD)
     hip = signal_of(tr, "hip")
     k = int(np.argmax(hip > 110))  # the bar around knee height
     stalled = concat(frames(tr, 0, k), frames(tr, 0, k, reverse=True), frames(tr, 0, len(tr.t)))
-    assert run(stalled, "deadlift").reps.count == 1
+    ev = run(stalled, "deadlift")
+    assert ev.reps.count == 1 and ev.reps.partial == 1
+    first, second = ev.reps.items
+    assert first.partial and not second.partial and first.end_s < second.start_s + 1e-6
     assert live_count(stalled, "deadlift") == 1
-    # the stall alone, clip ending on the floor: nothing
-    assert run(concat(frames(tr, 0, k), frames(tr, 0, k, reverse=True)), "deadlift").reps.count == 0
+    # the stall alone, clip ending on the floor: no rep, one partial
+    alone = run(concat(frames(tr, 0, k), frames(tr, 0, k, reverse=True)), "deadlift")
+    assert alone.reps.count == 0 and alone.reps.partial == 1
 
 
 def test_upright_floor_setup_counts_its_first_pull():

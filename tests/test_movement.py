@@ -76,6 +76,23 @@ def test_partial_rep_is_reported_not_counted():
     assert reps[2].index == 0 and reps[3].index == 3
 
 
+def test_ascent_that_stalls_and_sinks_back_is_partial_then_the_next_ascent_counts():
+    """Down to the bottom, half way up, back down to the bottom, then all the way up: one partial, one rep."""
+    t = np.arange(0, 6.0, 1 / 30)
+    # top 170 -> bottom 70 (1 s) -> 120 (1 s) -> 70 (1 s) -> 170 (1 s) -> hold
+    knots_t, knots_x = [0, 0.5, 1.5, 2.5, 3.5, 4.5, 6.0], [170, 170, 70, 120, 70, 170, 170]
+    x = np.interp(t, knots_t, knots_x)
+    rc, reps = feed(x, t)
+    assert rc.count == 1
+    assert [r.partial for r in reps] == [True, False]
+    assert reps[0].stalled and reps[0].index == 0 and reps[1].index == 1
+    assert abs(reps[0].end_t - 2.5) < 0.05 and abs(reps[0].end_value - 120) < 1
+    # a small bounce at the bottom (less than a third of the depth) is not a stall
+    x2 = np.interp(t, [0, 0.5, 1.5, 2.0, 2.5, 3.5, 6.0], [170, 170, 70, 90, 70, 170, 170])
+    rc2, reps2 = feed(x2, t)
+    assert rc2.count == 1 and [r.partial for r in reps2] == [False]
+
+
 def test_durations_use_timestamps_so_dropped_frames_do_not_matter():
     t, x = wave(4)
     rng = np.random.default_rng(3)

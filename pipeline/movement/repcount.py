@@ -12,7 +12,8 @@ The exercise supplies a signal where the *top* (standing, arms locked out) is a 
 * counts a rep only when the top is reached after a real bottom, in the exercise's start posture (``top_ok``);
   a set that begins at the bottom counts its first ascent; an unfinished final descent is not a rep; a rep that
   did not reach the working depth is reported as partial and not counted (the exercise can also
-  :meth:`~RepCounter.demote` a rep its own depth measure finds too shallow); a posture change (getting up,
+  :meth:`~RepCounter.demote` a rep its own depth measure finds too shallow); an ascent that stalls and goes back
+  down before the top (a failed pull, a half rep) is reported as a partial rep; a posture change (getting up,
   walking away) aborts the rep.
 """
 from __future__ import annotations
@@ -33,6 +34,7 @@ class RepParams:
     turn_frac: float = 0.2
     finish_frac: float = 0.75  # rep done when back up this share of its own range
     partial_frac: float = 0.6  # depth below this share of the working depth = partial rep
+    stall_frac: float = 0.35  # an ascent that rose this share of its depth, then fell back by `turn`, = partial
     first_partial_bottom: Optional[float] = None  # before any full rep: bottoms above this are partial
     min_phase_s: float = 0.15  # minimum lowering and rising durations
     min_rep_s: float = 0.5
@@ -50,6 +52,7 @@ class Rep:
     end_value: float
     partial: bool = False
     first_ascent: bool = False  # the set began at the bottom
+    stalled: bool = False  # the ascent turned back down before the top (always partial)
     index: int = 0  # 1-based among counted reps; 0 for partial reps
 
     @property
@@ -77,6 +80,8 @@ class RepCounter:
     _roms: list = field(default_factory=list)
     _bottoms: list = field(default_factory=list)
     _last_rom_added: bool = False
+    _peak: float = math.nan  # highest value since the bottom (an ascent in progress)
+    _peak_t: float = math.nan
 
     # -- adaptive thresholds ------------------------------------------------
     @property
@@ -162,6 +167,7 @@ class RepCounter:
                 if depth >= p.min_rom and (self._min_t - self._start_t >= p.min_phase_s or self._from_bottom):
                     self.phase = RISING
                     self._phase_t = t
+                    self._peak, self._peak_t = x, t
                 elif x >= self._top - self._enter():
                     # a wobble at the top, not a rep
                     self._restart_top(t, x)
@@ -173,6 +179,21 @@ class RepCounter:
                 self.phase = LOWERING
                 return None
             depth = self._top - self._min
+            if x > self._peak:
+                self._peak, self._peak_t = x, t
+            rise = self._peak - self._min
+            if x < self._peak - self._turn(rise) and rise >= max(p.turn_abs, p.stall_frac * depth):
+                # the ascent stalled and went back down before the top (a failed pull, a half rep): report it
+                # as a partial rep, then follow the new descent from where the ascent stalled
+                rep = Rep(start_t=self._start_t, bottom_t=self._min_t, end_t=self._peak_t, top_value=self._top,
+                          bottom_value=self._min, end_value=self._peak, partial=True,
+                          first_ascent=self._from_bottom, stalled=True)
+                self.reps.append(rep)
+                self._last_rom_added = False
+                self.phase = LOWERING
+                self._start_t, self._phase_t = self._peak_t, t
+                self._min, self._min_t = x, t
+                return rep
             if t - self._phase_t > p.max_phase_s:
                 self._restart_top(t, x)
                 return None
