@@ -53,6 +53,18 @@ def client_allowed(ip: Optional[str]) -> bool:
         return False
 
 
+def _freeze_heap() -> None:
+    """Move everything alive now (torch, MediaPipe, Streamlit, the session just built: ~300k objects) out of the
+    garbage collector's sight: a full collection over them takes ~250 ms here and holds the GIL, stalling pose and
+    WebRTC whenever Python decides to run one during a set. Unfrozen and collected first, so what a closed
+    session left behind is freed at the next start (called before frames flow)."""
+    import gc
+
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+
+
 class LiveLink:
     """What the page keeps for one browser tab. Thread-safe: the WebRTC worker calls :meth:`callback` and
     :meth:`ended`, the page reads :meth:`current` and sends commands."""
@@ -130,6 +142,7 @@ class LiveLink:
         try:
             s = self._session()
             s.warm_up()
+            _freeze_heap()
             return s
         finally:
             with self._lock:
