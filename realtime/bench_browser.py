@@ -190,6 +190,26 @@ def _chromium_pids(root_pid: int) -> list[int]:
     return out
 
 
+def _chromium_by_type(pids) -> dict[str, float]:
+    """CPU seconds of Chromium's processes by kind (browser, renderer, gpu-process, utility: video capture,
+    network, audio...)."""
+    out: dict[str, float] = {}
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/cmdline", "rb") as f:
+                args = f.read().split(b"\0")
+        except OSError:
+            continue
+        kind = "browser"
+        for a in args:
+            if a.startswith(b"--type="):
+                kind = a[7:].decode(errors="replace")
+            elif a.startswith(b"--utility-sub-type="):
+                kind = "utility:" + a.split(b".")[-1].decode(errors="replace")
+        out[kind] = out.get(kind, 0.0) + _cpu_s([p])
+    return out
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -368,6 +388,7 @@ def bench_browser(clip: str, seconds: Optional[float] = None, json_out: bool = F
                 c_srv0, c_br0, t0 = _cpu_s(srv), _cpu_s(_chromium_pids(me)), time.time()
                 th0 = _threads_cpu(app.proc.pid)
                 m0, me0 = _machine_busy_s(), _cpu_s([me] + _descendants(me))
+                br0 = _chromium_by_type(_chromium_pids(me))
                 st0 = fr.evaluate("window.spotterStats()")
                 spy = None
                 if py_spy is not None:
@@ -380,6 +401,7 @@ def bench_browser(clip: str, seconds: Optional[float] = None, json_out: bool = F
                 c_srv1, c_br1 = _cpu_s(srv), _cpu_s(_chromium_pids(me))
                 th1 = _threads_cpu(app.proc.pid)
                 m1, me1 = _machine_busy_s(), _cpu_s([me] + _descendants(me))
+                br1 = _chromium_by_type(_chromium_pids(me))
                 if spy is not None:
                     spy.wait(30)
                 st1 = fr.evaluate("window.spotterStats()")
@@ -412,6 +434,8 @@ def bench_browser(clip: str, seconds: Optional[float] = None, json_out: bool = F
                    "session_status": sess["status"] if sess else None, "load_avg": os.getloadavg(),
                    # what else ran meanwhile: the machine's busy cores minus this bench and all it started
                    "other_cpu_cores": round(max(0.0, (m1 - m0) - (me1 - me0)) / dt, 2),
+                   "browser_processes_cores": {k: round((v - br0.get(k, 0.0)) / dt, 3) for k, v in sorted(
+                       br1.items(), key=lambda kv: -(kv[1] - br0.get(kv[0], 0.0)))},
                    "server_threads_cores": {k: round((v - th0.get(k, 0.0)) / dt, 3) for k, v in sorted(
                        th1.items(), key=lambda kv: -(kv[1] - th0.get(kv[0], 0.0)))[:8]}}
         if json_out:
@@ -440,6 +464,7 @@ def format_result(r: dict, d: dict) -> str:
         f"CPU: server {r['server_cpu_cores']:.2f} cores, browser {r['browser_cpu_cores']:.2f} cores, "
         f"together {r['server_cpu_cores'] + r['browser_cpu_cores']:.2f}",
         f"reps counted: {r['reps']} (sets {d['sets']})",
+        "browser processes (cores): " + ", ".join(f"{k} {v:.2f}" for k, v in d["browser_processes_cores"].items()),
         "server threads (cores): " + ", ".join(f"{k} {v:.2f}" for k, v in d["server_threads_cores"].items()),
         f"other processes meanwhile: {d['other_cpu_cores']:.2f} cores busy; load average: "
         f"{' '.join(f'{x:.2f}' for x in d['load_avg'])}"])
