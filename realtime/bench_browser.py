@@ -197,7 +197,7 @@ def _chromium_by_type(pids) -> dict[str, float]:
     for p in pids:
         try:
             with open(f"/proc/{p}/cmdline", "rb") as f:
-                args = f.read().split(b"\0")
+                args = f.read().replace(b"\0", b" ").split()  # (Chromium rewrites its title: one string)
         except OSError:
             continue
         kind = "browser"
