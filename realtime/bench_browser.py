@@ -392,7 +392,10 @@ def bench_browser(clip: str, seconds: Optional[float] = None, json_out: bool = F
                 st0 = fr.evaluate("window.spotterStats()")
                 spy = None
                 if py_spy is not None:
-                    spy = subprocess.Popen([shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy"),
+                    exe = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+                    if not Path(exe).exists():
+                        raise SpotterError("--py-spy needs py-spy (pip install py-spy)")
+                    spy = subprocess.Popen([exe,
                                             "record", "-f", "raw", "-r", "100", "--threads", "-o", str(py_spy),
                                             "-d", str(max(1, int(secs - camera_seconds(fr)) - 1)), "-p", str(app.proc.pid)],
                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
