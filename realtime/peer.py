@@ -126,13 +126,17 @@ def result_message(ov, brief: dict) -> str:
     msg = {"type": "result", "v": PROTOCOL, "rtp": ov.tag, "t": round(ov.t, 3), "lm": lm,
            "hl": [int(i) for i in ov.highlight], "exercise": ov.exercise, "confidence": _r(ov.confidence, 3),
            "source": ov.source, "count": ov.count, "set_index": ov.set_index, "phase": ov.phase, "cue": ov.cue,
-           "hint": ov.hint, "suggestion": ov.suggestion if _jsonable(ov.suggestion) else str(ov.suggestion),
-           "server_ms": _r(ov.latency_ms, 1), **brief}
-    return json.dumps(msg, separators=(",", ":"))
+           "hint": ov.hint, "suggestion": ov.suggestion, "server_ms": _r(ov.latency_ms, 1), **brief}
+    return json.dumps(msg, separators=(",", ":"), default=_plain)
 
 
-def _jsonable(x) -> bool:
-    return x is None or isinstance(x, (str, int, float, bool, list, dict))
+def _plain(o):
+    """numpy numbers and anything else a field may hold (tuples are lists already)."""
+    if hasattr(o, "item"):
+        return o.item()
+    if isinstance(o, (set, frozenset)):
+        return sorted(o)
+    return str(o)
 
 
 # ------------------------------------------------------------------------------------------------ connections

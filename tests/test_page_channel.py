@@ -1,0 +1,99 @@
+"""The page channel's server side without a browser (realtime/peer.py): the per-frame result message, the offer
+and media routes' refusals, and the local-only offer. The browser end to end is tests/test_app_browser.py."""
+from __future__ import annotations
+
+import asyncio
+import json
+
+import numpy as np
+
+from realtime import peer
+from realtime.overlay import Overlay
+from realtime.webrtc import LiveLink
+
+
+def _call(method: str, path: str, body: bytes = b"", client=("127.0.0.1", 50000), headers=()):
+    """One request through the routes as an ASGI app: (status, headers, body)."""
+    from starlette.routing import Router
+
+    app = Router(routes=peer.routes())
+    sent = []
+    first = True
+
+    async def receive():  # the request once, then (as a client does) a disconnect when the response is over
+        nonlocal first
+        if first:
+            first = False
+            return {"type": "http.request", "body": body, "more_body": False}
+        while not (sent and sent[-1]["type"] == "http.response.body" and not sent[-1].get("more_body")):
+            await asyncio.sleep(0.005)
+        return {"type": "http.disconnect"}
+
+    async def send(m):
+        sent.append(m)
+
+    scope = {"type": "http", "method": method, "path": path, "raw_path": path.encode(), "query_string": b"",
+             "headers": [(k.lower().encode(), v.encode()) for k, v in headers], "client": client,
+             "server": ("127.0.0.1", 8501), "scheme": "http", "root_path": "", "http_version": "1.1"}
+    asyncio.run(app(scope, receive, send))
+    start = sent[0]
+    return (start["status"], {k.decode(): v.decode() for k, v in start["headers"]},
+            b"".join(m.get("body", b"") for m in sent[1:]))
+
+
+def test_result_message_is_json_the_page_can_draw():
+    lm = np.random.default_rng(0).random((33, 3)).astype(np.float32)
+    mask = np.ones(33, bool)
+    mask[5] = False
+    lm[7] = np.nan
+    ov = Overlay(t=1.23456, landmarks=lm, mask=mask, exercise="squat", confidence=np.float32(0.9), count=3,
+                 phase="lowering", cue="Sit deeper", highlight=(np.int64(25),), tag=4294967290, latency_ms=12.34,
+                 suggestion=[("squat", np.float32(0.55)), ("lunge", 0.3)])
+    m = json.loads(peer.result_message(ov, {"state": "in_set", "frames_in": 10, "progress": np.float64(0.5)}))
+    assert m["type"] == "result" and m["v"] == peer.PROTOCOL and m["rtp"] == 4294967290 and m["t"] == 1.235
+    assert len(m["lm"]) == 33 and m["lm"][5] is None and m["lm"][7] is None  # masked / not found: not drawn
+    assert m["lm"][0] == [round(float(lm[0, 0]), 4), round(float(lm[0, 1]), 4)]
+    assert m["hl"] == [25] and m["count"] == 3 and m["cue"] == "Sit deeper" and m["server_ms"] == 12.3
+    assert m["suggestion"][0][0] == "squat" and abs(m["suggestion"][0][1] - 0.55) < 1e-6
+    assert m["state"] == "in_set" and m["frames_in"] == 10 and m["progress"] == 0.5  # the session's brief()
+    none = json.loads(peer.result_message(Overlay(), {}))
+    assert none["lm"] is None and none["rtp"] is None
+
+
+def test_offer_route_refuses_what_it_must():
+    link = LiveLink()
+    tok = peer.register(link)
+    offer = {"token": tok, "sdp": "v=0\r\n", "type": "offer"}
+    assert _call("POST", peer.OFFER_ROUTE, b"{not json")[0] == 400
+    assert _call("POST", peer.OFFER_ROUTE, json.dumps(dict(offer, type="answer")).encode())[0] == 400
+    assert _call("POST", peer.OFFER_ROUTE, json.dumps(dict(offer, token="x" * 32)).encode())[0] == 404
+    assert _call("POST", peer.OFFER_ROUTE, json.dumps(dict(offer, token="../../etc")).encode())[0] == 404
+    assert _call("POST", peer.OFFER_ROUTE, b"x" * (peer.MAX_SDP + 1))[0] == 413
+    status, _, body = _call("POST", peer.OFFER_ROUTE, json.dumps(offer).encode(), client=("192.0.2.7", 4000))
+    assert status == 403 and b"this computer only" in body
+    assert peer.register(link) == tok  # one token per tab
+
+
+def test_media_route_serves_only_the_registered_file_in_ranges(tmp_path, monkeypatch):
+    monkeypatch.delenv("SPOTTER_ALLOW_REMOTE", raising=False)
+    f = tmp_path / "clip.mp4"
+    f.write_bytes(bytes(range(256)) * 40)  # 10240 bytes
+    link = LiveLink()
+    tok = peer.register(link)
+    url = peer.allow_media(tok, f)
+    status, headers, body = _call("GET", url, headers=[("Range", "bytes=100-199")])
+    assert status == 206 and body == f.read_bytes()[100:200] and headers["content-range"] == "bytes 100-199/10240"
+    status, _, body = _call("GET", url)
+    assert status == 200 and body == f.read_bytes()
+    assert _call("GET", url.rsplit("/", 1)[0] + "/0123456789abcdef")[0] == 404  # another id
+    assert _call("GET", url.replace(tok, "y" * 32))[0] == 404  # another tab's token
+    assert _call("GET", url, client=("192.0.2.7", 4000))[0] == 403
+    url2 = peer.allow_media(tok, f)  # a new replay in the same tab replaces the old one
+    assert _call("GET", url)[0] == 404 and _call("GET", url2)[0] == 200
+
+
+def test_the_offer_keeps_only_candidates_that_stay_on_this_machine():
+    sdp = ("v=0\r\na=candidate:1 1 udp 2113937151 3f6c1b5e-aaaa.local 51000 typ host\r\n"
+           "a=candidate:2 1 udp 2113937151 127.0.0.1 51001 typ host\r\na=end-of-candidates\r\n")
+    out = peer.local_offer(sdp)
+    assert ".local" not in out and "127.0.0.1 51001" in out and out.endswith("a=end-of-candidates\r\n")
