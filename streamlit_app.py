@@ -28,7 +28,10 @@ EXERCISES = {"Automatic": None, **{e.label: e.name for e in exercise_registry.RE
 STATE_TEXT = {"waiting": "Waiting for the camera", "no_person": "No one in view", "setup": "Set up the camera",
               "ready": "Ready: start your set", "in_set": "In set", "resting": "Resting", "ended": "Stopped"}
 
-st.set_page_config(page_title="Spotter", layout="wide")
+# the focus layout (?focus=1): the sidebar starts collapsed, no title, the live view across the whole width; the
+# component's own Focus button (full screen) hides everything else (docs/voice.md, "The page")
+FOCUS = str(st.query_params.get("focus", "")).lower() in ("1", "true", "yes", "on")
+st.set_page_config(page_title="Spotter", layout="wide", initial_sidebar_state="collapsed" if FOCUS else "auto")
 
 from realtime.compat import fix_streamlit_media  # noqa: E402
 
@@ -80,9 +83,22 @@ ex_label = st.sidebar.selectbox("Exercise", list(EXERCISES), help="Automatic: Sp
 rest_s = st.sidebar.slider("Set ends after this much rest (s)", 3, 30, 8)
 profile = {"goal": goal, "experience": experience, "equipment": [equipment]}
 exercise = EXERCISES[ex_label]
+if st.sidebar.toggle("Focus layout", value=FOCUS, key="focus_layout",
+                     help="The live view across the whole page, no title, the sidebar folded away (the page's "
+                          "address gets ?focus=1). Switch it before START: it reloads the live view. For the "
+                          "whole screen, press Focus under the picture.") != FOCUS:
+    if FOCUS:
+        del st.query_params["focus"]
+    else:
+        st.query_params["focus"] = "1"
+    st.rerun()
 
-st.title("Spotter — local workout form coach")
-st.caption("Runs entirely on this computer. Not a medical device: it does not diagnose or prevent injuries.")
+if FOCUS:  # no header bar either: the picture starts at the top of the window
+    st.html("<style>[data-testid=stHeader]{display:none}"
+            "[data-testid=stMainBlockContainer]{padding-top:.5rem;padding-bottom:.5rem}</style>")
+else:
+    st.title("Spotter — local workout form coach")
+    st.caption("Runs entirely on this computer. Not a medical device: it does not diagnose or prevent injuries.")
 
 
 def _profile_for_report() -> dict | None:
@@ -93,6 +109,19 @@ def _profile_for_report() -> dict | None:
         return Profile(**p).model_dump(exclude_none=True)
     except Exception:
         return None
+
+
+def _finding(b: dict) -> str:
+    """One borderline finding in words: label, rep, the measured value against the line and the noise margin."""
+    text = f"{b.get('label', b.get('code', ''))} (rep {b.get('rep')})"
+    unit = str(b.get("unit") or "")
+    try:
+        text += f": {float(b['value']):.1f}{unit} against {float(b['threshold']):.1f}{unit}"
+        if b.get("uncertainty") is not None:
+            text += f", noise ±{float(b['uncertainty']):.1f}{unit}"
+    except (KeyError, TypeError, ValueError):
+        pass
+    return text
 
 
 def show_report(rep: dict, key: str) -> None:
@@ -111,8 +140,16 @@ def show_report(rep: dict, key: str) -> None:
             st.text(text)
         if summ.get("disclaimer"):
             st.caption(_text(summ["disclaimer"]))
-    for iss in rep.get("issues") or []:
+    issues = [i for i in rep.get("issues") or [] if isinstance(i, dict) and i.get("status", "raised") != "borderline"]
+    borderline = [i for i in rep.get("borderline") or [] if isinstance(i, dict)]
+    borderline += [i for i in rep.get("issues") or [] if isinstance(i, dict) and i.get("status") == "borderline"]
+    for iss in issues:
         st.text(f"• {iss.get('label', iss.get('code', ''))} (rep {iss.get('rep')})")
+    if borderline:  # past a threshold but inside the measurement noise: shown apart, never as a fault
+        st.markdown("<div data-testid='spotter-borderline'><b>Borderline — within measurement noise</b> "
+                    "(not faults: the value is past the line by less than the measurement can tell)</div>",
+                    unsafe_allow_html=True)
+        st.text("\n".join(f"◦ {_finding(b)}" for b in borderline))
     for w in (rep.get("qc") or {}).get("warnings") or []:
         st.caption(_text(w.get("message", "")))
     st.download_button("report.json", json.dumps(rep, indent=2), file_name="report.json", mime="application/json",
@@ -155,6 +192,10 @@ def live_page() -> None:
     link = _link("live_link")
     link.configure(SessionConfig(exercise=exercise, rest_s=float(rest_s), profile=_profile_for_report(),
                                  source="webcam", llm=None if os.environ.get("SPOTTER_LLM_MODEL") else False))
+    if FOCUS:  # the live view across the page, the timeline below it
+        page_channel(link, "spotter-live")
+        live_status(link)
+        return
     left, right = st.columns([3, 2])
     with left:
         page_channel(link, "spotter-live")

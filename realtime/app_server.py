@@ -17,9 +17,11 @@ if str(ROOT) not in sys.path:  # run as a file by ``streamlit run``: the reposit
 # * runner.postScriptGC=false: Streamlit runs gc.collect(2) after every script run, and the status fragment
 #   reruns every second; with torch and MediaPipe loaded a full collection holds the GIL long enough to stall the
 #   pose worker and the WebRTC loop (profile in docs/live.md);
-# * server.fileWatcherType=none: no watcher threads polling the sources (no hot reload: this is not a dev server).
+# * server.fileWatcherType=none: no watcher threads polling the sources (no hot reload: this is not a dev server);
+# * client.toolbarMode=minimal, client.showErrorDetails=type: no Deploy button or developer menu, no traceback on
+#   the page (a page read from a distance, not a dev server).
 FLAGS = ["--server.headless", "true", "--browser.gatherUsageStats", "false", "--runner.postScriptGC", "false",
-         "--server.fileWatcherType", "none"]
+         "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal", "--client.showErrorDetails", "type"]
 
 
 def command(port: int, address: str = "127.0.0.1", python: str = sys.executable) -> list:

@@ -23,7 +23,8 @@ Messages (JSON objects with a ``type``; receivers ignore types and fields they d
   "state", "rest_left_s", "sets_done", "reps_done", "frames_in", "frames_processed", "frames_dropped",
   "processed_fps", "server_ms", "error"}``
 * page → server ``{"type": "command", "name": "end_set"}``, ``{"type": "command", "name": "set_exercise",
-  "exercise": "squat" | null}``.
+  "exercise": "squat" | null}``, ``{"type": "command", "name": "speech", "muted": bool, "count": "every" | "5" |
+  "off"}`` (the voice's controls; ``volume`` 0..1 is accepted too, the page applies its own).
 
 Two data channels, both opened by the page: ``spotter`` (unordered, no retransmission: per-frame results, each
 one the full state, so a lost one is simply replaced by the next; commands) and ``spotter-events`` (reliable,
@@ -240,6 +241,8 @@ class Connection:
             elif m.get("name") == "set_exercise":
                 ex = m.get("exercise")
                 s.set_exercise(ex if isinstance(ex, str) else None)
+            elif m.get("name") == "speech":
+                speech_command(s, m)
 
     async def consume(self, track) -> None:
         from aiortc.mediastreams import MediaStreamError
@@ -273,6 +276,23 @@ class Connection:
                 self.link.ended()  # the set in progress is stored (in another thread)
         finally:
             await self.pc.close()
+
+
+def speech_command(session, m: dict) -> None:
+    """The page's voice controls: ``{"type": "command", "name": "speech", "muted": bool, "count": "every" | "5" |
+    "off", "volume": 0..1}`` (each field optional) → :meth:`LiveSession.set_speech`; anything malformed is ignored."""
+    from .speech import COUNT_MODES
+
+    muted, count, volume = m.get("muted"), m.get("count"), m.get("volume")
+    kw = {}
+    if isinstance(muted, bool):
+        kw["muted"] = muted
+    if isinstance(count, str) and count in COUNT_MODES:
+        kw["count"] = count
+    if isinstance(volume, (int, float)) and not isinstance(volume, bool) and math.isfinite(volume):
+        kw["volume"] = min(1.0, max(0.0, float(volume)))
+    if kw and hasattr(session, "set_speech"):
+        session.set_speech(**kw)
 
 
 async def _accept(link, sdp: str, typ: str) -> dict:

@@ -19,12 +19,25 @@
     captures: [],           // recent local frames' capture times (performance.now() ms), from the preview
     rtps: [],               // recent analysed frames' RTP timestamps (unwrapped, ms at 90 kHz)
     K: null,                // RTP ms − capture ms (one constant per stream), once found
+    rtpByT: new Map(),      // stream time t of recent results → their frame's RTP ms (the voice's latency clock)
+    countChanges: [],       // [{t, set_index, count, at}] each time a result changed the count (tests, figures)
+    layout: null,           // what draw.js drew last (SpotterDraw.draw's return)
+    barsDrawn: 0, maxProgress: null,
   };
   const MAX_LAT = 20000;
   // other scripts of this page handle message types main.js does not (e.g. the voice's "speech"):
   // window.Spotter.on("speech", msg => ...); handlers get the parsed message.
   const handlers = {};
-  window.Spotter = { on(type, fn) { (handlers[type] = handlers[type] || []).push(fn); } };
+  window.Spotter = {
+    on(type, fn) { (handlers[type] = handlers[type] || []).push(fn); },
+    command(c) { command(c); },  // {name: ..., ...} to the server (realtime/peer.py Connection.on_message)
+    // the capture time (performance.now() clock) of the camera frame the server analysed at stream time t, or
+    // null (no latency clock yet, a replay, or a result not seen)
+    captureAt(t) {
+      const r = S.rtpByT.get(t);
+      return S.K === null || r === undefined ? null : r - S.K;
+    },
+  };
   function dispatch(r) {
     for (const fn of handlers[r.type] || []) { try { fn(r); } catch (e) { console.error(e); } }
   }
@@ -134,8 +147,15 @@
     if (!r) return;
     const w = video.videoWidth || 640, h = video.videoHeight || 480;
     if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
-    window.SpotterDraw.draw(ctx, w, h, r);
+    const ui = window.spotterVoice ? window.spotterVoice.ui() : null;
+    const lay = S.layout = window.SpotterDraw.draw(ctx, w, h, r, ui);
     S.drawn++;
+    if (lay.bar) {
+      S.barsDrawn++;
+      if (lay.bar.progress !== null && (S.maxProgress === null || lay.bar.progress > S.maxProgress)) {
+        S.maxProgress = lay.bar.progress;
+      }
+    }
     if (S.K !== null && r._rtpMs !== undefined) {
       const l = performance.now() - (r._rtpMs - S.K);
       if (l >= 0 && l < 10000) { S.lat.push(l); if (S.lat.length > MAX_LAT) S.lat.shift(); }
@@ -145,7 +165,7 @@
     let r;
     try { r = JSON.parse(ev.data); } catch (e) { return; }
     if (!r || typeof r.type !== "string") return;
-    if (r.type === "ready") { S.ready = true; if (S.onReady) S.onReady(); return; }
+    if (r.type === "ready") { S.ready = true; if (S.onReady) S.onReady(); dispatch(r); return; }
     if (r.type !== "result") { dispatch(r); return; }  // other types: window.Spotter.on(type, ...)
     if (!S.ready) { S.ready = true; if (S.onReady) S.onReady(); }
     const now = performance.now();
@@ -157,6 +177,13 @@
       r._rtpMs = rtpMs(r.rtp);
       S.rtps.push(r._rtpMs);
       if (S.rtps.length > 60) S.rtps.shift();
+      S.rtpByT.set(r.t, r._rtpMs);
+      if (S.rtpByT.size > 900) S.rtpByT.delete(S.rtpByT.keys().next().value);
+    }
+    const prev = S.last;
+    if (!prev || prev.count !== r.count || prev.set_index !== r.set_index) {
+      S.countChanges.push({ t: r.t, set_index: r.set_index, count: r.count, at: now });
+      if (S.countChanges.length > 500) S.countChanges.shift();
     }
     S.last = r;
     dispatch(r);
@@ -237,6 +264,7 @@
     S.state = "connecting"; S.error = null; $("error").textContent = ""; S.ready = false; S.onReady = null;
     S.results = S.drawn = 0; S.lat = []; S.srv = []; S.captures = []; S.rtps = []; S.K = null; S.last = null;
     S.firstResultAt = S.lastResultAt = null; S.cameraAt = null; rtpLast = null; rtpWrap = 0;
+    S.rtpByT = new Map(); S.countChanges = []; S.layout = null; S.barsDrawn = 0; S.maxProgress = null;
     $("start").disabled = true; $("stop").disabled = false;
     $("placeholder").textContent = "Connecting to Spotter…";
     try {
@@ -284,7 +312,7 @@
       $("placeholder").style.display = "none";
       if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(onPreviewFrame);
       if (a.mode === "file") {  // play from the start, and stop at the end
-        video.onended = () => setTimeout(() => { if (S.pc === pc) stop("file ended"); }, 1500);
+        video.onended = () => setTimeout(() => { if (S.pc === pc) finish("file ended"); }, 1500);
         await video.play();
       }
     } catch (e) {
@@ -294,6 +322,29 @@
         : /NotFound|Requested device/i.test(msg) ? "No camera found." : "Could not start: " + msg);
     }
   }
+  // STOP, or the end of a replayed file: a set in progress is closed first ("End set") so that its end is said
+  // ("Set done, N reps.") and heard before the connection goes; at most a few seconds, then stop() anyway
+  let finishing = false;
+  async function finish(why) {
+    const pc = S.pc;
+    if (!pc || finishing) return;
+    const r = S.last;
+    const open = ch => ch && ch.readyState === "open";
+    if (r && r.count > 0 && open(S.dc) && open(S.events)) {
+      finishing = true;
+      $("stop").disabled = true; $("endset").disabled = true;
+      if (S.stream && (!S.args || S.args.mode !== "file")) S.stream.getTracks().forEach(t => t.stop());  // camera off
+      if (S.args && S.args.mode === "file") { try { video.pause(); } catch (e) {} }
+      const said = new Promise(res => { S.onSetSaid = res; setTimeout(res, 4000); });
+      command({ name: "end_set" });
+      await said;
+      S.onSetSaid = null;
+      finishing = false;
+    }
+    if (S.pc === pc) stop(why);
+  }
+  window.Spotter.on("speech", m => { if (m.kind === "set" && S.onSetSaid) S.onSetSaid(); });
+
   function stop(why) {
     const pc = S.pc;
     S.pc = null;
@@ -316,9 +367,59 @@
     if (S.state !== "error") S.state = why === "changed" ? "idle" : "ended";
   }
   $("start").onclick = () => start();
-  $("stop").onclick = () => stop("user");
+  $("stop").onclick = () => finish("user");
   $("endset").onclick = () => command({ name: "end_set" });
   window.addEventListener("pagehide", () => stop("page closed"));
+
+  // ---------------------------------------------------------------------------------------- focus mode
+  // The picture, the overlay and the controls alone on the whole screen (the Fullscreen API on this component's
+  // container: the Streamlit page, its sidebar, title and timeline are out of sight); Esc or the button ends it.
+  // The picture keeps its aspect ratio (--ar) so the canvas stays on it; the screen is kept awake meanwhile.
+  const wrap = $("wrap");
+  let wakeLock = null;
+  const fsElement = () => document.fullscreenElement || document.webkitFullscreenElement || null;
+  function setAspect() {
+    if (video.videoWidth && video.videoHeight) wrap.style.setProperty("--ar", String(video.videoWidth / video.videoHeight));
+  }
+  video.addEventListener("loadedmetadata", setAspect);
+  video.addEventListener("resize", setAspect);
+  function onFocusChange() {
+    const on = !!fsElement();
+    document.body.classList.toggle("focus", on);
+    $("focus").textContent = on ? "Exit focus" : "Focus";
+    $("focus").setAttribute("aria-pressed", String(on));
+    setAspect();
+    if (on && navigator.wakeLock && !wakeLock) {
+      navigator.wakeLock.request("screen").then(l => { wakeLock = l; }, () => {});
+    } else if (!on && wakeLock) { wakeLock.release().catch(() => {}); wakeLock = null; }
+    setHeight();
+  }
+  document.addEventListener("fullscreenchange", onFocusChange);
+  document.addEventListener("webkitfullscreenchange", onFocusChange);
+  async function toggleFocus() {
+    if (fsElement()) {
+      const exit = document.exitFullscreen || document.webkitExitFullscreen;
+      if (exit) await exit.call(document);
+      return;
+    }
+    const req = wrap.requestFullscreen || wrap.webkitRequestFullscreen;
+    try {
+      if (!req) throw new Error("no Fullscreen API");
+      await req.call(wrap, { navigationUI: "hide" });
+    } catch (e) {
+      $("error").textContent = "Full screen is not available here: use the browser's full screen (F11) and "
+        + "open the page with ?focus=1 (the focus layout).";
+      setHeight();
+    }
+  }
+  $("focus").onclick = () => toggleFocus();
+
+  // what the distance display drew (the tests read it with the canvas's pixels)
+  window.spotterDisplay = function () {
+    return { layout: S.layout, bars_drawn: S.barsDrawn, max_progress: S.maxProgress, count_changes: S.countChanges.slice(),
+             focus: !!fsElement(), canvas: [canvas.width, canvas.height],
+             css: [canvas.getBoundingClientRect().width, canvas.getBoundingClientRect().height] };
+  };
 
   // figures for `spotter bench browser` and the tests
   window.spotterStats = function () {
