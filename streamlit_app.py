@@ -83,15 +83,20 @@ ex_label = st.sidebar.selectbox("Exercise", list(EXERCISES), help="Automatic: Sp
 rest_s = st.sidebar.slider("Set ends after this much rest (s)", 3, 30, 8)
 profile = {"goal": goal, "experience": experience, "equipment": [equipment]}
 exercise = EXERCISES[ex_label]
-if st.sidebar.toggle("Focus layout", value=FOCUS, key="focus_layout",
-                     help="The live view across the whole page, no title, the sidebar folded away (the page's "
-                          "address gets ?focus=1). Switch it before START: it reloads the live view. For the "
-                          "whole screen, press Focus under the picture.") != FOCUS:
-    if FOCUS:
-        del st.query_params["focus"]
-    else:
+
+
+def _focus_changed() -> None:
+    if st.session_state.get("focus_layout"):
         st.query_params["focus"] = "1"
-    st.rerun()
+    elif "focus" in st.query_params:
+        del st.query_params["focus"]
+
+
+st.session_state["focus_layout"] = FOCUS  # the address says (the toggle's callback has already updated it)
+st.sidebar.toggle("Focus layout", key="focus_layout", on_change=_focus_changed,
+                  help="The live view across the whole page, no title, the sidebar folded away (the page's address "
+                       "gets ?focus=1). Switch it before START: it reloads the live view. For the whole screen, "
+                       "press Focus under the picture.")
 
 if FOCUS:  # no header bar either: the picture starts at the top of the window
     st.html("<style>[data-testid=stHeader]{display:none}"

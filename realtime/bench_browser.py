@@ -21,6 +21,10 @@ Figures (``--json``: one object with exactly these keys):
 * ``server_cpu_cores`` / ``browser_cpu_cores``: CPU time of the app process and of every Chromium process this
   bench started, over the window, in cores (1.0 = one core busy);
 * ``reps``: total reps of the sets the session stored; ``seconds``: the window's length.
+
+The text output adds details, among them the voice's latency (``realtime/web/spotter_live/voice.js``): for each
+spoken count, from the capture of the camera frame that completed the rep to the count's audio starting in the
+page, p50 / p95 (the same clock as the overlay latency).
 """
 from __future__ import annotations
 
@@ -408,6 +412,10 @@ def bench_browser(clip: str, seconds: Optional[float] = None, json_out: bool = F
                 if spy is not None:
                     spy.wait(30)
                 st1 = fr.evaluate("window.spotterStats()")
+                # the voice (voice.js): each spoken count's latency from the capture of the frame that completed
+                # the rep to its audio starting in the page (and to leaving the speakers, by the browser's estimate)
+                spoken = fr.evaluate("window.spotterVoice ? window.spotterVoice.played.filter(e => e.kind === "
+                                     "'count').map(e => [e.latency_ms, e.heard_latency_ms, e.start - e.arrived]) : []")
                 if keep is not None:
                     page.screenshot(path=str(Path(keep) / "bench_browser.png"))
                 fr.get_by_role("button", name="STOP").click()
@@ -432,6 +440,13 @@ def bench_browser(clip: str, seconds: Optional[float] = None, json_out: bool = F
                    "frames_processed": last.get("frames_processed"), "frames_dropped": n_drop,
                    "latency_samples": len(lat), "latency_clock_found": st1.get("clock_found"),
                    "overlay_latency_ms_p99": _pct(lat, 99),
+                   "spoken_counts": len(spoken),
+                   "count_voice_latency_ms_p50_p95": (_pct([a for a, _, _ in spoken if a is not None], 50),
+                                                      _pct([a for a, _, _ in spoken if a is not None], 95)),
+                   "count_voice_heard_ms_p50_p95": (_pct([b for _, b, _ in spoken if b is not None], 50),
+                                                    _pct([b for _, b, _ in spoken if b is not None], 95)),
+                   "count_voice_page_ms_p50_p95": (_pct([c for _, _, c in spoken], 50),
+                                                   _pct([c for _, _, c in spoken], 95)),
                    "server_ms_p50_p95": (st1.get("server_ms_p50"), st1.get("server_ms_p95")),
                    "camera": st1.get("video"), "sets": [(r["exercise"], r["reps"]) for r in rows],
                    "session_status": sess["status"] if sess else None, "load_avg": os.getloadavg(),
@@ -467,6 +482,11 @@ def format_result(r: dict, d: dict) -> str:
         f"CPU: server {r['server_cpu_cores']:.2f} cores, browser {r['browser_cpu_cores']:.2f} cores, "
         f"together {r['server_cpu_cores'] + r['browser_cpu_cores']:.2f}",
         f"reps counted: {r['reps']} (sets {d['sets']})",
+        f"spoken counts: {d['spoken_counts']}; rep completed (its frame captured) → count's audio started in the page "
+        f"p50 / p95: {d['count_voice_latency_ms_p50_p95'][0]} / {d['count_voice_latency_ms_p50_p95'][1]} ms "
+        f"(→ out of the speakers, the browser's output latency added: {d['count_voice_heard_ms_p50_p95'][0]} / "
+        f"{d['count_voice_heard_ms_p50_p95'][1]} ms); of which in the page (message arrived → audio started) "
+        f"p50 / p95: {d['count_voice_page_ms_p50_p95'][0]} / {d['count_voice_page_ms_p50_p95'][1]} ms",
         "browser processes (cores): " + ", ".join(f"{k} {v:.2f}" for k, v in d["browser_processes_cores"].items()),
         "server threads (cores): " + ", ".join(f"{k} {v:.2f}" for k, v in d["server_threads_cores"].items()),
         f"other processes meanwhile: {d['other_cpu_cores']:.2f} cores busy; load average: "

@@ -107,7 +107,7 @@ def test_the_page_says_each_rep_and_the_set_and_mute_silences_it(app, sync_api, 
             focus = _wait(page, fr, "window.spotterDisplay().focus", 10)
             css = fr.evaluate("window.spotterDisplay().css")
             inner = page.evaluate("[window.innerWidth, window.innerHeight]")
-            page.keyboard.press("Escape")
+            fr.get_by_role("button", name="Exit focus").click()
 
             # mute: the next loop of the clip is decided and listed but neither made into audio nor played
             muted_at = fr.evaluate("performance.now()")

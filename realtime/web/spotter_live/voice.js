@@ -2,7 +2,7 @@
 // guidance, praise). Each utterance arrives once on the reliable "spotter-events" data channel as
 // {"type": "speech", "seq", "t", "kind", "text", "audio_ms", "status", "wav_b64"} (16-bit mono WAV, made offline
 // by espeak-ng on the local server). The page decodes it off the main thread (WebAudio decodeAudioData) as soon
-// as it arrives and plays the utterances in order, one at a time, never overlapping: a count overtaken by a
+// as it arrives (a phrase heard before, e.g. a count, is already decoded) and plays the utterances in order, one at a time, never overlapping: a count overtaken by a
 // newer count is skipped, and anything that waited too long for its turn is dropped rather than said late.
 // Nothing here touches the video path: the picture, the WebRTC sender and the overlay never wait for the voice.
 //
@@ -119,11 +119,23 @@
     const ctx = ensureCtx();
     if (!ctx) { skip(rec, "no_audio"); return; }
     const it = { m, rec, buf: null, done: false, failed: false };
-    const data = b64bytes(m.wav_b64).buffer;
-    ctx.decodeAudioData(data).then(b => { it.buf = b; }, () => { it.failed = true; })
-      .finally(() => { it.done = true; pump(); });
+    const key = m.text + "|" + m.audio_ms;  // the server makes the same audio for the same phrase: decoded once
+    const hit = decoded.get(key);
     V.queue.push(it);
+    if (hit) {
+      decoded.delete(key); decoded.set(key, hit);
+      it.buf = hit; it.done = true; rec.cached = true;
+      pump();
+      return;
+    }
+    const data = b64bytes(m.wav_b64).buffer;
+    ctx.decodeAudioData(data).then(b => {
+      it.buf = b;
+      decoded.set(key, b);
+      if (decoded.size > 64) decoded.delete(decoded.keys().next().value);
+    }, () => { it.failed = true; }).finally(() => { it.done = true; pump(); });
   }
+  const decoded = new Map();  // phrase → AudioBuffer, the last 64 (counts, cues, set-up phrases repeat)
 
   function skip(rec, why) { push(V.skipped, Object.assign({}, rec, { why })); }
 

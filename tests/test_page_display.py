@@ -1,0 +1,164 @@
+"""The distance display as the page draws it (realtime/web/spotter_live/draw.js), on a synthetic picture: a drawn
+figure in a drawn room and made-up result messages (``realtime/page_demo.py``), in headless Chromium. No clip, no
+camera, no server: what is checked is what lands on the canvas, read back pixel by pixel.
+
+Also the Streamlit side: the set report lists borderline findings apart from the issues, and the focus layout.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from realtime.bench_browser import chromium_path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+browser = pytest.mark.skipif(chromium_path() is None, reason="chromium not installed (run .ci/install_browser.sh)")
+
+
+@pytest.fixture(scope="module")
+def harness():
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed (.ci/install_browser.sh)")
+    if chromium_path() is None:
+        pytest.skip("chromium not installed (run .ci/install_browser.sh)")
+    from realtime.page_demo import Harness
+
+    with sync_api.sync_playwright() as pw:
+        hs = Harness(pw)
+        yield hs
+        hs.close()
+
+
+def _bright(px: np.ndarray) -> np.ndarray:
+    """Opaque, light pixels (the count's white digits, the bar's fill) of an RGBA block."""
+    return (px[..., 3] > 200) & (px[..., :3].min(axis=-1) > 190)
+
+
+def _column(hs, bar, frac0: float, frac1: float) -> np.ndarray:
+    """The bar's middle third between two fractions of its length (from its top)."""
+    x, w = bar["x"] + bar["w"] / 3, bar["w"] / 3
+    y0, y1 = bar["y"] + frac0 * bar["h"], bar["y"] + frac1 * bar["h"]
+    return hs.pixels(x, y0, w, y1 - y0)
+
+
+@browser
+def test_the_count_is_a_sixth_of_the_picture_and_the_bar_fills_toward_the_target(harness):
+    from realtime.page_demo import H, result
+
+    lay = harness.show(result(count=7, progress=0.5, progress_kind="depth", cue=None))
+    c = lay["count"]
+    assert c["text"] == "7" and c["label"] == "REPS"
+    assert c["digits_h"] >= H / 6, c  # the digits themselves, not their box
+    digits = harness.pixels(c["x"], c["y"], c["w"], c["h"])
+    assert _bright(digits).mean() > 0.15, _bright(digits).mean()  # painted, white on the dark box
+
+    bar = lay["bar"]
+    assert bar["kind"] == "depth" and bar["direction"] == "down" and bar["progress"] == 0.5
+    assert bar["label"] == "DEPTH 50%" and not bar["reached"]  # words, not only a colour
+    # depth fills from the top: the upper half is filled, the lower half is not
+    assert _bright(_column(harness, bar, 0.05, 0.45)).mean() > 0.9
+    assert _bright(_column(harness, bar, 0.55, 0.95)).mean() < 0.05
+
+    lay = harness.show(result(count=3, progress=0.25, progress_kind="lockout", exercise="shoulder_press"))
+    bar = lay["bar"]
+    assert bar["direction"] == "up" and bar["label"] == "LOCKOUT 25%"
+    assert _bright(_column(harness, bar, 0.80, 0.97)).mean() > 0.9  # a press fills from the bottom
+    assert _bright(_column(harness, bar, 0.05, 0.70)).mean() < 0.05
+
+    lay = harness.show(result(count=8, progress=1.0))
+    bar = lay["bar"]
+    assert bar["reached"] and bar["label"] == "DEPTH 100% ✓"
+    col = _column(harness, bar, 0.0, 1.0)
+    dark = (col[..., 3] > 200) & (col[..., :3].max(axis=-1) < 60)
+    assert dark.mean() > 0.01, "the check mark is drawn in the full bar (a shape, not only the colour)"
+
+
+@browser
+def test_cue_set_state_and_set_up_are_drawn_in_words(harness):
+    from realtime.page_demo import H, STATES, result
+
+    lay = harness.show(result(cue="Chest up."))
+    b = lay["banner"]
+    assert b["kind"] == "cue" and b["text"] == "Chest up." and b["px"] >= 0.05 * H and b["h"] >= 0.15 * H
+    band = harness.pixels(0, b["y"], lay["w"], b["h"])
+    assert (band[..., 3] > 150).mean() > 0.9  # a banner across the picture
+    assert lay["state"]["text"] == "SET 1 · IN SET"
+
+    r, cap, muted = STATES["focus_resting"]
+    lay = harness.show(r, cap, muted)
+    assert lay["state"]["text"] == "RESTING · ends in 6 s" and lay["muted"]
+    assert lay["count"]["text"] == "12" and "banner" not in lay
+
+    r, cap, muted = STATES["focus_set_done"]
+    lay = harness.show(r, cap, muted)
+    assert lay["state"]["text"] == "SET 1 DONE · 12 reps"
+    assert lay["count"]["text"] == "12" and lay["count"]["label"] == "LAST SET"
+    assert lay["countdown"]["text"] == "REST 0:45"
+    assert lay["caption"]["text"] == "Set done, 12 reps."
+
+    r, cap, muted = STATES["focus_setup"]
+    lay = harness.show(r, cap, muted)
+    assert lay["banner"]["kind"] == "setup" and lay["banner"]["text"].startswith("SET UP: Body cut off")
+    assert lay["state"]["text"] == "SET UP THE CAMERA" and "bar" not in lay  # no exercise yet: no bar
+    assert lay["count"]["text"] == "0"
+
+
+@browser
+def test_focus_puts_the_picture_on_the_whole_screen(harness):
+    from realtime.page_demo import result
+
+    harness.show(result())
+    assert harness.focus(), "the Fullscreen API refused the component's container"
+    box = harness.page.evaluate("(() => { const r = document.getElementById('overlay').getBoundingClientRect();"
+                                " return [r.left, r.top, r.width, r.height, innerWidth, innerHeight]; })()")
+    x, y, w, h, vw, vh = box
+    assert h >= 0.85 * vh and abs(w / h - 640 / 480) < 0.01, box  # as large as the aspect ratio allows
+    harness.page.get_by_role("button", name="Exit focus").click()  # (or Esc)
+    harness.page.wait_for_function("!document.body.classList.contains('focus') && !document.fullscreenElement")
+
+
+def test_the_set_report_shows_borderline_findings_apart_from_issues(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from realtime.store import Store
+
+    store = Store(tmp_path / "data")
+    sid = store.create_session("upload")
+    rep = {"exercise": {"label": "squat"}, "reps": {"count": 3},
+           "issues": [{"code": "forward_lean", "label": "Forward lean", "rep": 2, "value": 68.7, "threshold": 55.0,
+                       "unit": "°", "status": "raised"}],
+           "borderline": [{"code": "heel_rise", "label": "Heel rise", "rep": 1, "value": 10.4, "threshold": 10.0,
+                           "unit": "°", "uncertainty": 2.1, "status": "borderline"}]}
+    store.add_set(sid, index=1, exercise="squat", reps=3, start_s=0, end_s=9, reason="rest",
+                  report_json=json.dumps(rep), report_dir=None)
+    store.end_session(sid)
+    monkeypatch.setenv("SPOTTER_DATA", str(tmp_path / "data"))
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at.run()
+    at.sidebar.radio[0].set_value("History").run()
+    assert not at.exception, at.exception
+    texts = [t.value for t in at.text]
+    assert "• Forward lean (rep 2)" in texts, texts
+    assert not any("Heel rise" in t and t.startswith("•") for t in texts), texts  # not listed as an issue
+    assert any("◦ Heel rise (rep 1): 10.4° against 10.0°, noise ±2.1°" in t for t in texts), texts
+    assert any("Borderline — within measurement noise" in m.value for m in at.markdown), [m.value for m in at.markdown]
+
+
+def test_the_focus_layout_drops_the_title_and_folds_the_sidebar(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("SPOTTER_DATA", str(tmp_path / "data"))
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    assert [t.value for t in at.title] == ["Spotter — local workout form coach"]
+    at.query_params["focus"] = "1"
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.title
+    assert at.sidebar.toggle(key="focus_layout").value is True
+    at.sidebar.toggle(key="focus_layout").set_value(False).run()  # back: the query parameter goes
+    assert "focus" not in at.query_params and [t.value for t in at.title], at.query_params
