@@ -416,6 +416,11 @@ def bench_browser(clip: str, seconds: Optional[float] = None, json_out: bool = F
                 # the rep to its audio starting in the page (and to leaving the speakers, by the browser's estimate)
                 spoken = fr.evaluate("window.spotterVoice ? window.spotterVoice.played.filter(e => e.kind === "
                                      "'count').map(e => [e.latency_ms, e.heard_latency_ms, e.start - e.arrived]) : []")
+                voice = fr.evaluate("""window.spotterVoice ? (() => {
+                    const rc = window.spotterVoice.received.filter(e => e.kind === 'count');
+                    const ch = new Map(window.spotter.countChanges.map(c => [c.t, c.at]));
+                    return {received: rc.length, skipped: window.spotterVoice.skipped.map(e => e.kind + ':' + e.why),
+                            after_result_ms: rc.filter(e => ch.has(e.t)).map(e => e.at - ch.get(e.t))}; })() : null""")
                 if keep is not None:
                     page.screenshot(path=str(Path(keep) / "bench_browser.png"))
                 fr.get_by_role("button", name="STOP").click()
@@ -440,7 +445,7 @@ def bench_browser(clip: str, seconds: Optional[float] = None, json_out: bool = F
                    "frames_processed": last.get("frames_processed"), "frames_dropped": n_drop,
                    "latency_samples": len(lat), "latency_clock_found": st1.get("clock_found"),
                    "overlay_latency_ms_p99": _pct(lat, 99),
-                   "spoken_counts": len(spoken),
+                   "spoken_counts": len(spoken), "voice": voice,
                    "count_voice_latency_ms_p50_p95": (_pct([a for a, _, _ in spoken if a is not None], 50),
                                                       _pct([a for a, _, _ in spoken if a is not None], 95)),
                    "count_voice_heard_ms_p50_p95": (_pct([b for _, b, _ in spoken if b is not None], 50),
@@ -482,7 +487,10 @@ def format_result(r: dict, d: dict) -> str:
         f"CPU: server {r['server_cpu_cores']:.2f} cores, browser {r['browser_cpu_cores']:.2f} cores, "
         f"together {r['server_cpu_cores'] + r['browser_cpu_cores']:.2f}",
         f"reps counted: {r['reps']} (sets {d['sets']})",
-        f"spoken counts: {d['spoken_counts']}; rep completed (its frame captured) → count's audio started in the page "
+        f"spoken counts: {d['spoken_counts']} (count messages received: {(d['voice'] or {}).get('received')}, "
+        f"skipped: {(d['voice'] or {}).get('skipped')}; the count's message arrived after the result showing it: "
+        f"p50 / p95 {_pct((d['voice'] or {}).get('after_result_ms') or [], 50)} / "
+        f"{_pct((d['voice'] or {}).get('after_result_ms') or [], 95)} ms); rep completed (its frame captured) → count's audio started in the page "
         f"p50 / p95: {d['count_voice_latency_ms_p50_p95'][0]} / {d['count_voice_latency_ms_p50_p95'][1]} ms "
         f"(→ out of the speakers, the browser's output latency added: {d['count_voice_heard_ms_p50_p95'][0]} / "
         f"{d['count_voice_heard_ms_p50_p95'][1]} ms); of which in the page (message arrived → audio started) "

@@ -162,3 +162,39 @@ def test_the_focus_layout_drops_the_title_and_folds_the_sidebar(tmp_path, monkey
     assert at.sidebar.toggle(key="focus_layout").value is True
     at.sidebar.toggle(key="focus_layout").set_value(False).run()  # back: the query parameter goes
     assert "focus" not in at.query_params and [t.value for t in at.title], at.query_params
+
+
+def test_the_pages_voice_controls_reach_the_session():
+    """The page's Mute / Count controls arrive as {"type": "command", "name": "speech", ...} on the data channel
+    and set the session's voice (realtime/peer.py); malformed fields change nothing."""
+    from realtime.peer import Connection
+    from realtime.speech import Speech, SpeechConfig
+
+    class Session:
+        def __init__(self):
+            self.speech = Speech(SpeechConfig(), threaded=False, engine=object())
+
+        def set_speech(self, **kw):
+            self.speech.configure(**kw)
+
+    class Link:
+        def __init__(self, s):
+            self.s = s
+
+        def current(self):
+            return self.s
+
+    s = Session()
+    conn = Connection(Link(s), pc=None, loop=None)
+    try:
+        conn.on_message(json.dumps({"type": "command", "name": "speech", "muted": True, "count": "5"}))
+        assert s.speech.cfg.muted is True and s.speech.cfg.count == "5"
+        conn.on_message(json.dumps({"type": "command", "name": "speech", "count": "off", "volume": 0.5}))
+        assert s.speech.cfg.count == "off" and s.speech.cfg.volume == 0.5 and s.speech.cfg.muted is True
+        for bad in ({"muted": "yes"}, {"count": "7"}, {"volume": "loud"}, {"volume": float("nan")}, {"count": None}):
+            conn.on_message(json.dumps({"type": "command", "name": "speech", **bad}))
+        assert (s.speech.cfg.muted, s.speech.cfg.count, s.speech.cfg.volume) == (True, "off", 0.5)
+        conn.on_message(json.dumps({"type": "command", "name": "speech", "muted": False, "count": "every"}))
+        assert s.speech.cfg.muted is False and s.speech.cfg.count == "every"
+    finally:
+        s.speech.close()

@@ -1,8 +1,9 @@
 // The voice in the page: plays what the server says (realtime/speech.py: count, cue, set done, rest over, set-up
 // guidance, praise). Each utterance arrives once on the reliable "spotter-events" data channel as
 // {"type": "speech", "seq", "t", "kind", "text", "audio_ms", "status", "wav_b64"} (16-bit mono WAV, made offline
-// by espeak-ng on the local server). The page decodes it off the main thread (WebAudio decodeAudioData) as soon
-// as it arrives (a phrase heard before, e.g. a count, is already decoded) and plays the utterances in order, one at a time, never overlapping: a count overtaken by a
+// by espeak-ng on the local server). The page reads the WAV's samples as soon as it arrives (a phrase heard
+// before, e.g. a count, is already in memory; anything but 16-bit PCM goes to the browser's decoder) and plays the
+// utterances in order, one at a time, never overlapping: a count overtaken by a
 // newer count is skipped, and anything that waited too long for its turn is dropped rather than said late.
 // Nothing here touches the video path: the picture, the WebRTC sender and the overlay never wait for the voice.
 //
@@ -128,14 +129,52 @@
       pump();
       return;
     }
-    const data = b64bytes(m.wav_b64).buffer;
-    ctx.decodeAudioData(data).then(b => {
+    const wav = b64bytes(m.wav_b64);
+    const pcm = wavBuffer(ctx, wav);  // the server's own WAV: read here and now, no decoder round trip
+    if (pcm) {
+      it.buf = pcm; it.done = true;
+      decoded.set(key, pcm);
+      if (decoded.size > 64) decoded.delete(decoded.keys().next().value);
+      pump();
+      return;
+    }
+    ctx.decodeAudioData(wav.buffer).then(b => {
       it.buf = b;
       decoded.set(key, b);
       if (decoded.size > 64) decoded.delete(decoded.keys().next().value);
     }, () => { it.failed = true; }).finally(() => { it.done = true; pump(); });
   }
   const decoded = new Map();  // phrase → AudioBuffer, the last 64 (counts, cues, set-up phrases repeat)
+
+  // a RIFF WAV of 16-bit PCM (what realtime/speech.py makes: mono, 22 050 Hz) as an AudioBuffer, or null for
+  // anything else (then the browser's decoder is used)
+  function wavBuffer(ctx, b) {
+    try {
+      const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+      const tag = o => String.fromCharCode(b[o], b[o + 1], b[o + 2], b[o + 3]);
+      if (b.length < 44 || tag(0) !== "RIFF" || tag(8) !== "WAVE") return null;
+      let o = 12, ch = 0, rate = 0, bits = 0, fmt = 0;
+      while (o + 8 <= b.length) {
+        const id = tag(o), n = dv.getUint32(o + 4, true);
+        if (id === "fmt ") {
+          fmt = dv.getUint16(o + 8, true); ch = dv.getUint16(o + 10, true);
+          rate = dv.getUint32(o + 12, true); bits = dv.getUint16(o + 22, true);
+        } else if (id === "data") {
+          if (fmt !== 1 || bits !== 16 || ch < 1 || rate < 3000) return null;
+          const frames = Math.floor(Math.min(n, b.length - o - 8) / (2 * ch));
+          if (frames < 1) return null;
+          const buf = ctx.createBuffer(ch, frames, rate);
+          for (let c = 0; c < ch; c++) {
+            const out = buf.getChannelData(c);
+            for (let i = 0; i < frames; i++) out[i] = dv.getInt16(o + 8 + 2 * (i * ch + c), true) / 32768;
+          }
+          return buf;
+        }
+        o += 8 + n + (n & 1);
+      }
+    } catch (e) { /* not a WAV we read: the browser's decoder */ }
+    return null;
+  }
 
   function skip(rec, why) { push(V.skipped, Object.assign({}, rec, { why })); }
 
@@ -169,7 +208,7 @@
     const e = { seq: m.seq, t: m.t, kind: m.kind, text: m.text, bytes: it.rec.bytes, audio_ms: m.audio_ms,
                 duration_ms: Math.round(it.buf.duration * 10000) / 10, arrived: it.rec.at, start: null, heard: null,
                 end: null, cut: false, latency_ms: null, heard_latency_ms: null, level: null,
-                volume: V.settings.volume };
+                volume: V.settings.volume, rate: ctx.sampleRate };
     if (V.meter) V.meter.port.postMessage({ mark: m.seq });
     const c0 = ctx.currentTime;
     src.start();
