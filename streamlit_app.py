@@ -98,10 +98,7 @@ st.sidebar.toggle("Focus layout", key="focus_layout", on_change=_focus_changed,
                        "gets ?focus=1). Switch it before START: it reloads the live view. For the whole screen, "
                        "press Focus under the picture.")
 
-if FOCUS:  # no header bar either: the picture starts at the top of the window
-    st.html("<style>[data-testid=stHeader]{display:none}"
-            "[data-testid=stMainBlockContainer]{padding-top:.5rem;padding-bottom:.5rem}</style>")
-else:
+if not FOCUS:
     st.title("Spotter — local workout form coach")
     st.caption("Runs entirely on this computer. Not a medical device: it does not diagnose or prevent injuries.")
 
