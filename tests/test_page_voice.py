@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from realtime.bench_browser import (App, camera_file, camera_seconds, chromium_path, component_frame, open_page,
-                                    stored_sets, wait_results)
+from realtime.bench_browser import (App, camera_file, chromium_path, component_frame, open_page, stored_sets,
+                                    wait_results)
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIPS = ROOT.parent / "shared" / "data" / "clips"
