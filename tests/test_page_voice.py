@@ -11,7 +11,7 @@ What is asserted is what the page received and played, never how fast:
 * never two at once (each starts after the previous one ended);
 * after "Mute voice" nothing more is played, and the server stops making audio (utterances arrive "muted");
 * the big count (at least a sixth of the picture's height) and the range bar were drawn from live results, and
-  the Focus button puts the picture on the whole screen.
+  the Focus button puts the picture on the whole screen; no Deploy button or developer menu on the page.
 
 Needs Debian's ``chromium`` and the ``playwright`` Python package (``.ci/install_browser.sh``); skips otherwise.
 """
@@ -100,6 +100,8 @@ def test_the_page_says_each_rep_and_the_set_and_mute_silences_it(app, sync_api, 
                          timeout=file_s + 90)
             first = fr.evaluate(VOICE)
             disp = fr.evaluate("window.spotterDisplay()")
+            # no Deploy button and no developer menu (.streamlit/config.toml, app_server.FLAGS)
+            chrome = page.locator("[data-testid=stAppDeployButton], [data-testid=stMainMenu]").count()
             assert said, (first, app.log_tail())
 
             # the focus mode: the component's container on the whole screen
@@ -146,6 +148,7 @@ def test_the_page_says_each_rep_and_the_set_and_mute_silences_it(app, sync_api, 
     assert lay["count"]["digits_h"] >= lay["h"] / 6, lay
     assert disp["bars_drawn"] > 0 and disp["max_progress"] is not None and disp["max_progress"] > 0, disp
     assert focus, "the Focus button did not put the live view on the whole screen"
+    assert chrome == 0, "Streamlit's Deploy button or developer menu is on the page"
     assert css[1] >= 0.8 * inner[1], (css, inner)
 
     # muted: nothing played after the click; the server made no more audio for the second pass
