@@ -100,17 +100,17 @@ class SetReporter:
 
                     report.summary, report.verification = write_summary(report, llm=False)
                 data = json.loads(report.model_dump_json())
-                entry.report, entry.report_dir = data, str(out) if out else None
-                entry.summary_status = "deterministic"
-                entry.report_s = time.monotonic() - entry.ended_at
+                status = "pending" if self._slow_th is not None else "deterministic"
+                # the store first, the entry after: whoever sees the entry's status finds the same in the store
                 if self.store is not None and self.session_id:
                     entry.set_id = self.store.add_set(
                         self.session_id, index=res.index, exercise=res.exercise, reps=res.reps,
                         start_s=res.t_start, end_s=res.t_end, reason=res.reason,
-                        report_json=json.dumps(data), report_dir=out,
-                        summary_status="pending" if self._slow_th else "deterministic")
+                        report_json=json.dumps(data), report_dir=out, summary_status=status)
+                entry.report, entry.report_dir = data, str(out) if out else None
+                entry.report_s = time.monotonic() - entry.ended_at
+                entry.summary_status = status
                 if self._slow_th is not None:
-                    entry.summary_status = "pending"
                     self._slow.put((res, entry, report, run, out))
                 else:
                     _release(res)
@@ -144,21 +144,21 @@ class SetReporter:
                 # file, crash, timeout, garbage output): say which path wrote the text, never "model" blindly
                 status = "model" if report.summary is not None and report.summary.source == "model" \
                     else "deterministic"
+                if self.store is not None and entry.set_id:  # the store first, then the entry (see _run)
+                    self.store.update_set_report(entry.set_id, json.dumps(data), status)
                 if status != "model" and report.summary is not None:
                     entry.error = f"coach summary: {report.summary.reason}"
                 entry.report = data
                 entry.summary_status = status
-                if self.store is not None and entry.set_id:
-                    self.store.update_set_report(entry.set_id, json.dumps(data), status)
             except Exception as e:
                 log.exception("model summary failed")
-                entry.summary_status = "deterministic"
-                entry.error = f"coach summary: {type(e).__name__}: {e}"
                 if self.store is not None and entry.set_id:
                     try:
                         self.store.set_summary_status(entry.set_id, "deterministic")
                     except Exception:
                         log.exception("store update failed")
+                entry.error = f"coach summary: {type(e).__name__}: {e}"
+                entry.summary_status = "deterministic"
             finally:
                 _release(res)
             self.on_update(entry)

@@ -165,6 +165,7 @@ class LiveSession:
         self._last_arrival: Optional[float] = None  # perf_counter of the last frame handed in (idle watchdog)
         self._closed = False
         self._close_lock = threading.Lock()
+        self.finished = threading.Event()  # set when close() has stored everything (sets, recording, session row)
         self.close_reason: Optional[str] = None
         self.frame_done = None  # optional callable(t, perf_counter) when a frame's overlay is ready (timing)
         # optional callable(overlay) from the pose worker each time a frame's overlay is published: the page
@@ -582,6 +583,7 @@ class LiveSession:
                 self.lp.close()
             except Exception:
                 pass
+            self.finished.set()
 
     def timing(self) -> dict:
         """Processed fps, dropped ratio and frame latency (arrival → overlay ready) percentiles."""
