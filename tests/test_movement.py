@@ -137,6 +137,22 @@ def test_real_clips_live_count_meets_bar_and_equals_batch(rows):
     assert res["counting"]["live_batch_mismatch"] == []
 
 
+def test_more_clips_count_exactly_live_equals_batch():
+    """The second dev manifest (long sets, low light, faults, a front-view machine press whose later lockouts read
+    a few degrees under the first): every clip with a numeric count is exact, live == batch."""
+    from conftest import SHARED
+
+    from pipeline.tools.evaluate import evaluate
+
+    manifest = SHARED / "data" / "more_clips" / "manifest.csv"
+    if not manifest.exists():
+        pytest.skip("../shared/data/more_clips missing")
+    res = evaluate(manifest, exercise_from_manifest=True, progress=False)
+    ov = res["counting"]["overall"]
+    assert ov["n"] >= 9 and ov["exact"] == 1.0, res["clips"]
+    assert res["counting"]["live_batch_mismatch"] == []
+
+
 def _track(name):
     return extract_pose(clip_path(name), use_cache=True)[1]
 
