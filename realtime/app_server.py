@@ -33,6 +33,8 @@ if __name__ != "__main__":  # imported by the ASGI server (``streamlit run`` fin
     import asyncio
     import contextlib
 
+    import mediapipe  # noqa: F401  imported once here, not first in a session's warm-up thread: that import once
+    #                   failed (ModuleNotFoundError) while a script run was starting; sys.modules now holds it
     from streamlit.starlette import App
 
     from realtime.compat import fix_streamlit_media
