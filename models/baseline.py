@@ -54,25 +54,29 @@ class TreeEnsemble:
         self.offsets = self.d["offsets"]
 
     def raw(self, X: np.ndarray) -> np.ndarray:
+        """Raw class scores: every tree walked at once (one step of every tree per iteration), so a single live
+        window costs a few dozen array operations instead of a loop over hundreds of trees."""
         d = self.d
         X = np.asarray(X, np.float64)
         n = len(X)
         raw = np.tile(d["baseline"], (n, 1)) if d["baseline"].size == self.n_cls else \
             np.zeros((n, self.n_cls)) + d["baseline"]
-        rows = np.arange(n)
-        for k in range(len(self.offsets) - 1):
-            o = self.offsets[k]
-            node = np.zeros(n, np.int64)
-            while True:
-                g = o + node
-                leaf = d["is_leaf"][g].astype(bool)
-                if leaf.all():
-                    break
-                xv = X[rows, d["feature_idx"][g]]
-                go_left = np.where(np.isnan(xv), d["missing_go_to_left"][g].astype(bool), xv <= d["num_threshold"][g])
-                nxt = np.where(go_left, d["left"][g], d["right"][g])
-                node = np.where(leaf, node, nxt)
-            raw[:, k % self.n_cls] += d["value"][o + node]
+        roots = np.asarray(self.offsets[:-1], np.int64)[None, :]  # (1, trees)
+        rows = np.arange(n)[:, None]
+        node = np.zeros((n, roots.shape[1]), np.int64)
+        is_leaf = d["is_leaf"].astype(bool)
+        miss_left = d["missing_go_to_left"].astype(bool)
+        while True:
+            g = roots + node
+            leaf = is_leaf[g]
+            if leaf.all():
+                break
+            xv = X[rows, d["feature_idx"][g]]
+            go_left = np.where(np.isnan(xv), miss_left[g], xv <= d["num_threshold"][g])
+            node = np.where(leaf, node, np.where(go_left, d["left"][g], d["right"][g]))
+        vals = d["value"][roots + node]  # (n, trees); tree k adds to class k % n_cls
+        for c in range(self.n_cls):
+            raw[:, c] += vals[:, c::self.n_cls].sum(1)
         return raw
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
