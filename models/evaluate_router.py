@@ -7,10 +7,10 @@ the confusion matrix, and live-vs-batch agreement with the live commit time, the
 * every frame (``all``), every other frame (``half``), and an irregular 8-15 fps pattern (``irregular``, seeded by
   the clip's name), each through its own causal cleaner, as a live session that has to drop frames would.
 
-Which model scores a clip (``heldout=True``, the default): the network trained with real clips has fold models
-(``models/weights/folds/``); a dev clip is scored by the fold model that never saw it, a clip outside the folds by the
-shipped network (it never saw it either). ``heldout=False`` scores every clip with the shipped network: on the dev
-clips that is a training fit, reported as such. The baseline is trained on synthetic motion only, so its figures are
+Which model scores a clip (``heldout=True``, the default): the shipped network is an ensemble of fold models, fold
+model k trained on synthetic motion + the dev clips outside fold k; a dev clip is scored by the fold model that never
+saw it, a clip outside the folds by the whole ensemble (none of its members saw it). ``heldout=False`` scores every clip
+with the whole ensemble: on the dev clips that is a training fit, reported as such. The baseline is trained on synthetic motion only, so its figures are
 held out as they are. ``format_router_eval`` prints a result.
 """
 from __future__ import annotations
@@ -75,11 +75,7 @@ def _fold_routers(kind: str, weights_dir: Path):
     fold_of = real.get("folds") or {}
     if kind != "model" or not fold_of:
         return {}, {}
-    routers = {}
-    for f in sorted(set(fold_of.values())):
-        fd = weights_dir / "folds" / f"fold{f}"
-        if (fd / "router.pt").exists():
-            routers[f] = Router("model", fd)
+    routers = {f: Router("model", weights_dir, member=f) for f in sorted(set(fold_of.values()))}
     return fold_of, routers
 
 
@@ -102,8 +98,6 @@ def evaluate_router(manifest_path: str | os.PathLike | None = None, kind: str = 
         router, scored_by = shipped, "shipped"
         if f is not None and f in fold_routers:
             router, scored_by = fold_routers[f], f"fold{f}"
-        elif f is not None and heldout:
-            raise FileNotFoundError(f"fold model {f} for {key} is missing in {wd / 'folds'}")
         _, track = extract_pose(r.path, use_cache=True)
         cl = PoseCleaner()
         clean = [cl.update(pf) for pf in track.frames()]
@@ -237,6 +231,7 @@ def write_model_card(meta: dict, results: dict, train_log: list[str], path: Path
     path = path or Path(__file__).resolve().parent / "MODEL_CARD.md"
     d = meta["decision"]
     real = meta.get("real") or {}
+    n_members = len(set((real.get("folds") or {0: 0}).values()))
     H, F = results["heldout"], results.get("fit", {})
     tables = []
     for name, kinds in H.items():
@@ -270,8 +265,8 @@ def write_model_card(meta: dict, results: dict, train_log: list[str], path: Path
         lines = []
         for f in sorted(set(fo.values())):
             mem = sorted(k for k, v in fo.items() if v == f)
-            lines.append(f"* fold {f} (`models/weights/folds/fold{f}/`) was trained on synthetic motion + every dev clip "
-                         f"except these {len(mem)}, and is the only model that reports them: "
+            lines.append(f"* fold model {f} (member {f} of `models/weights/router.pt`) was trained on synthetic motion + "
+                         f"every dev clip except these {len(mem)}, and is the only model that reports them: "
                          + ", ".join(f"`{k.split('/')[-1]}`" for k in mem))
         folds_txt = "\n".join(lines)
     limits = []
@@ -284,8 +279,8 @@ this 2-core machine, shared with other work); figures refreshed with `python -m 
 Labels: {', '.join(meta['labels'])}.
 
 ## What it is
-* **Network** (`models/weights/router.pt`): residual temporal CNN (1x1 input conv, three dilated 5-tap conv
-  blocks, mean+max pooling, linear head), {n_params(RouterNet(meta['n_feat'], n_cls=len(meta['labels'])))} parameters, over windows of
+* **Network** (`models/weights/router.pt`): the mean probability of {n_members} residual temporal CNNs (the fold models
+  below; 1x1 input conv, three dilated 5-tap conv blocks, mean+max pooling, linear head), {n_params(RouterNet(meta['n_feat'], n_cls=len(meta['labels'])))} parameters each, over windows of
   {meta['samples']} samples at {meta['rate_hz']:g} Hz (~{meta['window_s']} s) resampled from the real timestamps of the
   cleaned pose. Features (`models/features.py`, shared by training and inference, {meta['n_feat']} per step):
   body-scale-normalised 2D and 3D landmarks, 2D/3D joint angles, segment directions, visibility, and the
@@ -298,7 +293,12 @@ Labels: {', '.join(meta['labels'])}.
   vote. Commit when, over the last {d['commit_s']} s of moving windows, an exercise has mean probability >= {d['commit_p']},
   leads every other label (unknown included) by >= {d['margin']} and is the top label (p >= {d['min_p']}) of >= {d['vote_frac']:.0%} of
   them; switch with the same vote over {d['switch_s']} s and p >= {d['switch_p']}; back to `unknown` after {d['drop_s']} s of
-  moving windows voted unknown; user override. The batch label of a clip is the exercise this procedure, run over
+  moving windows voted unknown; user override. Plausibility: in each vote an exercise counts as unknown when the
+  range of motion of its joints over the span (75th percentile of the windows) is below {'/'.join(f'{x:g}' for x in d['min_rom'])} deg
+  (knees for a squat, elbows for a push-up and a press, hips for a deadlift, knees for a lunge) or, for the lower-body
+  exercises, when the knees and ankles are not seen (median visibility < {d['min_leg_vis']}); a push-up also needs the
+  wrists >= {d.get('min_hands_below', 1.0)} body-scale unit below the shoulders at some moment of its windows (on its hands, not lying face down).
+  The batch label of a clip is the exercise this procedure, run over
   every window, was last committed to, so batch and live agree by construction on the same frames.
   While uncommitted, when an exercise has mean probability >= {d['suggest_p']} over the last {d['suggest_s']} s of moving
   windows (unknown < {d['suggest_max_unknown']}) and the joint angles repeat (autocorrelation peak >= {d['repeat_min']}),
@@ -332,7 +332,8 @@ a window of a positive clip takes the exercise when half of it lies in the clip'
 (`models/data/dev_segments.json`, from the rep counter or the span of movement), `unknown` when >= 0.75 s away from
 them. Cross-validation split by clip, clips grouped by the repository they came from (same person and scene):
 {folds_txt}
-* the shipped network was trained on synthetic motion + all of them: its figures on the dev clips are a fit.
+* the shipped network is the mean of the fold models: each dev clip was seen by all but one of them, so its figures
+  on the dev clips are a fit.
 
 ## Figures on the real dev clips
 Held out = every clip scored by a model that never saw it (the network's fold models; the baseline never saw any).

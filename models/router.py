@@ -35,8 +35,15 @@ LABELS = ("squat", "push_up", "shoulder_press", "deadlift", "lunge", "unknown")
 UNKNOWN = len(LABELS) - 1
 EXERCISES = LABELS[:UNKNOWN]
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
-# columns of the per-step features holding the 2D and 3D joint angles (elbow, shoulder, hip, knee; left, right)
+# columns of the per-step features holding the 2D and 3D joint angles (elbow, shoulder, hip, knee; left, right), and
+# the visibility of the knees and ankles (models/features.py)
 _ANG0 = 15 * 2 + 15 * 3
+_VIS_LEGS = [15 * 2 + 15 * 3 + 16 + 18 + k for k in (9, 10, 11, 12)]
+# the image y (down) of the wrists and the shoulders among the first 30 columns (the 15 key points' x, y)
+_K_WRISTS_Y, _K_SHOULDERS_Y = [2 * 5 + 1, 2 * 6 + 1], [2 * 1 + 1, 2 * 2 + 1]
+# the joint angles (indices into the 8 above; 2D and 3D both count) whose range of motion a rep of each exercise needs
+ROM_JOINTS = {"squat": (6, 7), "push_up": (0, 1), "shoulder_press": (0, 1), "deadlift": (4, 5), "lunge": (6, 7)}
+LOWER_BODY = ("squat", "deadlift", "lunge")  # need the legs in view
 
 
 @dataclass
@@ -54,6 +61,16 @@ class DecisionParams:
     suggest_p: float = 0.2  # a candidate exercise needs this mean probability over that span
     suggest_max_unknown: float = 0.85  # no suggestion when unknown is this sure
     repeat_min: float = 0.5  # autocorrelation peak that counts as a repeating movement
+    # plausibility: over a vote's span (75th percentile of its windows), the range of motion (degrees) of the joints a rep
+    # of each exercise moves (squat, push_up, shoulder_press, deadlift, lunge: knees, elbows, elbows, hips, knees) must
+    # reach these, and a lower-body exercise needs its knees and ankles seen (median visibility); a label that fails is
+    # counted as unknown in that vote
+    min_rom: tuple = (40.0, 25.0, 30.0, 40.0, 60.0)
+    min_leg_vis: float = 0.5
+    # a push-up is done on the hands: at some moment of its windows (75th percentile over the span) the wrists are this
+    # far below the shoulders in the picture (body-scale units; real push-ups seen from the side or the front: 0.85-2.6,
+    # lying face down (supermans) 0.4-0.75); a camera looking straight down cannot show it, so it is not judged there
+    min_hands_below: float = 1.0
 
     def n(self, s: float) -> int:
         return int(round(s / HOP_S)) + 1
@@ -129,6 +146,9 @@ class Decider:
         self.prm = prm
         n_keep = max(prm.n(prm.commit_s), prm.n(prm.switch_s), prm.n(prm.drop_s), prm.n(prm.suggest_s))
         self._act: deque = deque(maxlen=n_keep)  # probabilities of the recent moving windows
+        self._sum: deque = deque(maxlen=n_keep)  # their summaries (window_summary), None when not given
+        self._rom = np.array(prm.min_rom, np.float64)
+        self._lower = np.array([lab in LOWER_BODY for lab in EXERCISES])
         self._rep: deque = deque(maxlen=48)  # joint-angle summary of every window (12 s) for the repetition score
         self.label: int | None = None
         self.t_commit: float | None = None
@@ -138,11 +158,29 @@ class Decider:
         self.active_n = 0
         self.dropped = False
 
+    def _span(self, n: int) -> np.ndarray:
+        """Probabilities of the last ``n`` moving windows, the exercises the span cannot be (range of motion too small,
+        legs not seen) moved to unknown."""
+        Q = np.array(list(self._act)[-n:])
+        S = [x for x in list(self._sum)[-n:] if x is not None]
+        if S:
+            S = np.array(S)
+            rom = np.percentile(S[:, 8:8 + UNKNOWN], 75, axis=0)
+            legs = float(np.median(S[:, 8 + UNKNOWN]))
+            bad = (rom < self._rom) | (self._lower & (legs < self.prm.min_leg_vis))
+            if S.shape[1] > 14:
+                bad[EXERCISES.index("push_up")] |= float(np.percentile(S[:, 14], 75)) < self.prm.min_hands_below
+            if bad.any():
+                Q = Q.copy()
+                Q[:, UNKNOWN] += Q[:, :UNKNOWN][:, bad].sum(1)
+                Q[:, :UNKNOWN][:, bad] = 0.0
+        return Q
+
     def _vote(self, n: int, exclude: int | None = None):
         """(label, mean p, margin, vote share) of the best exercise over the last ``n`` moving windows."""
         if len(self._act) < n:
             return None
-        Q = np.array(list(self._act)[-n:])
+        Q = self._span(n)
         m = Q.mean(0)
         ex = m[:UNKNOWN].copy()
         if exclude is not None:
@@ -152,15 +190,16 @@ class Decider:
         frac = float(np.mean((Q.argmax(1) == L) & (Q[:, L] >= self.prm.min_p)))
         return L, float(m[L]), float(m[L] - others), frac
 
-    def push(self, t_end: float, p: np.ndarray, active: bool, angles: np.ndarray | None = None) -> None:
+    def push(self, t_end: float, p: np.ndarray, active: bool, summary: np.ndarray | None = None) -> None:
         prm = self.prm
         self.dropped = False
-        if angles is not None:
-            self._rep.append(angles)
+        if summary is not None:
+            self._rep.append(summary[:8])
         if not active:
             return
         self.active_n += 1
         self._act.append(np.asarray(p, np.float64))
+        self._sum.append(summary)
         if self.label is None:
             v = self._vote(prm.n(prm.commit_s))
             if v and v[1] >= prm.commit_p and v[2] >= prm.margin and v[3] >= prm.vote_frac:
@@ -170,7 +209,7 @@ class Decider:
             if v and v[1] >= prm.switch_p and v[2] >= prm.margin and v[3] >= prm.vote_frac:
                 self._commit(v[0], t_end)
             elif len(self._act) >= prm.n(prm.drop_s):
-                Q = np.array(list(self._act)[-prm.n(prm.drop_s):])
+                Q = self._span(prm.n(prm.drop_s))
                 if np.mean(Q.argmax(1) == UNKNOWN) >= prm.vote_frac and Q[:, UNKNOWN].mean() >= 0.5:
                     self.label, self.t_commit, self.dropped = None, None, True
         if self.label is not None:
@@ -186,7 +225,7 @@ class Decider:
         v = self._vote(len(self._act))
         if v and v[1] >= prm.commit_p and v[2] >= prm.margin and v[3] >= prm.vote_frac:
             self._commit(v[0], t_end)
-            self.committed_p[v[0]] = [float(q[v[0]]) for q in self._act]
+            self.committed_p[v[0]] = [float(q[v[0]]) for q in self._span(len(self._act))]
             return True
         return False
 
@@ -200,7 +239,7 @@ class Decider:
         n = prm.n(prm.suggest_s)
         if self.label is not None or len(self._act) < prm.n(2.0):
             return None
-        m = np.array(list(self._act)[-n:]).mean(0)
+        m = self._span(min(n, len(self._act))).mean(0)
         if m[UNKNOWN] >= prm.suggest_max_unknown:
             return None
         cands = [(LABELS[i], round(float(m[i]), 3)) for i in np.argsort(-m[:UNKNOWN]) if m[i] >= prm.suggest_p][:3]
@@ -221,17 +260,28 @@ def final_window_end(t_last_valid: float | None, last_grid_end: float | None) ->
     return None
 
 
-def window_angles(feats: np.ndarray) -> np.ndarray:
-    """Left+right sums of the 2D and 3D joint angles at the end of a window (mirror-invariant), for the repetition
-    score."""
+def window_summary(feats: np.ndarray) -> np.ndarray:
+    """What the decision needs from a window besides its probabilities (mirror-invariant), 15 values:
+    [0:8] left+right sums of the 2D and 3D joint angles at its end (for the repetition score);
+    [8:13] per exercise (``EXERCISES`` order), the range of motion in degrees of the joints a rep of it moves
+    (``ROM_JOINTS``: the largest over left/right and 2D/3D); [13] mean visibility of the knees and ankles; [14] how far
+    the wrists come below the shoulders in the picture (the largest over the window, body-scale units)."""
     a = feats[-1, _ANG0:_ANG0 + 16]
-    return (a[0::2] + a[1::2]).astype(np.float32)
+    ang = feats[:, _ANG0:_ANG0 + 16]
+    rng = (ang.max(0) - ang.min(0)) * 180.0  # angle features are radians / pi
+    rom = [max(max(rng[j], rng[j + 8]) for j in ROM_JOINTS[lab]) for lab in EXERCISES]
+    legs = float(feats[:, _VIS_LEGS].mean())
+    k2 = feats[:, _K_WRISTS_Y + _K_SHOULDERS_Y]
+    hands_below = float(np.max((k2[:, 0] + k2[:, 1]) / 2 - (k2[:, 2] + k2[:, 3]) / 2))
+    return np.r_[(a[0::2] + a[1::2]), rom, legs, hands_below].astype(np.float32)
 
 
 class Router:
     """Scores windows with the network or the baseline and makes the batch decision."""
 
-    def __init__(self, kind: str = "model", weights_dir: Path | None = None):
+    def __init__(self, kind: str = "model", weights_dir: Path | None = None, member: int | None = None):
+        """``member``: one network of the shipped ensemble only (the fold model that never saw fold ``member``'s dev
+        clips, for held-out figures); None = the mean of all of them."""
         wd = Path(weights_dir) if weights_dir else WEIGHTS_DIR
         meta = json.loads((wd / "router_meta.json").read_text())
         self.meta = meta
@@ -246,9 +296,17 @@ class Router:
 
             torch.set_num_threads(1)  # a tiny net: one thread is faster, and pose keeps the other core
             ck = torch.load(wd / "router.pt", map_location="cpu", weights_only=True)
-            self.net = RouterNet(**ck["config"])
-            self.net.load_state_dict(ck["state_dict"])
-            self.net.eval()
+            members = ck["members"] if "members" in ck else [ck["state_dict"]]
+            if member is not None:
+                members = [members[member]]
+            self.nets = []
+            for sd in members:
+                net = RouterNet(**ck["config"])
+                net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in sd.items()})
+                net.eval()
+                self.nets.append(net)
+            self.net = self.nets[0]
+            self.member = member
             self._torch = torch
         elif kind == "baseline":
             from .baseline import TreeEnsemble
@@ -264,8 +322,8 @@ class Router:
             return np.zeros((0, len(LABELS)), np.float32)
         if self.kind == "model":
             with self._torch.inference_mode():
-                logits = self.net(self._torch.from_numpy(np.ascontiguousarray(feats, np.float32)))
-                p = self._torch.softmax(logits, -1).numpy()
+                x = self._torch.from_numpy(np.ascontiguousarray(feats, np.float32))
+                p = sum(self._torch.softmax(net(x), -1) for net in self.nets).numpy() / len(self.nets)
         else:
             from .baseline import window_stats
 
@@ -277,11 +335,11 @@ class Router:
         return out
 
     def score_clip(self, clip: ClipArrays, with_feats: bool = False):
-        """(ends (M,), probs (M,L), energy (M,)) for the windows of a clip that have pose (+ angles (M,8))."""
+        """(ends (M,), probs (M,L), energy (M,)) for the windows of a clip that have pose (+ summaries (M,15))."""
         ends, f, e, ok = clip_windows(clip)
         P = self.window_probs(f, e)
         if with_feats:
-            A = np.array([window_angles(x) for x in f]) if len(f) else np.zeros((0, 8), np.float32)
+            A = np.array([window_summary(x) for x in f]) if len(f) else np.zeros((0, 15), np.float32)
             return ends[ok], P, e, A
         return ends[ok], P, e
 
@@ -296,14 +354,16 @@ class Router:
             r = window_features(clip, te) if te is not None else None
             if r is not None:
                 p = self.window_probs(r[0][None], np.array([r[1]]))[0]
-                final = (te, p, float(r[1]), window_angles(r[0]))
+                final = (te, p, float(r[1]), window_summary(r[0]))
         return decide(ends, P, E, self.params, self.kind, angles=A, final=final)
 
 
 def decide(ends: np.ndarray, P: np.ndarray, E: np.ndarray, prm: DecisionParams, source: str,
            angles: np.ndarray | None = None, final: tuple | None = None) -> RouterDecision:
     """The batch decision: the live procedure run over every window of the clip, in order, then the end of the clip
-    (``final``: the extra window (t_end, probs, energy, angles) scored at the last valid frame, if any)."""
+    (``final``: the extra window (t_end, probs, energy, summary) scored at the last valid frame, if any); ``angles``: the
+    windows' summaries (:func:`window_summary`), without which neither the plausibility check nor the suggestion
+    can run."""
     if final is not None:
         ends = np.r_[ends, final[0]]
         P = np.concatenate([P, np.asarray(final[1], P.dtype)[None]]) if len(P) else np.asarray(final[1])[None]
@@ -463,7 +523,7 @@ class LiveRouter:
         self.windows.append(w)
         if active:
             self._ema = p.copy() if self._ema is None else 0.75 * self._ema + 0.25 * p
-        self._dec.push(t_end, p, active, window_angles(feats))
+        self._dec.push(t_end, p, active, window_summary(feats))
         self._dropped = self._dropped or self._dec.dropped
         self._suggestion = self._dec.suggestion()
         return w

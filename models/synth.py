@@ -1031,8 +1031,10 @@ def _roll_body(P, a):
 def m_floor(b, t, rng):
     """Floor negatives with motion: mountain climbers, shoulder taps, plank to push-up hold, sit-ups, bridges."""
     Tn = len(t)
-    kind = rng.choice(["mountain_climber", "shoulder_tap", "situp", "bridge", "downdog"],
-                      p=[0.25, 0.25, 0.2, 0.15, 0.15])
+    kind = rng.choice(["mountain_climber", "shoulder_tap", "situp", "bridge", "downdog", "superman", "swimmer", "cobra"],
+                      p=[0.17, 0.17, 0.13, 0.1, 0.1, 0.12, 0.08, 0.13])
+    if kind in ("superman", "swimmer", "cobra"):
+        return _prone(b, t, rng, kind)
     if kind in ("mountain_climber", "shoulder_tap", "downdog"):
         m = m_push_up(b, t, rng, kind="full")
         P0 = m.P[int(np.argmin(m.active))]  # top of the push-up
@@ -1083,6 +1085,43 @@ def m_floor(b, t, rng):
         _, shL, shR = _shoulders(b, c)
         c["wrist"] = np.stack([shL + [0.05, -0.05, b.arm * 0.9], shR + [-0.05, -0.05, b.arm * 0.9]], 1)
         c["elbow_pole"] = _pair(Tn, [0.2, 1, 0], [-0.2, 1, 0])
+    return _finish(b, c, "unknown", s, "floor_" + kind)
+
+
+def _prone(b, t, rng, kind):
+    """Lying face down: supermans (arms and legs lift together), swimmers (alternating), cobra / up-dog (the hands push
+    the chest up while the hips stay on the floor: elbows straighten as in a push-up, but the body is not lifted)."""
+    Tn = len(t)
+    s = rep_signal(t, rng, period=(1.2, 3.5) if kind != "swimmer" else (0.6, 1.4), pause_top=(0.2, 1.5), p_pause=0.5)
+    c = _standing(b, t, rng)
+    c["pelvis"] = np.array([0, 0.11, 0]) + 0 * c["pelvis"]
+    c["R_pelvis"] = rot_x(np.pi / 2 * np.ones(Tn))  # face down, head toward +z
+    lift = np.deg2rad(rng.uniform(35, 60) if kind == "cobra" else rng.uniform(8, 22)) * s
+    c["R_trunk"] = rot_x(np.pi / 2 - lift)
+    c["R_head"] = rot_x(-lift * 0.5)
+    legs_up = (0 if kind == "cobra" else rng.uniform(0.05, 0.18)) * s
+    alt = np.cumsum(np.r_[0, (np.diff((s > 0.02).astype(int)) == 1).astype(int)]) % 2 if kind == "swimmer" else None
+    ank = _pair(Tn, [b.hip_w / 2, 0.07, -b.leg * 0.97], [-b.hip_w / 2, 0.07, -b.leg * 0.97])
+    for k in (0, 1):
+        on = 1.0 if alt is None else (alt == k)
+        ank[:, k, 1] += legs_up * on
+    c["ankle"] = ank
+    c["knee_pole"] = _pair(Tn, [0, -1, 0], [0, -1, 0])
+    c["foot_dir"] = _pair(Tn, [0, -0.3, -1], [0, -0.3, -1])  # toes back and down, resting on the floor
+    _, shL, shR = _shoulders(b, c)
+    if kind == "cobra":
+        z0 = float(shL[0, 2]) + rng.uniform(0.0, 0.12)
+        c["wrist"] = _pair(Tn, [b.sh_w / 2 * 1.2, 0.02, z0], [-b.sh_w / 2 * 1.2, 0.02, z0])
+        c["elbow_pole"] = _pair(Tn, [0.4, 1, -0.6], [-0.4, 1, -0.6])
+    else:
+        ws = []
+        for k, sh in enumerate([shL, shR]):
+            sg = 1 if k == 0 else -1
+            on = 1.0 if alt is None else (alt == (1 - k))
+            up = rng.uniform(0.05, 0.2) * s * on
+            ws.append(sh + np.stack([sg * 0.08 + 0 * s, 0.0 + up, b.arm * 0.95 + 0 * s], -1))
+        c["wrist"] = np.stack(ws, 1)
+        c["elbow_pole"] = _pair(Tn, [0.3, -1, 0], [-0.3, -1, 0])
     return _finish(b, c, "unknown", s, "floor_" + kind)
 
 
@@ -1170,9 +1209,9 @@ def m_sit_stand(b, t, rng):
 
 POSITIVES = {"squat": m_squat, "push_up": m_push_up, "shoulder_press": m_press, "deadlift": m_deadlift,
              "lunge": m_lunge}
-NEGATIVES = {"side_lunge": (m_side_lunge, 0.03), "hinge": (m_hinge, 0.13), "arm": (m_arm_exercise, 0.15),
-             "jacks": (m_jacks, 0.06), "gait": (m_gait, 0.12), "idle": (m_idle, 0.11), "floor": (m_floor, 0.06),
-             "stretch": (m_stretch, 0.07), "sit_stand": (m_sit_stand, 0.04), "dance": (m_dance, 0.12),
+NEGATIVES = {"side_lunge": (m_side_lunge, 0.03), "hinge": (m_hinge, 0.13), "arm": (m_arm_exercise, 0.17),
+             "jacks": (m_jacks, 0.06), "gait": (m_gait, 0.15), "idle": (m_idle, 0.09), "floor": (m_floor, 0.06),
+             "stretch": (m_stretch, 0.06), "sit_stand": (m_sit_stand, 0.04), "dance": (m_dance, 0.11),
              "jump": (m_jump, 0.1)}
 
 
