@@ -27,6 +27,7 @@ from test_movement import (
 
 from pipeline.movement.exercises import get
 from pipeline.movement.run import MovementRun
+from pipeline.tools.faults import scale_flexion
 from pipeline.movement.signals import frame_signals
 from pipeline.pose.landmarks import MIRROR
 from pipeline.pose.track import PoseTrack, clean_track, extract_pose
@@ -123,27 +124,6 @@ def to_side_view(tr: PoseTrack) -> None:
     3D angles stay the same, the view the analyzer reads from the world landmarks becomes "side")."""
     x, z = tr.world[:, :, 0].copy(), tr.world[:, :, 2].copy()
     tr.world[:, :, 0], tr.world[:, :, 2] = z, -x
-
-
-def scale_flexion(tr: PoseTrack, chains, keep: float, w: np.ndarray) -> None:
-    """Scale each joint's flexion (180 - angle) by ``keep`` (weighted by ``w``) by turning the distal segment about
-    the joint in world space, moving the landmarks below it along. ``chains``: (proximal, joint, distal, extra...)."""
-    W = tr.world
-    for a, j, d, *extra in chains:
-        u = W[:, a] - W[:, j]
-        f = W[:, d] - W[:, j]
-        lu = np.linalg.norm(u, axis=1, keepdims=True)
-        lf = np.linalg.norm(f, axis=1, keepdims=True)
-        u = u / lu
-        v = f - (f * u).sum(1, keepdims=True) * u
-        v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-9)
-        ang = np.arccos(np.clip((f / lf * u).sum(1), -1, 1))
-        k = 1 + (keep - 1) * w
-        new = np.pi - (np.pi - ang) * k
-        nd = W[:, j] + lf * (np.cos(new)[:, None] * u + np.sin(new)[:, None] * v)
-        delta = nd - W[:, d]
-        for i in (d, *extra):
-            W[:, i] += delta
 
 
 def mirror(tr: PoseTrack) -> None:

@@ -284,21 +284,32 @@ def scale_world_x(tr: PoseTrack, idx, factor: float, w=None) -> None:
         arr[:, idx, 0] = mid[:, None] + (arr[:, idx, 0] - mid[:, None]) * f[:, None]
 
 
-def bend_elbows(tr: PoseTrack, keep: float, add=None) -> None:
-    """Scale each elbow's flexion (180 - angle) by ``keep`` (and add ``add`` radians per frame, if given) by
-    turning the forearm about the elbow (world)."""
+def scale_flexion(tr: PoseTrack, chains, keep: float, w=None, add=None) -> None:
+    """Scale each joint's flexion (180 - angle) by ``keep`` (weighted per frame by ``w``; minus ``add`` radians per
+    frame, if given) by turning the distal segment about the joint in world space, moving the landmarks below it
+    along. ``chains``: (proximal, joint, distal, extra...)."""
     W = tr.world
-    for s_i, e_i, w_i in ((11, 13, 15), (12, 14, 16)):
-        u = W[:, s_i] - W[:, e_i]
-        f = W[:, w_i] - W[:, e_i]
+    k = keep if w is None else 1 + (keep - 1) * np.asarray(w, float)
+    for a, j, d, *extra in chains:
+        u = W[:, a] - W[:, j]
+        f = W[:, d] - W[:, j]
         lu = np.linalg.norm(u, axis=1, keepdims=True)
         lf = np.linalg.norm(f, axis=1, keepdims=True)
         u = u / lu
         v = f - (f * u).sum(1, keepdims=True) * u
         v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-9)
         ang = np.arccos(np.clip((f / lf * u).sum(1), -1, 1))
-        new = np.pi - (np.pi - ang) * keep - (0.0 if add is None else np.asarray(add, float))
-        W[:, w_i] = W[:, e_i] + lf * (np.cos(new)[:, None] * u + np.sin(new)[:, None] * v)
+        new = np.pi - (np.pi - ang) * k - (0.0 if add is None else np.asarray(add, float))
+        nd = W[:, j] + lf * (np.cos(new)[:, None] * u + np.sin(new)[:, None] * v)
+        delta = nd - W[:, d]
+        for i in (d, *extra):
+            W[:, i] += delta
+
+
+def bend_elbows(tr: PoseTrack, keep: float, add=None) -> None:
+    """Scale each elbow's flexion (180 - angle) by ``keep`` (and take ``add`` radians per frame off the angle, if
+    given) by turning the forearm about the elbow (world)."""
+    scale_flexion(tr, ((11, 13, 15), (12, 14, 16)), keep, add=add)
 
 
 def raise_heels(tr: PoseTrack, deg: float, w) -> None:
