@@ -160,7 +160,7 @@ class Decider:
 
     def _span(self, n: int) -> np.ndarray:
         """Probabilities of the last ``n`` moving windows, the exercises the span cannot be (range of motion too small,
-        legs not seen) moved to unknown."""
+        legs not seen, a push-up not on its hands) moved to unknown."""
         Q = np.array(list(self._act)[-n:])
         S = [x for x in list(self._sum)[-n:] if x is not None]
         if S:
@@ -168,8 +168,7 @@ class Decider:
             rom = np.percentile(S[:, 8:8 + UNKNOWN], 75, axis=0)
             legs = float(np.median(S[:, 8 + UNKNOWN]))
             bad = (rom < self._rom) | (self._lower & (legs < self.prm.min_leg_vis))
-            if S.shape[1] > 14:
-                bad[EXERCISES.index("push_up")] |= float(np.percentile(S[:, 14], 75)) < self.prm.min_hands_below
+            bad[EXERCISES.index("push_up")] |= float(np.percentile(S[:, 14], 75)) < self.prm.min_hands_below
             if bad.any():
                 Q = Q.copy()
                 Q[:, UNKNOWN] += Q[:, :UNKNOWN][:, bad].sum(1)
@@ -305,7 +304,6 @@ class Router:
                 net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in sd.items()})
                 net.eval()
                 self.nets.append(net)
-            self.net = self.nets[0]
             self.member = member
             self._torch = torch
         elif kind == "baseline":
