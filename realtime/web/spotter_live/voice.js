@@ -124,7 +124,7 @@
     const hit = decoded.get(key);
     V.queue.push(it);
     if (hit) {
-      decoded.delete(key); decoded.set(key, hit);
+      remember(key, hit);  // most recently used
       it.buf = hit; it.done = true; rec.cached = true;
       pump();
       return;
@@ -132,19 +132,20 @@
     const wav = b64bytes(m.wav_b64);
     const pcm = wavBuffer(ctx, wav);  // the server's own WAV: read here and now, no decoder round trip
     if (pcm) {
-      it.buf = pcm; it.done = true;
-      decoded.set(key, pcm);
-      if (decoded.size > 64) decoded.delete(decoded.keys().next().value);
+      it.buf = remember(key, pcm); it.done = true;
       pump();
       return;
     }
-    ctx.decodeAudioData(wav.buffer).then(b => {
-      it.buf = b;
-      decoded.set(key, b);
-      if (decoded.size > 64) decoded.delete(decoded.keys().next().value);
-    }, () => { it.failed = true; }).finally(() => { it.done = true; pump(); });
+    ctx.decodeAudioData(wav.buffer).then(b => { it.buf = remember(key, b); },
+      () => { it.failed = true; }).finally(() => { it.done = true; pump(); });
   }
   const decoded = new Map();  // phrase → AudioBuffer, the last 64 (counts, cues, set-up phrases repeat)
+  function remember(key, buf) {  // (re)insert as the newest; the oldest goes past 64
+    decoded.delete(key);
+    decoded.set(key, buf);
+    if (decoded.size > 64) decoded.delete(decoded.keys().next().value);
+    return buf;
+  }
 
   // a RIFF WAV of 16-bit PCM (what realtime/speech.py makes: mono, 22 050 Hz) as an AudioBuffer, or null for
   // anything else (then the browser's decoder is used)
