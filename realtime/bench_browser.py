@@ -361,6 +361,10 @@ def _pct(a, q):
     return round(float(np.percentile(np.asarray(a, float), q)), 1) if len(a) else None
 
 
+def _p50_p95(xs) -> tuple:
+    return _pct(xs, 50), _pct(xs, 95)
+
+
 def bench_browser(clip: str, seconds: Optional[float] = None, json_out: bool = False,
                   exercise: Optional[str] = None, keep: Optional[Path] = None,
                   py_spy: Optional[Path] = None, loops: int = 1) -> dict:
@@ -446,12 +450,9 @@ def bench_browser(clip: str, seconds: Optional[float] = None, json_out: bool = F
                    "latency_samples": len(lat), "latency_clock_found": st1.get("clock_found"),
                    "overlay_latency_ms_p99": _pct(lat, 99),
                    "spoken_counts": len(spoken), "voice": voice,
-                   "count_voice_latency_ms_p50_p95": (_pct([a for a, _, _ in spoken if a is not None], 50),
-                                                      _pct([a for a, _, _ in spoken if a is not None], 95)),
-                   "count_voice_heard_ms_p50_p95": (_pct([b for _, b, _ in spoken if b is not None], 50),
-                                                    _pct([b for _, b, _ in spoken if b is not None], 95)),
-                   "count_voice_page_ms_p50_p95": (_pct([c for _, _, c in spoken], 50),
-                                                   _pct([c for _, _, c in spoken], 95)),
+                   "count_voice_latency_ms_p50_p95": _p50_p95([a for a, _, _ in spoken if a is not None]),
+                   "count_voice_heard_ms_p50_p95": _p50_p95([b for _, b, _ in spoken if b is not None]),
+                   "count_voice_page_ms_p50_p95": _p50_p95([c for _, _, c in spoken]),
                    "server_ms_p50_p95": (st1.get("server_ms_p50"), st1.get("server_ms_p95")),
                    "camera": st1.get("video"), "sets": [(r["exercise"], r["reps"]) for r in rows],
                    "session_status": sess["status"] if sess else None, "load_avg": os.getloadavg(),
@@ -489,8 +490,8 @@ def format_result(r: dict, d: dict) -> str:
         f"reps counted: {r['reps']} (sets {d['sets']})",
         f"spoken counts: {d['spoken_counts']} (count messages received: {(d['voice'] or {}).get('received')}, "
         f"skipped: {(d['voice'] or {}).get('skipped')}; the count's message arrived after the result showing it: "
-        f"p50 / p95 {_pct((d['voice'] or {}).get('after_result_ms') or [], 50)} / "
-        f"{_pct((d['voice'] or {}).get('after_result_ms') or [], 95)} ms); rep completed (its frame captured) → count's audio started in the page "
+        f"p50 / p95 {' / '.join(map(str, _p50_p95((d['voice'] or {}).get('after_result_ms') or [])))} "
+        f"ms); rep completed (its frame captured) → count's audio started in the page "
         f"p50 / p95: {d['count_voice_latency_ms_p50_p95'][0]} / {d['count_voice_latency_ms_p50_p95'][1]} ms "
         f"(→ out of the speakers, the browser's output latency added: {d['count_voice_heard_ms_p50_p95'][0]} / "
         f"{d['count_voice_heard_ms_p50_p95'][1]} ms); of which in the page (message arrived → audio started) "
