@@ -90,3 +90,25 @@ def read_clip_frames(path: Path, start_s: float = 0.0, end_s: float = 1e9, long_
         if start_s <= fr.t <= end_s:
             out.append(fr)
     return out
+
+
+def history_page(tmp_path: Path, monkeypatch, report: dict, *, reps: int, end_s: float, title: str | None = None):
+    """The app's History page (Streamlit AppTest) over a data folder holding one ended upload session with one squat
+    set and its stored report."""
+    import json
+
+    from streamlit.testing.v1 import AppTest
+
+    from realtime.store import Store
+
+    store = Store(tmp_path / "data")
+    sid = store.create_session("upload", title=title)
+    store.add_set(sid, index=1, exercise="squat", reps=reps, start_s=0, end_s=end_s, reason="rest",
+                  report_json=json.dumps(report), report_dir=None)
+    store.end_session(sid)
+    monkeypatch.setenv("SPOTTER_DATA", str(tmp_path / "data"))
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at.run()
+    at.sidebar.radio[0].set_value("History").run()
+    assert not at.exception, at.exception
+    return at

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import history_page
 
 from realtime.bench_browser import chromium_path
 
@@ -121,25 +122,12 @@ def test_focus_puts_the_picture_on_the_whole_screen(harness):
 
 
 def test_the_set_report_shows_borderline_findings_apart_from_issues(tmp_path, monkeypatch):
-    from streamlit.testing.v1 import AppTest
-
-    from realtime.store import Store
-
-    store = Store(tmp_path / "data")
-    sid = store.create_session("upload")
     rep = {"exercise": {"label": "squat"}, "reps": {"count": 3},
            "issues": [{"code": "forward_lean", "label": "Forward lean", "rep": 2, "value": 68.7, "threshold": 55.0,
                        "unit": "°", "status": "raised"}],
            "borderline": [{"code": "heel_rise", "label": "Heel rise", "rep": 1, "value": 10.4, "threshold": 10.0,
                            "unit": "°", "uncertainty": 2.1, "status": "borderline"}]}
-    store.add_set(sid, index=1, exercise="squat", reps=3, start_s=0, end_s=9, reason="rest",
-                  report_json=json.dumps(rep), report_dir=None)
-    store.end_session(sid)
-    monkeypatch.setenv("SPOTTER_DATA", str(tmp_path / "data"))
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
-    at.run()
-    at.sidebar.radio[0].set_value("History").run()
-    assert not at.exception, at.exception
+    at = history_page(tmp_path, monkeypatch, rep, reps=3, end_s=9)
     texts = [t.value for t in at.text]
     assert "• Forward lean (rep 2)" in texts, texts
     assert not any("Heel rise" in t and t.startswith("•") for t in texts), texts  # not listed as an issue

@@ -18,6 +18,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import history_page
 
 from pipeline.errors import InputError
 from realtime import history
@@ -249,24 +250,13 @@ EVIL = "<script>alert('x')</script><img src=x onerror=alert(1)>"
 def test_the_page_renders_model_text_as_text(tmp_path, monkeypatch):
     """A stored report whose summary, issue label and QC message contain HTML: the History page shows it as
     literal text; no element that allows HTML carries it."""
-    from streamlit.testing.v1 import AppTest
-
-    store = Store(tmp_path / "data")
-    sid = store.create_session("upload", title=EVIL)
     rep = {"exercise": {"label": "squat" + EVIL}, "reps": {"count": 2},
            "summary": {"source": "model", "headline": "Great set " + EVIL, "what_you_did": "You squatted",
                        "fix_first": [{"code": "knee_valgus", "label": "Knees", "text": "Push " + EVIL}],
                        "next_session": ["Again " + EVIL], "disclaimer": "Not medical advice " + EVIL},
            "issues": [{"code": "knee_valgus", "label": "Knees " + EVIL, "rep": 1}],
            "qc": {"warnings": [{"code": "x", "message": "Light " + EVIL}]}}
-    store.add_set(sid, index=1, exercise="squat", reps=2, start_s=0, end_s=5, reason="rest",
-                  report_json=json.dumps(rep), report_dir=None)
-    store.end_session(sid)
-    monkeypatch.setenv("SPOTTER_DATA", str(tmp_path / "data"))
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
-    at.run()
-    at.sidebar.radio[0].set_value("History").run()
-    assert not at.exception, at.exception
+    at = history_page(tmp_path, monkeypatch, rep, reps=2, end_s=5, title=EVIL)
     texts = "\n".join(t.value for t in at.text)
     for shown in ("Great set " + EVIL, "Fix: Push " + EVIL, "Next: Again " + EVIL, "Knees " + EVIL):
         assert shown in texts, texts  # shown, literally
