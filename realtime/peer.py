@@ -304,6 +304,9 @@ async def _accept(link, sdp: str, typ: str) -> dict:
     old = getattr(link, "connection", None)
     if old is not None:  # START again in the same tab: the previous connection (and its session) ends first
         await old.close("replaced")
+    from .jitter import install
+
+    install()  # frames leave aiortc's jitter buffer at their last packet (realtime/jitter.py)
     pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers()))
     conn = Connection(link, pc, loop)
     Connection.live.add(conn)

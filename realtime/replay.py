@@ -158,6 +158,9 @@ async def _webrtc_replay(video: str, session: LiveSession, realtime: bool, windo
 
     src = _FileTrack(video, realtime, may_send, stop_after_s, frames)
     cfg = RTCConfiguration(iceServers=[])
+    from .jitter import install
+
+    install()  # as the page channel receives (realtime/jitter.py)
     tx, rx = RTCPeerConnection(cfg), RTCPeerConnection(cfg)
     got_track: asyncio.Future = asyncio.get_running_loop().create_future()
     rx.on("track", lambda tr: got_track.done() or got_track.set_result(tr))
@@ -209,6 +212,8 @@ async def _webrtc_replay(video: str, session: LiveSession, realtime: bool, windo
                     processed += 1
                     cond.notify_all()
             if src.done.is_set() and received >= src.sent:
+                if src.cut.is_set():  # every frame sent before the sender vanished is in (realtime/jitter.py
+                    reason = "connection_lost"  # releases the last one at once): it is gone without a goodbye
                 break
     finally:
         if killer is not None:
