@@ -49,7 +49,8 @@ class LiveState:
 
 
 class LivePipeline:
-    """Per-connection live analysis state. Not thread-safe: one thread feeds it."""
+    """Per-connection live analysis state. Not thread-safe: one thread feeds it, or two in stages — one calls
+    :meth:`pose`, the other :meth:`process_pose` with its results, in order (``realtime/session.py``)."""
 
     def __init__(self, exercise: str | None = None, estimator: PoseEstimator | None = None, router="auto",
                  replay_s: float = 20.0, keep_frames: bool = True, rest_s: float = 8.0,
@@ -86,13 +87,18 @@ class LivePipeline:
     # ------------------------------------------------------------------
     def process(self, rgb: np.ndarray, t: float) -> LiveState:
         """One camera frame (RGB, upright, pose resolution) at time ``t`` seconds."""
+        return self.process_pose(*self.pose(rgb, t))
+
+    def pose(self, rgb: np.ndarray, t: float) -> tuple[PoseFrame, FrameStats]:
+        """The image stage alone: landmarks and image statistics of one frame. It touches only the estimator and
+        the image meter, so a live session may run it in one thread while :meth:`process_pose` handles the
+        previous frame in another (one thread each: the two stages' states are disjoint)."""
         if self.estimator is None:
             from .pose.estimator import MediaPipePose
 
             self.estimator = MediaPipePose()
         pf = self.estimator.process(rgb, t)
-        st = self.meter.update(rgb, t, pose_box(pf.image, pf.visibility) if pf.present else None)
-        return self.process_pose(pf, st)
+        return pf, self.meter.update(rgb, t, pose_box(pf.image, pf.visibility) if pf.present else None)
 
     def process_pose(self, pf: PoseFrame, stats: FrameStats | None = None) -> LiveState:
         """The part after pose (used directly when landmarks are already known, e.g. replaying a cache)."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import queue
 import threading
 import time
 from collections import deque
@@ -64,6 +65,7 @@ class SessionConfig:
 
 # Everything a session keeps in memory is bounded by these (tests/test_load_endurance.py checks them):
 MAX_TIMING_SAMPLES = 4000  # latency / pose-time samples for status() and timing()
+POSED_DEPTH = 3  # posed frames waiting for the session's second stage (realtime/session.py, _run)
 MAX_LOGGED_ERRORS = 5  # full tracebacks logged per session; later errors are counted, logged every 100th
 
 
@@ -147,7 +149,9 @@ class LiveSession:
         self._lock = threading.Lock()  # guards the published overlay/status and the mailbox
         self._wake = threading.Condition(self._lock)
         self._mailbox: Optional[tuple] = None  # (rgb, t, arrival, tag)
-        self._commands: deque = deque()
+        # stage 2's inbox: ("frame", posed) from the pose stage, ("cmd", command) from any thread, None = stop
+        self._posed: queue.Queue = queue.Queue()
+        self._slots = threading.BoundedSemaphore(POSED_DEPTH)  # posed frames stage 2 has not finished yet
         self._overlay = Overlay()
         self._state: Optional[LiveState] = None
         self._entries: list[SetEntry] = []
@@ -195,8 +199,10 @@ class LiveSession:
         self.reporter = SetReporter(self.session_id, store=store, out_root=out_root, profile=cfg.profile,
                                     llm=cfg.llm if out_root is not None else False)
         self.speech = Speech(cfg.speech, threaded=threaded, log_event=self._event)  # the voice: own worker thread
-        self._worker = None
+        self._worker = self._stage2 = None
         if threaded:
+            self._stage2 = threading.Thread(target=self._run_stage2, name="spotter-live", daemon=True)
+            self._stage2.start()
             self._worker = threading.Thread(target=self._run, name="spotter-pose", daemon=True)
             self._worker.start()
 
@@ -279,9 +285,7 @@ class LiveSession:
 
     def _command(self, cmd: tuple) -> None:
         if self.threaded:
-            with self._lock:
-                self._commands.append(cmd)
-                self._wake.notify()
+            self._posed.put(("cmd", cmd))  # in order with the frames already posed
         else:
             self._apply(cmd)
 
@@ -299,48 +303,87 @@ class LiveSession:
             for res in self.lp.sets[before:]:  # an exercise change closes the set in progress
                 self._set_done(res)
 
-    # ------------------------------------------------------------------ pose worker
+    # ------------------------------------------------------------------ the two worker stages
+    # Stage 1 ("spotter-pose") takes the newest frame from the mailbox and runs the image stage (MediaPipe, which
+    # releases the GIL while its graph runs, and the image statistics); stage 2 ("spotter-live") runs everything
+    # after pose on each posed frame in order: cleaning, router, rep machine, cues, voice, logs, the result. While
+    # stage 2 handles frame n, stage 1 is already posing frame n+1, so a frame no longer waits for the previous
+    # frame's bookkeeping as well as its pose. At most POSED_DEPTH posed frames wait for stage 2 (then stage 1 waits
+    # and the mailbox drops stale camera frames, as before); commands go to stage 2 in order with the frames.
     def _run(self) -> None:
         from .threads import name_os_thread
 
         name_os_thread()
         idle = self.cfg.idle_close_s
+        try:
+            while True:
+                with self._lock:
+                    while self._mailbox is None and not self._closed:
+                        self._wake.wait(0.5)
+                        if (idle is not None and self._last_arrival is not None and self._mailbox is None
+                                and time.perf_counter() - self._last_arrival > idle):
+                            self._last_arrival = None  # once
+                            # the peer vanished without ending the track (tab closed, network gone): close from
+                            # another thread (close() joins this one), the set in progress is stored
+                            log.warning("no frame for %.0f s: closing the session as connection_lost", idle)
+                            threading.Thread(target=self.close, args=("connection_lost",),
+                                             name="spotter-idle-close", daemon=True).start()
+                    item, self._mailbox = self._mailbox, None
+                    closing = self._closed
+                if item is not None:
+                    posed = self._pose(*item)
+                    if posed is not None:
+                        self._slots.acquire()  # released by stage 2 once it has handled the frame
+                        self._posed.put(("frame", posed))
+                if closing and item is None:
+                    return
+        finally:
+            self._posed.put(None)  # stage 2 ends after what is queued
+
+    def _run_stage2(self) -> None:
+        from .threads import name_os_thread
+
+        name_os_thread()
         while True:
-            with self._lock:
-                while self._mailbox is None and not self._commands and not self._closed:
-                    self._wake.wait(0.5)
-                    if (idle is not None and self._last_arrival is not None and self._mailbox is None
-                            and time.perf_counter() - self._last_arrival > idle):
-                        self._last_arrival = None  # once
-                        # the peer vanished without ending the track (tab closed, network gone): close from
-                        # another thread (close() joins this one), the set in progress is stored
-                        log.warning("no frame for %.0f s: closing the session as connection_lost", idle)
-                        threading.Thread(target=self.close, args=("connection_lost",), name="spotter-idle-close",
-                                         daemon=True).start()
-                cmds = list(self._commands)
-                self._commands.clear()
-                item, self._mailbox = self._mailbox, None
-                closing = self._closed
-            for c in cmds:
+            msg = self._posed.get()
+            if msg is None:
+                return
+            kind, payload = msg
+            if kind == "cmd":
                 try:
-                    self._apply(c)
+                    self._apply(payload)
                 except Exception as e:
                     self._fail(e)
-            if item is not None:
-                self._step(*item)
-            if closing and item is None:
-                return
+            else:
+                try:
+                    self._advance(*payload)
+                finally:
+                    self._slots.release()
 
     def _step(self, rgb: np.ndarray, t: float, arrival: float, tag=None) -> Overlay:
+        """Both stages on one frame, in the caller's thread (``threaded=False``)."""
+        posed = self._pose(rgb, t, arrival, tag)
+        return self._overlay if posed is None else self._advance(*posed)
+
+    def _pose(self, rgb, t: float, arrival: float, tag=None) -> Optional[tuple]:
+        """Stage 1: the frame as RGB, its landmarks and image statistics (None if that failed: counted)."""
         try:
             if not isinstance(rgb, np.ndarray):
                 rgb = _rgb(rgb, self.cfg.pose_long_side)
             if self._t0_wall is None:
                 self._t0_wall = time.perf_counter()
             t0 = time.perf_counter()
+            pf, stats = self.lp.pose(rgb, t)
+            return pf, stats, t, arrival, tag, (time.perf_counter() - t0) * 1000.0
+        except Exception as e:
+            self._fail(e)
+            return None
+
+    def _advance(self, pf, stats, t: float, arrival: float, tag, pose_ms: float) -> Overlay:
+        """Stage 2: everything after pose for one posed frame; publishes its overlay and result."""
+        try:
             n_sets = len(self.lp.sets)
-            st = self.lp.process(rgb, t)
-            pose_ms = (time.perf_counter() - t0) * 1000.0
+            st = self.lp.process_pose(pf, stats)
             self._t_last = t
             self._log_frame()
             if st.new_rep:
@@ -557,8 +600,10 @@ class LiveSession:
             with self._lock:
                 self._closed = True
                 self._wake.notify_all()
-            if self._worker is not None:
+            if self._worker is not None:  # stage 1 poses what is in the mailbox, then stage 2 drains its inbox
                 self._worker.join(timeout)
+            if self._stage2 is not None:
+                self._stage2.join(timeout)
             try:
                 res = self.lp.finish(reason)
                 if res is not None:

@@ -107,7 +107,7 @@ def test_long_session_keeps_every_container_bounded(tmp_path, clip_poses, caplog
     for lp_frames, lat, pms, proc, shown in sizes:
         assert lat <= MAX_TIMING_SAMPLES and pms <= MAX_TIMING_SAMPLES and proc <= 120
         assert lp_frames <= 2 * per_pass, sizes  # the pipeline keeps the set in progress, not the session
-    assert s._mailbox is None and not s._commands
+    assert s._mailbox is None and s._posed.empty()
     # finished sets gave their frames back (the landmark log on disk has them)
     assert all(not r.clean and not r.pose and not r.stats and r.analyzer is None for r in s.lp.sets)
     # the timeline keeps only the last few reports in memory; older ones are read back from the store
