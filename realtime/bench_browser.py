@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import shutil
 import signal
 import socket
@@ -361,6 +362,46 @@ def _pct(a, q):
     return round(float(np.percentile(np.asarray(a, float), q)), 1) if len(a) else None
 
 
+def machine() -> str:
+    """The CPU model and core count (the figures depend on them: this project's machines have been hosts ~2.5×
+    apart in speed)."""
+    model = None
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), None)
+    except OSError:
+        pass
+    return f"{model or platform.processor() or 'unknown CPU'}, {os.cpu_count()} cores"
+
+
+def pose_alone_ms(camera: Path, skip: int = 60, frames: int = 60) -> Optional[float]:
+    """MediaPipe pose alone (one thread of this process, nothing else running) on ``frames`` frames of the camera
+    file after its ``skip`` lead-in frames: the machine's speed for this work, printed next to the figures."""
+    import av
+
+    from pipeline.pose.estimator import MediaPipePose
+
+    imgs = []
+    with av.open(str(camera)) as c:
+        for i, f in enumerate(c.decode(video=0)):
+            if i >= skip:
+                imgs.append(f.to_ndarray(format="rgb24"))
+            if len(imgs) >= frames + 5:
+                break
+    if len(imgs) < 10:
+        return None
+    est = MediaPipePose()
+    try:
+        for i, im in enumerate(imgs[:5]):  # graph start-up and the first detection
+            est.process(im, i / 30)
+        t0 = time.perf_counter()
+        for i, im in enumerate(imgs[5:]):
+            est.process(im, (i + 5) / 30)
+        return round((time.perf_counter() - t0) * 1000.0 / (len(imgs) - 5), 1)
+    finally:
+        est.close()
+
+
 def _p50_p95(xs) -> tuple:
     return _pct(xs, 50), _pct(xs, 95)
 
@@ -383,6 +424,7 @@ def bench_browser(clip: str, seconds: Optional[float] = None, json_out: bool = F
     try:
         cam, file_s = camera_file(clip, tmp / "camera.y4m")
         secs = float(seconds) if seconds else file_s * max(1, int(loops))
+        pose_alone = pose_alone_ms(cam)
         app = App(tmp / "data", tmp / "app.log")
         app.wait_ready()
         with sync_playwright() as pw:
@@ -446,6 +488,7 @@ def bench_browser(clip: str, seconds: Optional[float] = None, json_out: bool = F
             "reps": int(sum(r["reps"] for r in rows)), "seconds": round(dt, 2),
         }
         details = {"clip": str(clip), "camera_file_seconds": round(file_s, 2), "frames_in": n_in,
+                   "machine": machine(), "pose_alone_ms": pose_alone,
                    "frames_processed": last.get("frames_processed"), "frames_dropped": n_drop,
                    "latency_samples": len(lat), "latency_clock_found": st1.get("clock_found"),
                    "overlay_latency_ms_p99": _pct(lat, 99),
@@ -454,6 +497,7 @@ def bench_browser(clip: str, seconds: Optional[float] = None, json_out: bool = F
                    "count_voice_heard_ms_p50_p95": _p50_p95([b for _, b, _ in spoken if b is not None]),
                    "count_voice_page_ms_p50_p95": _p50_p95([c for _, _, c in spoken]),
                    "server_ms_p50_p95": (st1.get("server_ms_p50"), st1.get("server_ms_p95")),
+                   "frames_sent": st1.get("frames_sent"), "send_cap_fps": st1.get("send_cap"),
                    "camera": st1.get("video"), "sets": [(r["exercise"], r["reps"]) for r in rows],
                    "session_status": sess["status"] if sess else None, "load_avg": os.getloadavg(),
                    # what else ran meanwhile: the machine's busy cores minus this bench and all it started
@@ -480,8 +524,11 @@ def format_result(r: dict, d: dict) -> str:
            if r["overlay_latency_ms_p95"] is not None else "not measured")
     return "\n".join([
         f"{d['clip']} as a {d['camera'][0]}x{d['camera'][1]} 30 fps webcam in headless Chromium, {r['seconds']:.1f} s",
+        f"this machine: {d.get('machine')}; MediaPipe pose alone on the clip's frames before the run: "
+        f"{d.get('pose_alone_ms')} ms a frame (the figures below scale with it)",
         f"processed: {r['processed_fps']:.1f} fps ({d['frames_processed']} of {d['frames_in']} frames received; "
-        f"dropped {r['dropped_ratio']:.1%})",
+        f"dropped {r['dropped_ratio']:.1%}); the page sent {d.get('frames_sent')} frames (its send rate follows what "
+        f"the server analyses: capped at {d.get('send_cap_fps') or 30} fps at the end; the camera gives 30)",
         f"overlay latency (camera capture → painted) p50 / p95: {lat} ({d['latency_samples']} samples); "
         f"of which on the server (frame received → result ready) p50 / p95: "
         f"{d['server_ms_p50_p95'][0]} / {d['server_ms_p50_p95'][1]} ms",

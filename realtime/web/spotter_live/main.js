@@ -139,6 +139,37 @@
   }
   setInterval(() => { if (S.state === "live") findK(); }, 2000);
 
+  // ---------------------------------------------------------------------------------------- send rate
+  // The server analyses the newest frame and skips the ones that arrived meanwhile. A frame it would skip still
+  // costs the browser's encoder and the server's receive path, CPU that pose needs on a small machine, so the
+  // page sends about as many frames as the server analyses, with headroom to find out when it can do more:
+  // cap = 1.25 × processed + 3 (12..30 fps). When the server keeps up the cap grows back to the camera's rate in
+  // a few steps; skipping still happens at the server (newest frame wins), only less of it.
+  const SEND_MIN = 12, SEND_MAX = 30;
+  async function adaptSendRate() {
+    const tr = S.tr, r = S.last;
+    if (S.state !== "live" || !tr || !S.stream || !r || !(r.processed_fps > 0)) return;
+    const cap = Math.max(SEND_MIN, Math.min(SEND_MAX, Math.ceil(1.25 * r.processed_fps + 3)));
+    if (S.sendCap !== null && Math.abs(cap - S.sendCap) < 2 && cap !== SEND_MAX) return;
+    if (cap === S.sendCap) return;
+    try {
+      const p = tr.sender.getParameters();
+      if (!p.encodings || !p.encodings.length) return;
+      p.encodings[0].maxFramerate = cap;
+      await tr.sender.setParameters(p);
+      S.sendCap = cap;
+    } catch (e) { /* not supported: every frame is sent */ }
+  }
+  setInterval(adaptSendRate, 2000);
+  async function sentFrames() {  // frames the encoder sent so far (outbound-rtp), for spotterStats / the bench
+    if (!S.pc) return;
+    try {
+      const rep = await S.pc.getStats();
+      rep.forEach(x => { if (x.type === "outbound-rtp" && x.kind === "video") S.framesSent = x.framesSent || 0; });
+    } catch (e) { /* closed */ }
+  }
+  setInterval(sentFrames, 1000);
+
   // ---------------------------------------------------------------------------------------- drawing
   let pending = null;
   function paint() {
@@ -265,6 +296,7 @@
     S.results = S.drawn = 0; S.lat = []; S.srv = []; S.captures = []; S.rtps = []; S.K = null; S.last = null;
     S.firstResultAt = S.lastResultAt = null; S.cameraAt = null; rtpLast = null; rtpWrap = 0;
     S.rtpByT = new Map(); S.countChanges = []; S.layout = null; S.barsDrawn = 0; S.maxProgress = null;
+    S.sendCap = null; S.framesSent = 0;
     $("start").disabled = true; $("stop").disabled = false;
     $("placeholder").textContent = "Connecting to Spotter…";
     try {
@@ -274,7 +306,7 @@
       dc.onmessage = onMessage;
       const ev = S.events = pc.createDataChannel("spotter-events");  // reliable, ordered: events sent once
       ev.onmessage = onMessage;
-      const tr = pc.addTransceiver("video", { direction: "sendonly" });
+      const tr = S.tr = pc.addTransceiver("video", { direction: "sendonly" });
       pc.onconnectionstatechange = () => {
         if (pc.connectionState === "failed") fail("The connection to Spotter failed.");
       };
@@ -347,7 +379,7 @@
 
   function stop(why) {
     const pc = S.pc;
-    S.pc = null;
+    S.pc = null; S.tr = null;
     if (S.dc) { try { S.dc.close(); } catch (e) {} S.dc = null; }
     if (S.events) { try { S.events.close(); } catch (e) {} S.events = null; }
     if (pc) { try { pc.close(); } catch (e) {} }
@@ -428,6 +460,7 @@
              camera_s: S.cameraAt === null ? 0 : (performance.now() - S.cameraAt) / 1000, ready: S.ready,
              server_ms_p50: pct(S.srv, 50), server_ms_p95: pct(S.srv, 95),
              lat_p50: pct(S.lat, 50), lat_p95: pct(S.lat, 95), clock_found: S.K !== null, last: S.last,
-             error: S.error, video: [video.videoWidth, video.videoHeight] };
+             error: S.error, video: [video.videoWidth, video.videoHeight], send_cap: S.sendCap,
+             frames_sent: S.framesSent };
   };
 })();
