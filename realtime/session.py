@@ -10,8 +10,11 @@ Threads (all owned by the session, none shared between sessions):
 
 * the caller's frame thread runs :meth:`on_frame`: it hands the frame to the recorder queue and to a one-slot
   mailbox, draws the latest overlay on the frame and returns — it never waits for pose;
-* the pose worker takes the newest frame from the mailbox (older ones are dropped and counted), runs the
-  :class:`~pipeline.live.LivePipeline`, logs landmarks and events, and publishes a new :class:`Overlay`;
+* the pose stage ("spotter-pose") takes the newest frame from the mailbox (older ones are dropped and counted)
+  and runs :meth:`~pipeline.live.LivePipeline.pose` on it (MediaPipe runs without the GIL);
+* the live stage ("spotter-live") runs :meth:`~pipeline.live.LivePipeline.process_pose` on each posed frame in
+  order, logs landmarks and events, and publishes a new :class:`Overlay` — while the pose stage poses the next
+  frame; commands reach it in order with the frames;
 * the recorder thread encodes the raw video; the reporter threads build set reports.
 
 With ``threaded=False`` :meth:`process` runs the pipeline in the caller's thread on every frame (replay as fast
@@ -65,7 +68,7 @@ class SessionConfig:
 
 # Everything a session keeps in memory is bounded by these (tests/test_load_endurance.py checks them):
 MAX_TIMING_SAMPLES = 4000  # latency / pose-time samples for status() and timing()
-POSED_DEPTH = 3  # posed frames waiting for the session's second stage (realtime/session.py, _run)
+POSED_DEPTH = 3  # posed frames waiting for the live stage (see LiveSession._run)
 MAX_LOGGED_ERRORS = 5  # full tracebacks logged per session; later errors are counted, logged every 100th
 
 
