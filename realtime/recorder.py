@@ -104,9 +104,10 @@ class VideoRecorder:
         return c, s
 
     def _run(self) -> None:
-        from .threads import name_os_thread
+        from .threads import background_priority, name_os_thread
 
         name_os_thread()
+        background_priority()  # the recording may lag (its queue drops frames): pose and the receive loop first
         c = s = None
         last_pts = -1
         try:

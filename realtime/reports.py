@@ -132,6 +132,13 @@ class SetReporter:
     def _run_slow(self) -> None:
         from pipeline.report.setreport import write_set_report
 
+        from .threads import background_priority, name_os_thread
+
+        name_os_thread()
+        # the coach model (seconds of CPU; threads started from here inherit this) must not take the CPU from the
+        # live loop when the user goes on training while it writes
+        background_priority()
+
         while True:
             item = self._slow.get()
             if item is _STOP:

@@ -21,3 +21,21 @@ def name_os_thread(name: str | None = None) -> None:
         _prctl(_PR_SET_NAME, (name or threading.current_thread().name).encode()[:15], 0, 0, 0)
     except Exception:
         pass
+
+
+BACKGROUND_NICE = 10
+
+
+def background_priority(nice: int = BACKGROUND_NICE) -> None:
+    """Lower the calling thread's scheduling priority to ``nice`` (Linux: niceness is per thread; threads it
+    starts, e.g. a model's worker threads, inherit it). For work that may wait — the session recording, set
+    reports, the coach model — so that on a 2-core machine it yields the CPU to the live path (pose, the WebRTC
+    receive loop, the browser) instead of competing with it. Never raises the priority; silent where unsupported."""
+    try:
+        import os
+
+        tid = threading.get_native_id()
+        if os.getpriority(os.PRIO_PROCESS, tid) < nice:
+            os.setpriority(os.PRIO_PROCESS, tid, nice)
+    except (AttributeError, OSError):
+        pass
