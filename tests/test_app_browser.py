@@ -88,6 +88,11 @@ def test_webcam_session_counts_the_clip_and_its_recording_replays_through_the_sa
             assert sess is not None and sess["status"] == "ended", (sess, app.log_tail())
             assert _sets(rows) == [("squat", EXPECTED)], (_sets(rows), live["last"], app.log_tail())
             assert rows[0]["report_json"]
+            # the send rate follows what the server analyses (docs/live.md, sender settings): the rule, and that
+            # the page applied it and counted what it sent (the server cannot have received more than that)
+            assert fr.evaluate("[0, 8, 16, 23.9, 40].map(f => window.spotter.sendCapFor(f))") == [12, 13, 23, 30, 30]
+            assert live["send_cap"] is not None and 12 <= live["send_cap"] <= 30, live
+            assert 0 < live["last"]["frames_in"] <= live["frames_sent"] + 31, live
 
             # History: the recording plays (st.video: video responses work, see realtime/compat.py) ...
             page.get_by_text("History", exact=True).first.click()

@@ -146,10 +146,14 @@
   // cap = 1.25 × processed + 3 (12..30 fps). When the server keeps up the cap grows back to the camera's rate in
   // a few steps; skipping still happens at the server (newest frame wins), only less of it.
   const SEND_MIN = 12, SEND_MAX = 30;
+  function sendCapFor(processedFps) {
+    return Math.max(SEND_MIN, Math.min(SEND_MAX, Math.ceil(1.25 * processedFps + 3)));
+  }
+  S.sendCapFor = sendCapFor;
   async function adaptSendRate() {
     const tr = S.tr, r = S.last;
     if (S.state !== "live" || !tr || !S.stream || !r || !(r.processed_fps > 0)) return;
-    const cap = Math.max(SEND_MIN, Math.min(SEND_MAX, Math.ceil(1.25 * r.processed_fps + 3)));
+    const cap = sendCapFor(r.processed_fps);
     if (S.sendCap !== null && Math.abs(cap - S.sendCap) < 2 && cap !== SEND_MAX) return;
     if (cap === S.sendCap) return;
     try {
