@@ -408,9 +408,11 @@ def _p50_p95(xs) -> tuple:
 
 def bench_browser(clip: str, seconds: Optional[float] = None, json_out: bool = False,
                   exercise: Optional[str] = None, keep: Optional[Path] = None,
-                  py_spy: Optional[Path] = None, loops: int = 1) -> dict:
+                  py_spy: Optional[Path] = None, loops: int = 1, page_profile: Optional[Path] = None) -> dict:
     """Run the benchmark (see the module docstring); ``keep``: a folder for a screenshot and the app's log;
-    ``py_spy``: write a py-spy profile of the app over the window there (raw collapsed stacks, per thread)."""
+    ``py_spy``: write a py-spy profile of the app over the window there (raw collapsed stacks, per thread);
+    ``page_profile``: write V8's CPU profile of the page's JavaScript over the window there (``.cpuprofile``,
+    which Chromium's DevTools open) and print where its time went."""
     if chromium_path() is None:
         raise BrowserUnavailable("chromium not found (Debian: apt-get install chromium; see .ci/install_browser.sh)")
     try:
@@ -449,8 +451,17 @@ def bench_browser(clip: str, seconds: Optional[float] = None, json_out: bool = F
                                             "record", "-f", "raw", "-r", "100", "--threads", "-o", str(py_spy),
                                             "-d", str(max(1, int(secs - camera_seconds(fr)) - 1)), "-p", str(app.proc.pid)],
                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                cdp = None
+                if page_profile is not None:
+                    cdp = page.context.new_cdp_session(page)
+                    cdp.send("Profiler.enable")
+                    cdp.send("Profiler.setSamplingInterval", {"interval": 500})
+                    cdp.send("Profiler.start")
                 wait_camera(page, fr, secs, progress=not json_out)
                 dt = time.time() - t0
+                if cdp is not None:
+                    prof = cdp.send("Profiler.stop")["profile"]
+                    Path(page_profile).write_text(json.dumps(prof))
                 c_srv1, c_br1 = _cpu_s(srv), _cpu_s(_chromium_pids(me))
                 th1 = _threads_cpu(app.proc.pid)
                 m1, me1 = _machine_busy_s(), _cpu_s([me] + _descendants(me))
@@ -498,6 +509,7 @@ def bench_browser(clip: str, seconds: Optional[float] = None, json_out: bool = F
                    "count_voice_page_ms_p50_p95": _p50_p95([c for _, _, c in spoken]),
                    "server_ms_p50_p95": (st1.get("server_ms_p50"), st1.get("server_ms_p95")),
                    "frames_sent": st1.get("frames_sent"), "send_cap_fps": st1.get("send_cap"),
+                   "panel_reruns": (st1.get("panel_posts") or 0) - (st0.get("panel_posts") or 0),
                    "camera": st1.get("video"), "sets": [(r["exercise"], r["reps"]) for r in rows],
                    "session_status": sess["status"] if sess else None, "load_avg": os.getloadavg(),
                    # what else ran meanwhile: the machine's busy cores minus this bench and all it started
@@ -510,6 +522,8 @@ def bench_browser(clip: str, seconds: Optional[float] = None, json_out: bool = F
             print(json.dumps({k: res[k] for k in KEYS}))
         else:
             print(format_result(res, details))
+            if page_profile is not None:
+                print(profile_summary(json.loads(Path(page_profile).read_text()), dt))
         return {**res, "details": details}
     finally:
         if app is not None:
@@ -517,6 +531,29 @@ def bench_browser(clip: str, seconds: Optional[float] = None, json_out: bool = F
             if keep is not None:
                 shutil.copy(app.log_path, Path(keep) / "app.log")
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def profile_summary(prof: dict, seconds: float, top: int = 15) -> str:
+    """Self time of a V8 ``.cpuprofile`` by function (name, file, line), in cores over ``seconds``."""
+    nodes = {n["id"]: n for n in prof.get("nodes", [])}
+    dts = prof.get("timeDeltas", [])
+    self_us: dict[int, float] = {}
+    for i, nid in enumerate(prof.get("samples", [])):  # a sample's time is the delta to the next one
+        if i + 1 < len(dts):
+            self_us[nid] = self_us.get(nid, 0.0) + max(0, dts[i + 1])
+    by: dict[str, float] = {}
+    for nid, us in self_us.items():
+        cf = nodes[nid]["callFrame"]
+        url = cf.get("url", "").rsplit("/", 1)[-1]
+        key = f"{cf.get('functionName') or '(anonymous)'} {url}:{cf.get('lineNumber', -1) + 1}" if url else \
+            (cf.get("functionName") or "(anonymous)")
+        by[key] = by.get(key, 0.0) + us
+    total = sum(v for k, v in by.items() if k not in ("(idle)", "(program)"))
+    lines = [f"page JavaScript (V8 profile, main thread; '(program)' = the browser's own work outside JS): "
+             f"{total / 1e6 / seconds:.3f} cores in JS and GC"]
+    for k, v in sorted(by.items(), key=lambda kv: -kv[1])[:top]:
+        lines.append(f"  {v / 1e6 / seconds:6.3f}  {k}")
+    return "\n".join(lines)
 
 
 def format_result(r: dict, d: dict) -> str:
@@ -534,7 +571,8 @@ def format_result(r: dict, d: dict) -> str:
         f"{d['server_ms_p50_p95'][0]} / {d['server_ms_p50_p95'][1]} ms",
         f"CPU: server {r['server_cpu_cores']:.2f} cores, browser {r['browser_cpu_cores']:.2f} cores, "
         f"together {r['server_cpu_cores'] + r['browser_cpu_cores']:.2f}",
-        f"reps counted: {r['reps']} (sets {d['sets']})",
+        f"reps counted: {r['reps']} (sets {d['sets']}); Streamlit reruns of the session panel the page asked for: "
+        f"{d.get('panel_reruns')} (when the state or the sets changed)",
         f"spoken counts: {d['spoken_counts']} (count messages received: {(d['voice'] or {}).get('received')}, "
         f"skipped: {(d['voice'] or {}).get('skipped')}; the count's message arrived after the result showing it: "
         f"p50 / p95 {' / '.join(map(str, _p50_p95((d['voice'] or {}).get('after_result_ms') or [])))} "
@@ -559,9 +597,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--exercise", choices=["squat", "push_up", "shoulder_press"], default=None)
     p.add_argument("--keep", type=Path, default=None, help="folder for a screenshot and the app's log")
     p.add_argument("--py-spy", type=Path, default=None, help="write a py-spy profile of the app here")
+    p.add_argument("--page-profile", type=Path, default=None,
+                   help="write V8's CPU profile of the page here (.cpuprofile) and print where its time went")
     a = p.parse_args(argv)
     try:
-        bench_browser(a.clip, a.seconds, a.json, a.exercise, keep=a.keep, py_spy=a.py_spy, loops=a.loops)
+        bench_browser(a.clip, a.seconds, a.json, a.exercise, keep=a.keep, py_spy=a.py_spy, loops=a.loops,
+                      page_profile=a.page_profile)
     except SpotterError as e:
         print(f"spotter: error: {e}", file=sys.stderr)
         return e.exit_code
