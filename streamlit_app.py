@@ -162,9 +162,12 @@ def show_report(rep: dict, key: str) -> None:
 _LIVE_COMPONENT = Path(__file__).resolve().parent / "realtime" / "web" / "spotter_live"
 
 
-def page_channel(link, key: str, media: Path | None = None) -> None:
+def page_channel(link, key: str, media: Path | None = None, push_panel: bool = False) -> bool:
     """The live view: the page's own picture (camera, or ``media`` played by the page) with the overlay drawn
-    from the server's per-frame results (``realtime/peer.py``)."""
+    from the server's per-frame results (``realtime/peer.py``). With ``push_panel``: True while the page receives
+    results; it then asks for a rerun itself whenever the session panel's content changes (``main.js``, "the
+    session panel"). Not for the replays: on the History page a rerun during a replay lists the replay's own new
+    session above the player, which moves the player and restarts it."""
     import streamlit.components.v1 as components
 
     from realtime import peer
@@ -175,10 +178,11 @@ def page_channel(link, key: str, media: Path | None = None) -> None:
     base = (st.get_option("server.baseUrlPath") or "").strip("/")
     prefix = f"/{base}" if base else ""
     args = {"token": token, "offer_url": prefix + peer.OFFER_ROUTE, "mode": "camera", "media_url": None,
-            "ice": rtc_configuration()["iceServers"]}
+            "ice": rtc_configuration()["iceServers"], "push_panel": push_panel}
     if media is not None:
         args.update(mode="file", media_url=prefix + peer.allow_media(token, media))
-    component(**args, key=key, default=None)
+    value = component(**args, key=key, default=None)
+    return push_panel and isinstance(value, dict) and value.get("live") is True
 
 
 def _link(key: str):
@@ -195,14 +199,13 @@ def live_page() -> None:
     link.configure(SessionConfig(exercise=exercise, rest_s=float(rest_s), profile=_profile_for_report(),
                                  source="webcam", llm=None if os.environ.get("SPOTTER_LLM_MODEL") else False))
     if FOCUS:  # the live view across the page, the timeline below it
-        page_channel(link, "spotter-live")
-        live_status(link)
+        live_status(link, page_channel(link, "spotter-live", push_panel=True))
         return
     left, right = st.columns([3, 2])
     with left:
-        page_channel(link, "spotter-live")
+        pushed = page_channel(link, "spotter-live", push_panel=True)
     with right:
-        live_status(link)
+        live_status(link, pushed)
 
 
 def realtime_replay(path: Path, key: str, source: str) -> None:
@@ -218,30 +221,46 @@ def realtime_replay(path: Path, key: str, source: str) -> None:
         live_status(link)
 
 
-# the timeline and set reports; the count, phase and cue are drawn by the page from every result
-@st.fragment(run_every=2.0)
-def live_status(link) -> None:
+def live_status(link, pushed: bool = False) -> None:
+    """The session panel beside the live view: the state, the finished sets and their reports (the count, phase
+    and cue are drawn by the page from every result). While the page receives results (``pushed``) it asks for
+    a rerun itself when the panel's content changes; otherwise the panel refreshes itself every 2 s. A rerun on a
+    timer during a set cost the page's main thread ~0.1 s each time, which the overlay waited for (docs/live.md)."""
+    st.fragment(run_every=None if pushed else 2.0)(_live_panel)(link, pushed)
+
+
+def _live_panel(link, pushed: bool) -> None:
     s = link.current()
     if s is None:
         st.info("Press START and allow the camera. Stand so your whole body is in view.")
         return
     stt = s.status()
-    c1, c2, c3 = st.columns(3)
-    c1.metric("Exercise", stt.exercise.replace("_", " "))
-    c2.metric("Reps", stt.count)
-    c3.metric("Set", stt.set_index)
+    done = sum(e.reps for e in stt.sets)
     state = STATE_TEXT.get(stt.state, stt.state)
-    if stt.rest_left_s is not None:
-        state += f" — set ends in {stt.rest_left_s:.0f} s"
-    st.markdown(f"<div data-testid='spotter-state'>State: {_text(state)} · phase {_text(stt.phase)}</div>"
-                f"<div data-testid='spotter-reps' data-reps='{int(stt.count)}' "
-                f"data-total='{int(stt.count + sum(e.reps for e in stt.sets))}'>Rep count: {int(stt.count)}</div>",
-                unsafe_allow_html=True)
-    if stt.cue:
-        st.warning(stt.cue)
-    if stt.state in ("setup", "no_person", "ready") and not stt.sets:
-        for h in stt.hints[:3]:
-            st.info(h)
+    mode = "pushed" if pushed else "polled"
+    if pushed:  # redrawn when the state or the sets change: nothing here that changes with every rep
+        c1, c2 = st.columns(2)
+        c1.metric("Sets done", len(stt.sets))
+        c2.metric("Reps in finished sets", done)
+        st.markdown(f"<div data-testid='spotter-state' data-mode='{mode}'>State: {_text(state)}</div>",
+                    unsafe_allow_html=True)
+        st.caption("The count, the phase and the cues are on the picture.")
+    else:
+        c1, c2, c3 = st.columns(3)
+        c1.metric("Exercise", stt.exercise.replace("_", " "))
+        c2.metric("Reps", stt.count)
+        c3.metric("Set", stt.set_index)
+        if stt.rest_left_s is not None:
+            state += f" — set ends in {stt.rest_left_s:.0f} s"
+        st.markdown(f"<div data-testid='spotter-state' data-mode='{mode}'>State: {_text(state)} · phase "
+                    f"{_text(stt.phase)}</div><div data-testid='spotter-reps' data-reps='{int(stt.count)}' "
+                    f"data-total='{int(stt.count + done)}'>Rep count: {int(stt.count)}</div>",
+                    unsafe_allow_html=True)
+        if stt.cue:
+            st.warning(stt.cue)
+        if stt.state in ("setup", "no_person", "ready") and not stt.sets:
+            for h in stt.hints[:3]:
+                st.info(h)
     if stt.error:
         st.error(f"Analysis error (the stream goes on): {stt.error}")
     if link.store_error:

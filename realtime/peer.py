@@ -20,8 +20,9 @@ Messages (JSON objects with a ``type``; receivers ignore types and fields they d
   playing then); ``{"type": "result", "v": 1, "rtp": <RTP timestamp of the analysed frame>, "t": <stream s>,
   "lm": [[x, y] | null] * 33 (normalised image coordinates, null = not drawn) | null, "hl": [landmark indices],
   "exercise", "confidence", "source", "count", "set_index", "phase", "cue", "hint", "suggestion",
-  "state", "rest_left_s", "sets_done", "reps_done", "frames_in", "frames_processed", "frames_dropped",
-  "processed_fps", "server_ms", "error"}``
+  "state", "rest_left_s", "sets_done", "reps_done", "timeline", "frames_in", "frames_processed", "frames_dropped",
+  "processed_fps", "server_ms", "error"}`` (``timeline``: a number that changes whenever a finished set's report or
+  coach summary changes; the page asks Streamlit to redraw the session panel then, see ``streamlit_app.py``)
 * page → server ``{"type": "command", "name": "end_set"}``, ``{"type": "command", "name": "set_exercise",
   "exercise": "squat" | null}``, ``{"type": "command", "name": "speech", "muted": bool, "count": "every" | "5" |
   "off"}`` (the voice's controls; ``volume`` 0..1 is accepted too, the page applies its own).
@@ -74,12 +75,15 @@ def register(link) -> str:
 
 
 def allow_media(token: str, path: Path) -> str:
-    """Let the page that holds ``token`` play ``path`` (a replay); returns the URL to give the component."""
-    mid = secrets.token_hex(8)
+    """Let the page that holds ``token`` play ``path`` (a replay); returns the URL to give the component. The same
+    file keeps its URL across the page script's reruns (a new URL would restart the page's replay)."""
+    path = Path(path)
     with _REG_LOCK:
-        for k in [k for k in _MEDIA if k[0] == token]:  # one replay file per tab at a time
+        same = [k for k, v in _MEDIA.items() if k[0] == token and v == path]
+        mid = same[0][1] if same else secrets.token_hex(8)
+        for k in [k for k in _MEDIA if k[0] == token and k[1] != mid]:  # one replay file per tab at a time
             del _MEDIA[k]
-        _MEDIA[(token, mid)] = Path(path)
+        _MEDIA[(token, mid)] = path
     return f"{MEDIA_ROUTE}/{token}/{mid}"
 
 

@@ -28,6 +28,7 @@ import os
 import queue
 import threading
 import time
+import zlib
 from collections import deque
 from dataclasses import dataclass, replace
 from typing import Optional
@@ -572,19 +573,22 @@ class LiveSession:
 
     def brief(self) -> dict:
         """What the page needs with every result, cheap enough to build for each processed frame (the pose
-        worker calls it): state, rest left, finished sets and reps, frame counters, processed fps."""
+        worker calls it): state, rest left, finished sets and reps, a number that changes whenever a finished
+        set's report or summary changes (``timeline``), frame counters, processed fps."""
         with self._lock:
             st = self._state
             hints = bool(self._hints)
             n_sets = len(self._entries)
             done_reps = sum(e.reps for e in self._entries)
+            timeline = zlib.crc32(repr([(e.index, e.report is not None or e.report_in_store, e.summary_status,
+                                         e.error) for e in self._entries]).encode())
             pt = self._proc_times
             fps = (len(pt) - 1) / (pt[-1] - pt[0]) if len(pt) > 2 and pt[-1] > pt[0] else 0.0
             counts = (self.frames_in, self.frames_processed, self.frames_dropped)
             closed, err = self._closed, self.last_error
         state, rest_left = self._state_name(st, closed, hints, n_sets > 0)
         return {"state": state, "rest_left_s": None if rest_left is None else round(rest_left, 1),
-                "sets_done": n_sets, "reps_done": done_reps, "frames_in": counts[0], "frames_processed": counts[1],
+                "sets_done": n_sets, "reps_done": done_reps, "timeline": timeline, "frames_in": counts[0], "frames_processed": counts[1],
                 "frames_dropped": counts[2], "processed_fps": round(fps, 1), "error": err, **self._display(st, state)}
 
     @property

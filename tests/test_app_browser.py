@@ -81,8 +81,13 @@ def test_webcam_session_counts_the_clip_and_its_recording_replays_through_the_sa
             wait_results(fr, 1, timeout=180)
             wait_camera(page, fr, file_s - 2.0)  # the camera file once: lead-in, the clip, STOP in the empty tail
             live = fr.evaluate("window.spotterStats()")
+            # while results arrive, the session panel is redrawn when the page asks (no rerun on a timer)
+            page.locator("[data-testid=spotter-state][data-mode=pushed]").wait_for(timeout=60000)
             fr.get_by_role("button", name="STOP").click()
             sess, rows = stored_sets(app.data, source="webcam", timeout=90)
+            # after STOP the panel refreshes itself again and shows the stored set
+            page.locator("[data-testid=spotter-state][data-mode=polled]").wait_for(timeout=60000)
+            page.get_by_text(f"Set 1: squat — {EXPECTED} reps").first.wait_for(timeout=90000)
             page.screenshot(path=str(tmp_path / "live.png"))
             assert live["results"] > 0 and live["drawn"] > 0, live
             assert sess is not None and sess["status"] == "ended", (sess, app.log_tail())
@@ -93,6 +98,13 @@ def test_webcam_session_counts_the_clip_and_its_recording_replays_through_the_sa
             assert fr.evaluate("[0, 8, 16, 23.9, 40].map(f => window.spotter.sendCapFor(f))") == [12, 13, 23, 30, 30]
             assert live["send_cap"] is not None and 12 <= live["send_cap"] <= 30, live
             assert 0 < live["last"]["frames_in"] <= live["frames_sent"] + 31, live
+            # the panel's rerun is asked for when the state or the sets change, not with every rep
+            key = "r => window.spotter.panelKey(r)"
+            r0 = {"state": "in_set", "sets_done": 0, "timeline": 0, "error": None, "count": 3, "phase": "lowering"}
+            assert fr.evaluate(key, r0) == fr.evaluate(key, {**r0, "count": 4, "phase": "rising"})
+            assert fr.evaluate(key, r0) != fr.evaluate(key, {**r0, "state": "resting"})
+            assert fr.evaluate(key, r0) != fr.evaluate(key, {**r0, "sets_done": 1, "timeline": 77})
+            assert live["panel_posts"] >= 1, live
 
             # History: the recording plays (st.video: video responses work, see realtime/compat.py) ...
             page.get_by_text("History", exact=True).first.click()

@@ -88,8 +88,11 @@ def test_media_route_serves_only_the_registered_file_in_ranges(tmp_path, monkeyp
     assert _call("GET", url.rsplit("/", 1)[0] + "/0123456789abcdef")[0] == 404  # another id
     assert _call("GET", url.replace(tok, "y" * 32))[0] == 404  # another tab's token
     assert _call("GET", url, client=("192.0.2.7", 4000))[0] == 403
-    url2 = peer.allow_media(tok, f)  # a new replay in the same tab replaces the old one
-    assert _call("GET", url)[0] == 404 and _call("GET", url2)[0] == 200
+    assert peer.allow_media(tok, f) == url  # the page script's next rerun: the same file keeps its address
+    g = tmp_path / "other.mp4"
+    g.write_bytes(b"x" * 100)
+    url2 = peer.allow_media(tok, g)  # another replay in the same tab replaces the old one
+    assert url2 != url and _call("GET", url)[0] == 404 and _call("GET", url2)[0] == 200
 
 
 def test_the_offer_keeps_only_candidates_that_stay_on_this_machine():

@@ -1,6 +1,7 @@
 // Spotter's page channel, browser side (see realtime/peer.py for the server and the message format).
 // Streamlit custom-component protocol by hand (no npm build step): componentReady → render(args) events.
-// args: token, offer_url, mode ("camera" | "file"), media_url (file mode), ice (RTCIceServer list), autostart.
+// args: token, offer_url, mode ("camera" | "file"), media_url (file mode), ice (RTCIceServer list), autostart,
+// push_panel (ask Streamlit for a rerun when the session panel changes: see "the session panel").
 "use strict";
 (function () {
   const $ = id => document.getElementById(id);
@@ -223,8 +224,43 @@
     S.last = r;
     dispatch(r);
     showSuggestion(r.suggestion);
+    panelUpdate(r);
     if (!pending) requestAnimationFrame(paint);
     pending = r;
+  }
+
+  // ---------------------------------------------------------------------------------------- the session panel
+  // Streamlit draws the panel beside the picture (streamlit_app.py: the state, the finished sets and their
+  // reports) and redraws it only in a rerun. Re-rendering the page after a rerun holds this page's main thread,
+  // which paints the overlay, for about a tenth of a second (docs/live.md), so while results arrive the page asks
+  // for a rerun only when something the panel shows has changed (panelKey), at most once a PANEL_MIN_MS, by
+  // setting this component's value: {live: true, panel, n}. When the page stops it sets {live: false}: Streamlit
+  // then refreshes the panel on a timer again (reports and coach summaries finish after the set).
+  const PANEL_MIN_MS = 1000;
+  let panelSent = null, panelWant = null, panelTimer = null, panelAt = -Infinity;
+  S.panelPosts = 0;
+  function panelKey(r) { return [r.state, r.sets_done, r.timeline, r.error ? 1 : 0].join("|"); }
+  S.panelKey = panelKey;
+  function sendPanel(live) {
+    S.panelPosts++;
+    post("streamlit:setComponentValue",
+      { value: { live, panel: live ? panelSent : null, n: S.panelPosts }, dataType: "json" });
+    panelAt = performance.now();
+  }
+  function panelUpdate(r) {
+    if (!S.args || !S.args.push_panel) return;  // the replays: Streamlit refreshes the panel on a timer
+    panelWant = panelKey(r);
+    if (panelWant === panelSent || panelTimer !== null) return;
+    panelTimer = setTimeout(() => {
+      panelTimer = null;
+      if (S.state !== "live" || panelWant === panelSent) return;
+      panelSent = panelWant;
+      sendPanel(true);
+    }, Math.max(0, panelAt + PANEL_MIN_MS - performance.now()));
+  }
+  function panelStopped() {
+    if (panelTimer !== null) { clearTimeout(panelTimer); panelTimer = null; }
+    if (panelSent !== null) { panelSent = null; sendPanel(false); }
   }
 
   // the router's suggestion when it is unsure: [[exercise, probability], ...] best first (LiveState.suggestion),
@@ -394,6 +430,7 @@
     if (S.args && S.args.mode === "file") { try { video.pause(); } catch (e) {} }
     else video.srcObject = null;
     pending = null;
+    panelStopped();
     ctx.clearRect(0, 0, canvas.width, canvas.height);
     $("placeholder").style.display = "";
     $("placeholder").textContent = S.args && S.args.mode === "file"
@@ -465,6 +502,6 @@
              server_ms_p50: pct(S.srv, 50), server_ms_p95: pct(S.srv, 95),
              lat_p50: pct(S.lat, 50), lat_p95: pct(S.lat, 95), clock_found: S.K !== null, last: S.last,
              error: S.error, video: [video.videoWidth, video.videoHeight], send_cap: S.sendCap,
-             frames_sent: S.framesSent };
+             frames_sent: S.framesSent, panel_posts: S.panelPosts };
   };
 })();
