@@ -177,11 +177,22 @@
 
   // ---------------------------------------------------------------------------------------- drawing
   let pending = null;
+  // The canvas's own pixels: as many as it shows on the screen (its CSS box x devicePixelRatio), never more than
+  // the picture has. Beside the Streamlit panel the picture shows at about 480x360 CSS pixels, so a 640x480
+  // canvas painted 1.8x the pixels that reach the screen, every result, on the thread that paints the overlay.
+  let cssBox = null;
+  new ResizeObserver(es => { const r = es[es.length - 1].contentRect; cssBox = [r.width, r.height]; }).observe(canvas);
+  function canvasSize() {
+    const vw = video.videoWidth || 640, vh = video.videoHeight || 480;
+    if (!cssBox || !(cssBox[0] > 0) || !(cssBox[1] > 0)) return [vw, vh];
+    const k = Math.min(1, (cssBox[0] * (window.devicePixelRatio || 1)) / vw);
+    return [Math.max(1, Math.round(vw * k)), Math.max(1, Math.round(vh * k))];
+  }
   function paint() {
     const r = pending;
     pending = null;
     if (!r) return;
-    const w = video.videoWidth || 640, h = video.videoHeight || 480;
+    const [w, h] = canvasSize();
     if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
     const ui = window.spotterVoice ? window.spotterVoice.ui() : null;
     const lay = S.layout = window.SpotterDraw.draw(ctx, w, h, r, ui);
