@@ -95,6 +95,7 @@
   setInterval(showStatus, 500);
   function fail(msg) {
     S.error = msg; S.state = "error";
+    panelStopped();  // no more results: the panel refreshes on its timer again (the server stores the set)
     $("error").textContent = msg;
     setHeight();
   }
