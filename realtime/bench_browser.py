@@ -451,7 +451,7 @@ def bench_browser(clip: str, seconds: Optional[float] = None, json_out: bool = F
                                             "record", "-f", "raw", "-r", "100", "--threads", "-o", str(py_spy),
                                             "-d", str(max(1, int(secs - camera_seconds(fr)) - 1)), "-p", str(app.proc.pid)],
                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                cdp = None
+                cdp = prof = None
                 if page_profile is not None:
                     cdp = page.context.new_cdp_session(page)
                     cdp.send("Profiler.enable")
@@ -522,8 +522,8 @@ def bench_browser(clip: str, seconds: Optional[float] = None, json_out: bool = F
             print(json.dumps({k: res[k] for k in KEYS}))
         else:
             print(format_result(res, details))
-            if page_profile is not None:
-                print(profile_summary(json.loads(Path(page_profile).read_text()), dt))
+            if prof is not None:
+                print(profile_summary(prof, dt))
         return {**res, "details": details}
     finally:
         if app is not None:

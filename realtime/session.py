@@ -588,8 +588,8 @@ class LiveSession:
             closed, err = self._closed, self.last_error
         state, rest_left = self._state_name(st, closed, hints, n_sets > 0)
         return {"state": state, "rest_left_s": None if rest_left is None else round(rest_left, 1),
-                "sets_done": n_sets, "reps_done": done_reps, "timeline": timeline, "frames_in": counts[0], "frames_processed": counts[1],
-                "frames_dropped": counts[2], "processed_fps": round(fps, 1), "error": err, **self._display(st, state)}
+                "sets_done": n_sets, "reps_done": done_reps, "timeline": timeline, "frames_in": counts[0],
+                "frames_processed": counts[1], "frames_dropped": counts[2], "processed_fps": round(fps, 1), "error": err, **self._display(st, state)}
 
     @property
     def sets(self) -> list[SetEntry]:
