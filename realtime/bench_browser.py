@@ -151,6 +151,53 @@ def _threads_cpu(pid: int) -> dict[str, float]:
     return out
 
 
+def _threads_sched(pid: int) -> dict[str, tuple[float, float, int]]:
+    """Per thread name: seconds on a CPU, seconds runnable but waiting for one (the run queue), time slices
+    (/proc/<pid>/task/<tid>/schedstat, threads of the same name added up)."""
+    out: dict[str, tuple[float, float, int]] = {}
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                name = f.read().strip()
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                run, wait, n = (int(x) for x in f.read().split()[:3])
+        except (OSError, ValueError):
+            continue
+        a = out.get(name, (0.0, 0.0, 0))
+        out[name] = (a[0] + run / 1e9, a[1] + wait / 1e9, a[2] + n)
+    return out
+
+
+def _sched_delta(a: dict, b: dict, dt: float, frames: int, top: int = 6) -> dict[str, dict]:
+    """What each server thread did per analysed frame between two ``_threads_sched`` snapshots (ms)."""
+    rows = {}
+    for k, (run, wait, n) in b.items():
+        r0, w0, n0 = a.get(k, (0.0, 0.0, 0))
+        rows[k] = {"run_ms": (run - r0) * 1000 / max(1, frames), "runqueue_ms": (wait - w0) * 1000 / max(1, frames),
+                   "slices": (n - n0) / max(1, frames), "runqueue_share": (wait - w0) / dt if dt > 0 else 0.0}
+    best = sorted(rows.items(), key=lambda kv: -kv[1]["run_ms"])[:top]
+    return {k: {kk: round(vv, 3) for kk, vv in v.items()} for k, v in best}
+
+
+def _sender(st0: dict, st1: dict) -> dict:
+    """The browser's video sender between two spotterStats: encode ms a frame, pacer ms a packet."""
+    a, b = st0.get("sender") or {}, st1.get("sender") or {}
+    out = {}
+    try:
+        frames = b["frames_encoded"] - a["frames_encoded"]
+        out["encode_ms_per_frame"] = round((b["encode_s"] - a["encode_s"]) * 1000 / frames, 2)
+        packets = b["packets"] - a["packets"]
+        out["packets_per_frame"] = round(packets / frames, 2)
+        out["pacer_ms_per_packet"] = round((b["pacer_s"] - a["pacer_s"]) * 1000 / packets, 2)
+    except (KeyError, TypeError, ZeroDivisionError):  # an older browser without these totals
+        pass
+    return out
+
+
 def _machine_busy_s() -> float:
     """CPU seconds all cores spent busy since boot (/proc/stat: everything but idle and iowait)."""
     try:
@@ -438,7 +485,7 @@ def bench_browser(clip: str, seconds: Optional[float] = None, json_out: bool = F
                 me = os.getpid()
                 srv = [app.proc.pid] + _descendants(app.proc.pid)
                 c_srv0, c_br0, t0 = _cpu_s(srv), _cpu_s(_chromium_pids(me)), time.time()
-                th0 = _threads_cpu(app.proc.pid)
+                th0, sc0 = _threads_cpu(app.proc.pid), _threads_sched(app.proc.pid)
                 m0, me0 = _machine_busy_s(), _cpu_s([me] + _descendants(me))
                 br0 = _chromium_by_type(_chromium_pids(me))
                 st0 = fr.evaluate("window.spotterStats()")
@@ -463,7 +510,7 @@ def bench_browser(clip: str, seconds: Optional[float] = None, json_out: bool = F
                     prof = cdp.send("Profiler.stop")["profile"]
                     Path(page_profile).write_text(json.dumps(prof))
                 c_srv1, c_br1 = _cpu_s(srv), _cpu_s(_chromium_pids(me))
-                th1 = _threads_cpu(app.proc.pid)
+                th1, sc1 = _threads_cpu(app.proc.pid), _threads_sched(app.proc.pid)
                 m1, me1 = _machine_busy_s(), _cpu_s([me] + _descendants(me))
                 br1 = _chromium_by_type(_chromium_pids(me))
                 if spy is not None:
@@ -508,6 +555,11 @@ def bench_browser(clip: str, seconds: Optional[float] = None, json_out: bool = F
                    "count_voice_heard_ms_p50_p95": _p50_p95([b for _, b, _ in spoken if b is not None]),
                    "count_voice_page_ms_p50_p95": _p50_p95([c for _, _, c in spoken]),
                    "server_ms_p50_p95": (st1.get("server_ms_p50"), st1.get("server_ms_p95")),
+                   "server_wait_ms_p50_p95": (st1.get("wait_ms_p50"), st1.get("wait_ms_p95")),
+                   "server_pose_ms_p50_p95": (st1.get("pose_ms_p50"), st1.get("pose_ms_p95")),
+                   "server_rest_ms_p50_p95": (st1.get("rest_ms_p50"), st1.get("rest_ms_p95")),
+                   "sender": _sender(st0, st1),
+                   "server_threads_per_frame": _sched_delta(sc0, sc1, dt, st1["results"] - st0["results"]),
                    "frames_sent": st1.get("frames_sent"), "send_cap_fps": st1.get("send_cap"),
                    "panel_reruns": (st1.get("panel_posts") or 0) - (st0.get("panel_posts") or 0),
                    "camera": st1.get("video"), "sets": [(r["exercise"], r["reps"]) for r in rows],
@@ -568,7 +620,11 @@ def format_result(r: dict, d: dict) -> str:
         f"the server analyses: capped at {d.get('send_cap_fps') or 30} fps at the end; the camera gives 30)",
         f"overlay latency (camera capture → painted) p50 / p95: {lat} ({d['latency_samples']} samples); "
         f"of which on the server (frame received → result ready) p50 / p95: "
-        f"{d['server_ms_p50_p95'][0]} / {d['server_ms_p50_p95'][1]} ms",
+        f"{d['server_ms_p50_p95'][0]} / {d['server_ms_p50_p95'][1]} ms (waiting in the mailbox for the pose stage "
+        f"{d['server_wait_ms_p50_p95'][0]} / {d['server_wait_ms_p50_p95'][1]} ms, pose itself "
+        f"{d['server_pose_ms_p50_p95'][0]} / {d['server_pose_ms_p50_p95'][1]} ms, the rest: RGB conversion, "
+        f"hand-off, all after pose {d['server_rest_ms_p50_p95'][0]} / {d['server_rest_ms_p50_p95'][1]} ms)",
+        "the browser's video sender: " + (", ".join(f"{k} {v}" for k, v in d["sender"].items()) or "no figures"),
         f"CPU: server {r['server_cpu_cores']:.2f} cores, browser {r['browser_cpu_cores']:.2f} cores, "
         f"together {r['server_cpu_cores'] + r['browser_cpu_cores']:.2f}",
         f"reps counted: {r['reps']} (sets {d['sets']}); Streamlit reruns of the session panel the page asked for: "
@@ -583,6 +639,9 @@ def format_result(r: dict, d: dict) -> str:
         f"p50 / p95: {d['count_voice_page_ms_p50_p95'][0]} / {d['count_voice_page_ms_p50_p95'][1]} ms",
         "browser processes (cores): " + ", ".join(f"{k} {v:.2f}" for k, v in d["browser_processes_cores"].items()),
         "server threads (cores): " + ", ".join(f"{k} {v:.2f}" for k, v in d["server_threads_cores"].items()),
+        "server threads per analysed frame (ms on a CPU / ms runnable but waiting for a CPU / time slices): "
+        + ", ".join(f"{k} {v['run_ms']:.1f} / {v['runqueue_ms']:.1f} / {v['slices']:.1f}"
+                    for k, v in d["server_threads_per_frame"].items()),
         f"other processes meanwhile: {d['other_cpu_cores']:.2f} cores busy; load average: "
         f"{' '.join(f'{x:.2f}' for x in d['load_avg'])}"])
 

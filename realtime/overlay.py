@@ -32,6 +32,8 @@ class Overlay:
     hint: Optional[str] = None  # camera set-up guidance (before the first rep)
     tag: object = None  # the id of the frame this overlay was computed from (the browser path: its RTP timestamp)
     latency_ms: Optional[float] = None  # frame arrival on the server → this overlay ready
+    wait_ms: Optional[float] = None  # of which: arrival → taken by the pose stage (the mailbox)
+    pose_ms: Optional[float] = None  # of which: the pose model itself
     suggestion: object = None  # the router's suggestion when it is unsure (LiveState.suggestion, when it exists)
 
     def lines(self) -> list[str]:

@@ -21,7 +21,8 @@ Messages (JSON objects with a ``type``; receivers ignore types and fields they d
   "lm": [[x, y] | null] * 33 (normalised image coordinates, null = not drawn) | null, "hl": [landmark indices],
   "exercise", "confidence", "source", "count", "set_index", "phase", "cue", "hint", "suggestion",
   "state", "rest_left_s", "sets_done", "reps_done", "timeline", "frames_in", "frames_processed", "frames_dropped",
-  "processed_fps", "server_ms", "error"}`` (``timeline``: a number that changes whenever a finished set's report or
+  "processed_fps", "server_ms" (frame received → result ready; of which "wait_ms" in the mailbox and "pose_ms" the
+  pose model), "error"}`` (``timeline``: a number that changes whenever a finished set's report or
   coach summary changes; the page asks Streamlit to redraw the session panel then, see ``streamlit_app.py``)
 * page → server ``{"type": "command", "name": "end_set"}``, ``{"type": "command", "name": "set_exercise",
   "exercise": "squat" | null}``, ``{"type": "command", "name": "speech", "muted": bool, "count": "every" | "5" |
@@ -131,7 +132,8 @@ def result_message(ov, brief: dict) -> str:
     msg = {"type": "result", "v": PROTOCOL, "rtp": ov.tag, "t": round(ov.t, 3), "lm": lm,
            "hl": [int(i) for i in ov.highlight], "exercise": ov.exercise, "confidence": _r(ov.confidence, 3),
            "source": ov.source, "count": ov.count, "set_index": ov.set_index, "phase": ov.phase, "cue": ov.cue,
-           "hint": ov.hint, "suggestion": ov.suggestion, "server_ms": _r(ov.latency_ms, 1), **brief}
+           "hint": ov.hint, "suggestion": ov.suggestion, "server_ms": _r(ov.latency_ms, 1),
+           "wait_ms": _r(ov.wait_ms, 1), "pose_ms": _r(ov.pose_ms, 1), **brief}
     return json.dumps(msg, separators=(",", ":"), default=_plain)
 
 

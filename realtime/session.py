@@ -372,18 +372,20 @@ class LiveSession:
     def _pose(self, rgb, t: float, arrival: float, tag=None) -> Optional[tuple]:
         """Stage 1: the frame as RGB, its landmarks and image statistics (None if that failed: counted)."""
         try:
+            wait_ms = (time.perf_counter() - arrival) * 1000.0  # in the mailbox, waiting for this stage
             if not isinstance(rgb, np.ndarray):
                 rgb = _rgb(rgb, self.cfg.pose_long_side)
             if self._t0_wall is None:
                 self._t0_wall = time.perf_counter()
             t0 = time.perf_counter()
             pf, stats = self.lp.pose(rgb, t)
-            return pf, stats, t, arrival, tag, (time.perf_counter() - t0) * 1000.0
+            return pf, stats, t, arrival, tag, (time.perf_counter() - t0) * 1000.0, wait_ms
         except Exception as e:
             self._fail(e)
             return None
 
-    def _advance(self, pf, stats, t: float, arrival: float, tag, pose_ms: float) -> Overlay:
+    def _advance(self, pf, stats, t: float, arrival: float, tag, pose_ms: float,
+                 wait_ms: Optional[float] = None) -> Overlay:
         """Stage 2: everything after pose for one posed frame; publishes its overlay and result."""
         try:
             n_sets = len(self.lp.sets)
@@ -412,7 +414,7 @@ class LiveSession:
                          confidence=st.confidence, source=st.source, count=st.count, set_index=st.set_index,
                          phase=st.phase, cue=cue, highlight=hl,
                          hint=hints[0] if hints and no_reps_yet else None, tag=tag,
-                         latency_ms=(time.perf_counter() - arrival) * 1000.0,
+                         latency_ms=(time.perf_counter() - arrival) * 1000.0, wait_ms=wait_ms, pose_ms=pose_ms,
                          suggestion=getattr(st, "suggestion", None))
             done = time.perf_counter()
             with self._lock:

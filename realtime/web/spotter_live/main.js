@@ -16,6 +16,9 @@
     last: null,             // the latest result message
     lat: [],                // overlay latency per drawn result (ms): camera capture → painted
     srv: [],                // the server's part of it per result (ms): frame received → result ready
+    wait: [], pose: [],     // of which: waiting in the server's mailbox for the pose stage, and pose itself (ms)
+    rest: [],               // and the rest: RGB conversion, hand-off, everything after pose up to the result (ms)
+    sender: null,           // the video sender's totals (outbound-rtp): frames encoded, encode time, pacer time
     error: null,
     captures: [],           // recent local frames' capture times (performance.now() ms), from the preview
     rtps: [],               // recent analysed frames' RTP timestamps (unwrapped, ms at 90 kHz)
@@ -171,7 +174,13 @@
     if (!S.pc) return;
     try {
       const rep = await S.pc.getStats();
-      rep.forEach(x => { if (x.type === "outbound-rtp" && x.kind === "video") S.framesSent = x.framesSent || 0; });
+      rep.forEach(x => {
+        if (x.type !== "outbound-rtp" || x.kind !== "video") return;
+        S.framesSent = x.framesSent || 0;
+        // the sender's share of the latency, for the bench: encoder time and time in the pacer (totals so far)
+        S.sender = { frames_encoded: x.framesEncoded, encode_s: x.totalEncodeTime, packets: x.packetsSent,
+                     pacer_s: x.totalPacketSendDelay };
+      });
     } catch (e) { /* closed */ }
   }
   setInterval(sentFrames, 1000);
@@ -221,6 +230,13 @@
     if (S.firstResultAt === null) S.firstResultAt = now;
     S.lastResultAt = now;
     if (typeof r.server_ms === "number") { S.srv.push(r.server_ms); if (S.srv.length > MAX_LAT) S.srv.shift(); }
+    if (typeof r.wait_ms === "number") { S.wait.push(r.wait_ms); if (S.wait.length > MAX_LAT) S.wait.shift(); }
+    if (typeof r.pose_ms === "number") { S.pose.push(r.pose_ms); if (S.pose.length > MAX_LAT) S.pose.shift(); }
+    if (typeof r.server_ms === "number" && typeof r.wait_ms === "number" && typeof r.pose_ms === "number") {
+      // RGB conversion, hand-off, everything after pose
+      S.rest.push(Math.round((r.server_ms - r.wait_ms - r.pose_ms) * 10) / 10);
+      if (S.rest.length > MAX_LAT) S.rest.shift();
+    }
     if (typeof r.rtp === "number") {
       r._rtpMs = rtpMs(r.rtp);
       S.rtps.push(r._rtpMs);
@@ -345,7 +361,8 @@
     const a = S.args;
     if (!a || S.pc) return;
     S.state = "connecting"; S.error = null; $("error").textContent = ""; S.ready = false; S.onReady = null;
-    S.results = S.drawn = 0; S.lat = []; S.srv = []; S.captures = []; S.rtps = []; S.K = null; S.last = null;
+    S.results = S.drawn = 0; S.lat = []; S.srv = []; S.wait = []; S.pose = []; S.rest = []; S.sender = null;
+    S.captures = []; S.rtps = []; S.K = null; S.last = null;
     S.firstResultAt = S.lastResultAt = null; S.cameraAt = null; rtpLast = null; rtpWrap = 0;
     S.rtpByT = new Map(); S.countChanges = []; S.layout = null; S.barsDrawn = 0; S.maxProgress = null;
     S.sendCap = null; S.framesSent = 0;
@@ -514,6 +531,9 @@
              server_ms_p50: pct(S.srv, 50), server_ms_p95: pct(S.srv, 95),
              lat_p50: pct(S.lat, 50), lat_p95: pct(S.lat, 95), clock_found: S.K !== null, last: S.last,
              error: S.error, video: [video.videoWidth, video.videoHeight], send_cap: S.sendCap,
-             frames_sent: S.framesSent, panel_posts: S.panelPosts };
+             frames_sent: S.framesSent, panel_posts: S.panelPosts, sender: S.sender,
+             wait_ms_p50: pct(S.wait, 50), wait_ms_p95: pct(S.wait, 95),
+             pose_ms_p50: pct(S.pose, 50), pose_ms_p95: pct(S.pose, 95),
+             rest_ms_p50: pct(S.rest, 50), rest_ms_p95: pct(S.rest, 95) };
   };
 })();
