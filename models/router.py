@@ -417,7 +417,15 @@ def load_router(kind: str = "model") -> Router:
 
 class LiveRouter:
     """Causal frame-by-frame router (one per live session): scores a window every ``HOP_S`` on the clip's grid
-    and feeds it to the same :class:`Decider` as the batch decision."""
+    and feeds it to the same :class:`Decider` as the batch decision.
+
+    Scoring a window (features, the networks, the decider: ~7 ms, every ~8th frame at 30 fps) is not done inside
+    the :meth:`update` of the frame that makes the window due but in :meth:`flush`, which the live session calls
+    after that frame's result has gone to the page; :meth:`update` and :meth:`finish` flush first anyway. Scoring
+    then stays off the latency of the frame whose result the user waits for, and every caller sees the same
+    decisions in the same order: a decision shows in the state of the frame after the one that made its window
+    due (1/30 s later), with the same times (a window's end, the decider's commit time) as before.
+    """
 
     def __init__(self, router: Router | None = None, commit_s: float | None = None, switch_s: float | None = None,
                  drop_s: float | None = None, kind: str = "model"):
@@ -444,6 +452,8 @@ class LiveRouter:
         self._suggestion: list[tuple[str, float]] | None = None
         self._dropped = False
         self._finished_t: float | None = None
+        self._due: list[float] = []  # ends of the windows made due by the last update, scored by flush()
+        self._win: tuple[float, float, str, float] | None = None  # the last window flush() scored, not yet reported
         self.windows: list[tuple[float, float, str, float]] = []
         self.n_evals = 0
 
@@ -465,7 +475,14 @@ class LiveRouter:
     def last_t_commit(self) -> float | None:
         return self._dec.last_t_commit
 
+    def flush(self) -> None:
+        """Score the windows the last :meth:`update` made due (nothing if none or already done)."""
+        due, self._due = self._due, []
+        for te in due:
+            self._win = self._evaluate(te) or self._win
+
     def update(self, cf) -> LiveRouterState:
+        self.flush()  # the windows due since the last frame, with the frames seen until then (as before)
         t = float(cf.t)
         if self._t0 is None:
             self._t0 = t
@@ -475,19 +492,21 @@ class LiveRouter:
             self._last_valid_t = t
         while self._buf and self._buf[0].t < t - WIN_S - 2 * MAX_GAP_S - 0.5:
             self._buf.popleft()
-        win = None
-        self._dropped = False
-        # a window is scored once a valid frame at/after its end exists (as in batch), or the gap is too long
+        # a window is due once a valid frame at/after its end exists (as in batch), or the gap is too long
         while self._next_end is not None and (
                 (self._last_valid_t is not None and self._last_valid_t >= self._next_end - 1e-9)
                 or t > self._next_end + MAX_GAP_S):
-            win = self._evaluate(self._next_end) or win
+            self._due.append(self._next_end)
             self._next_end += HOP_S
-        return self._state(t, win)
+        st = self._state(t, self._win)
+        self._win, self._dropped = None, False  # reported once
+        return st
 
     def finish(self) -> LiveRouterState:
         """End of the stream: score the grid windows still pending and the final window (as the batch decision does),
         then let the decider settle a clip too short for the vote."""
+        self.flush()
+        self._win = None
         if not self._buf:
             return self._state(0.0, None)
         t = float(self._buf[-1].t)

@@ -391,7 +391,6 @@ class LiveSession:
             n_sets = len(self.lp.sets)
             st = self.lp.process_pose(pf, stats)
             self._t_last = t
-            self._log_frame()
             if st.new_rep:
                 self._event("rep", t, exercise=st.exercise, count=st.count)
             joints = ()
@@ -431,6 +430,10 @@ class LiveSession:
                     self.result_sink(ov)
                 except Exception:  # the page channel failing never stops the analysis
                     log.exception("result sink")
+            # what this frame's result does not wait for: its landmark log line and the router's window scoring
+            # (LiveRouter.flush; ~7 ms every ~8th frame, which the next frame would otherwise do first)
+            self._log_frame()
+            self.lp.flush()
             return ov
         except Exception as e:
             self._fail(e)

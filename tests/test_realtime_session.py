@@ -131,6 +131,32 @@ def test_two_clips_with_a_pause_give_two_sets_router():
     assert s.sets[0].reason in ("rest", "exercise_changed")
 
 
+def test_router_scoring_runs_after_the_frames_result_is_out():
+    """Automatic exercise: scoring a router window (~7 ms, every ~8th frame) runs once the frame that made it due
+    has published its result (LiveRouter.flush after the result sink), not before; every window is still scored and
+    the sets are the same as the batch count."""
+    from models.features import HOP_S, WIN_S
+    from pipeline.movement.routing import live_router
+
+    if live_router() is None:
+        pytest.skip("exercise router weights not installed (models/weights): the router path cannot run")
+    _, track = extract_pose(CLIPS / A, use_cache=True)
+    frames = list(VideoReader(CLIPS / A))
+    s = LiveSession(SessionConfig(exercise=None), estimator=ReplayedPose(list(track.frames())), threaded=False)
+    at_sink = []
+    s.result_sink = lambda ov: at_sink.append(s.lp.router.n_evals)
+    scored_after = 0
+    for fr in frames:
+        s.on_frame(fr.image, fr.t)
+        scored_after += s.lp.router.n_evals - at_sink[-1]
+    n_evals = s.lp.router.n_evals
+    s.close()
+    assert len(at_sink) == len(frames)
+    assert n_evals >= (frames[-1].t - frames[0].t - WIN_S) / HOP_S - 2  # a window every HOP_S of the clip
+    assert scored_after == n_evals  # each one after a result went out, none on a frame's own latency
+    assert [(e.exercise, e.reps) for e in s.sets] == [("squat", _batch_count(CLIPS / A, "squat"))]
+
+
 class SlowPose:
     """A pose estimator slower than the camera (sleeps), replaying real landmarks; can fail on one frame."""
 

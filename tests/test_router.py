@@ -334,3 +334,31 @@ def test_live_router_override_and_cheap():
     assert st.label == "push_up" and st.source == "user"
     lr.override(None)
     assert lr.update(cl.update(to_pose_frames(r)[-1])).source == "model"
+
+
+def test_live_router_scores_due_windows_in_flush_with_the_same_decisions():
+    """update() only notes the windows a frame makes due; flush() scores them (the live session calls it once the
+    frame's result is out), else the next update() or finish() does: flushing after every frame gives the same
+    states, windows and commit time as never flushing, and update() itself then scores nothing."""
+    from models.synth import synth_clip, to_pose_frames
+    from pipeline.pose.cleaning import PoseCleaner
+
+    _, r = synth_clip("squat", np.random.default_rng(5), duration=8.0)
+    cl = PoseCleaner()
+    clean = [cl.update(pf) for pf in to_pose_frames(r)]
+    a, b = LiveRouter(load_router("model")), LiveRouter(load_router("model"))
+    sa, sb, in_update, in_flush = [], [], 0, 0
+    for cf in clean:
+        n0 = a.n_evals
+        sa.append(a.update(cf))
+        in_update += a.n_evals - n0
+        n1 = a.n_evals
+        a.flush()
+        in_flush += a.n_evals - n1
+        sb.append(b.update(cf))
+    fa, fb = a.finish(), b.finish()
+    assert in_update == 0 and in_flush >= (clean[-1].t - clean[0].t - 1.5) / 0.25 - 2
+    key = lambda st: (st.label, st.committed, round(st.confidence, 6), st.window, st.t_commit, st.dropped)  # noqa: E731
+    assert [key(s) for s in sa] == [key(s) for s in sb] and key(fa) == key(fb)
+    assert a.windows == b.windows and a.n_evals == b.n_evals and a.last_t_commit == b.last_t_commit
+    assert any(s.committed and s.label == "squat" for s in sa)
