@@ -132,28 +132,9 @@ def _cpu_s(pids) -> float:
     return tot / _TCK
 
 
-def _threads_cpu(pid: int) -> dict[str, float]:
-    """CPU seconds of each thread of ``pid``, by thread name (threads of the same name added up)."""
-    out: dict[str, float] = {}
-    try:
-        tids = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return out
-    for tid in tids:
-        try:
-            with open(f"/proc/{pid}/task/{tid}/stat") as f:
-                raw = f.read()
-            name = raw[raw.index("(") + 1:raw.rindex(")")]
-            fields = raw.rsplit(")", 1)[1].split()
-            out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / _TCK
-        except (OSError, ValueError, IndexError):
-            pass
-    return out
-
-
 def _threads_sched(pid: int) -> dict[str, tuple[float, float, int]]:
     """Per thread name: seconds on a CPU, seconds runnable but waiting for one (the run queue), time slices
-    (/proc/<pid>/task/<tid>/schedstat, threads of the same name added up)."""
+    (/proc/<pid>/task/<tid>/schedstat, nanoseconds; threads of the same name added up)."""
     out: dict[str, tuple[float, float, int]] = {}
     try:
         tids = os.listdir(f"/proc/{pid}/task")
@@ -485,7 +466,7 @@ def bench_browser(clip: str, seconds: Optional[float] = None, json_out: bool = F
                 me = os.getpid()
                 srv = [app.proc.pid] + _descendants(app.proc.pid)
                 c_srv0, c_br0, t0 = _cpu_s(srv), _cpu_s(_chromium_pids(me)), time.time()
-                th0, sc0 = _threads_cpu(app.proc.pid), _threads_sched(app.proc.pid)
+                sc0 = _threads_sched(app.proc.pid)
                 m0, me0 = _machine_busy_s(), _cpu_s([me] + _descendants(me))
                 br0 = _chromium_by_type(_chromium_pids(me))
                 st0 = fr.evaluate("window.spotterStats()")
@@ -510,7 +491,7 @@ def bench_browser(clip: str, seconds: Optional[float] = None, json_out: bool = F
                     prof = cdp.send("Profiler.stop")["profile"]
                     Path(page_profile).write_text(json.dumps(prof))
                 c_srv1, c_br1 = _cpu_s(srv), _cpu_s(_chromium_pids(me))
-                th1, sc1 = _threads_cpu(app.proc.pid), _threads_sched(app.proc.pid)
+                sc1 = _threads_sched(app.proc.pid)
                 m1, me1 = _machine_busy_s(), _cpu_s([me] + _descendants(me))
                 br1 = _chromium_by_type(_chromium_pids(me))
                 if spy is not None:
@@ -568,8 +549,8 @@ def bench_browser(clip: str, seconds: Optional[float] = None, json_out: bool = F
                    "other_cpu_cores": round(max(0.0, (m1 - m0) - (me1 - me0)) / dt, 2),
                    "browser_processes_cores": {k: round((v - br0.get(k, 0.0)) / dt, 3) for k, v in sorted(
                        br1.items(), key=lambda kv: -(kv[1] - br0.get(kv[0], 0.0)))},
-                   "server_threads_cores": {k: round((v - th0.get(k, 0.0)) / dt, 3) for k, v in sorted(
-                       th1.items(), key=lambda kv: -(kv[1] - th0.get(kv[0], 0.0)))[:8]}}
+                   "server_threads_cores": {k: round((v[0] - sc0.get(k, (0.0,))[0]) / dt, 3) for k, v in sorted(
+                       sc1.items(), key=lambda kv: -(kv[1][0] - sc0.get(kv[0], (0.0,))[0]))[:8]}}
         if json_out:
             print(json.dumps({k: res[k] for k in KEYS}))
         else:
