@@ -70,7 +70,10 @@ def test_three_concurrent_webrtc_sessions_count_their_own_clip(tmp_path):
         # RTP over loopback may lose a frame under load (no retransmission asked): reported, not hidden
         assert link["end_reason"] == "stream_ended" and link["frames_received"] >= link["frames_sent"] - 3
         assert s.errors == 0, s.last_error
-        assert {e.exercise for e in s.sets} == {ex}, (c, got)  # its own exercise, nobody else's
+        # its own exercise, nobody else's (on failure: what the link and the live router saw, to tell a lost or
+        # damaged frame from a wrong decision)
+        seen = (link, tm, s.lp.label, getattr(s.lp.router, "windows", None))
+        assert {e.exercise for e in s.sets} == {ex}, (c, got, seen)
         assert sum(e.reps for e in s.sets) == n, (c, got, n)
         assert tm["frames_processed"] == link["frames_received"] and tm["frames_dropped"] == 0
         # its own files: every frame of its clip in its landmark log, at its clip's size; its own recording
