@@ -384,8 +384,7 @@ class LiveSession:
             self._fail(e)
             return None
 
-    def _advance(self, pf, stats, t: float, arrival: float, tag, pose_ms: float,
-                 wait_ms: Optional[float] = None) -> Overlay:
+    def _advance(self, pf, stats, t: float, arrival: float, tag, pose_ms: float, wait_ms: float) -> Overlay:
         """Stage 2: everything after pose for one posed frame; publishes its overlay and result."""
         try:
             n_sets = len(self.lp.sets)

@@ -340,6 +340,7 @@ def test_live_router_scores_due_windows_in_flush_with_the_same_decisions():
     """update() only notes the windows a frame makes due; flush() scores them (the live session calls it once the
     frame's result is out), else the next update() or finish() does: flushing after every frame gives the same
     states, windows and commit time as never flushing, and update() itself then scores nothing."""
+    from models.features import HOP_S, WIN_S
     from models.synth import synth_clip, to_pose_frames
     from pipeline.pose.cleaning import PoseCleaner
 
@@ -357,7 +358,7 @@ def test_live_router_scores_due_windows_in_flush_with_the_same_decisions():
         in_flush += a.n_evals - n1
         sb.append(b.update(cf))
     fa, fb = a.finish(), b.finish()
-    assert in_update == 0 and in_flush >= (clean[-1].t - clean[0].t - 1.5) / 0.25 - 2
+    assert in_update == 0 and in_flush >= (clean[-1].t - clean[0].t - WIN_S) / HOP_S - 2  # a window every HOP_S
     key = lambda st: (st.label, st.committed, round(st.confidence, 6), st.window, st.t_commit, st.dropped)  # noqa: E731
     assert [key(s) for s in sa] == [key(s) for s in sb] and key(fa) == key(fb)
     assert a.windows == b.windows and a.n_evals == b.n_evals and a.last_t_commit == b.last_t_commit

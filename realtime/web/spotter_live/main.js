@@ -29,6 +29,7 @@
     barsDrawn: 0, maxProgress: null,
   };
   const MAX_LAT = 20000;
+  function keep(arr, x) { arr.push(x); if (arr.length > MAX_LAT) arr.shift(); }  // a bounded series for the figures
   // other scripts of this page handle message types main.js does not (e.g. the voice's "speech"):
   // window.Spotter.on("speech", msg => ...); handlers get the parsed message.
   const handlers = {};
@@ -215,7 +216,7 @@
     }
     if (S.K !== null && r._rtpMs !== undefined) {
       const l = performance.now() - (r._rtpMs - S.K);
-      if (l >= 0 && l < 10000) { S.lat.push(l); if (S.lat.length > MAX_LAT) S.lat.shift(); }
+      if (l >= 0 && l < 10000) keep(S.lat, l);
     }
   }
   function onMessage(ev) {
@@ -229,13 +230,12 @@
     S.results++;
     if (S.firstResultAt === null) S.firstResultAt = now;
     S.lastResultAt = now;
-    if (typeof r.server_ms === "number") { S.srv.push(r.server_ms); if (S.srv.length > MAX_LAT) S.srv.shift(); }
-    if (typeof r.wait_ms === "number") { S.wait.push(r.wait_ms); if (S.wait.length > MAX_LAT) S.wait.shift(); }
-    if (typeof r.pose_ms === "number") { S.pose.push(r.pose_ms); if (S.pose.length > MAX_LAT) S.pose.shift(); }
+    if (typeof r.server_ms === "number") keep(S.srv, r.server_ms);
+    if (typeof r.wait_ms === "number") keep(S.wait, r.wait_ms);
+    if (typeof r.pose_ms === "number") keep(S.pose, r.pose_ms);
     if (typeof r.server_ms === "number" && typeof r.wait_ms === "number" && typeof r.pose_ms === "number") {
-      // RGB conversion, hand-off, everything after pose
-      S.rest.push(Math.round((r.server_ms - r.wait_ms - r.pose_ms) * 10) / 10);
-      if (S.rest.length > MAX_LAT) S.rest.shift();
+      // the rest: RGB conversion, hand-off, everything after pose
+      keep(S.rest, Math.round((r.server_ms - r.wait_ms - r.pose_ms) * 10) / 10);
     }
     if (typeof r.rtp === "number") {
       r._rtpMs = rtpMs(r.rtp);
