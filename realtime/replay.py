@@ -140,10 +140,12 @@ async def _webrtc_replay(video: str, session: LiveSession, realtime: bool, windo
     from aiortc.codecs import vpx
     from aiortc.mediastreams import MediaStreamError
 
-    # loopback has no bandwidth limit: start the VP8 encoder at its top bitrate instead of ramping up from
-    # 500 kbit/s, so the first second is not blurry (pose failing on it made replays of clips that start at
-    # the bottom of a rep flaky)
-    vpx.DEFAULT_BITRATE = vpx.MAX_BITRATE
+    # loopback has no bandwidth limit: the VP8 encoder stays at its top bitrate. It would start at 500 kbit/s
+    # (a blurry first second: pose failing on it made replays of clips that start at the bottom of a rep flaky),
+    # and the receiver's delay-based estimate (REMB) measures nothing but CPU load here: with three replays and a
+    # busy machine it asked for 22-600 kbit/s, the encoder fell to its 250 kbit/s floor, and the blurred frames
+    # made the router call a clean push-up "unknown" (tests/test_load_concurrent.py, 1 run in 8 under load)
+    vpx.DEFAULT_BITRATE = vpx.MIN_BITRATE = vpx.MAX_BITRATE
     processed = 0
     cond = asyncio.Condition()
 
