@@ -165,15 +165,20 @@ def _sched_delta(a: dict, b: dict, dt: float, frames: int, top: int = 6) -> dict
 
 
 def _sender(st0: dict, st1: dict) -> dict:
-    """The browser's video sender between two spotterStats: encode ms a frame, pacer ms a packet."""
+    """The browser's video sender between two spotterStats: its codec and encoder, encode ms a frame, pacer ms a
+    packet, the bitrate it sent at, and at the end its target bitrate and what limits its quality (cpu,
+    bandwidth or none)."""
     a, b = st0.get("sender") or {}, st1.get("sender") or {}
-    out = {}
+    out = {k: b[k] for k in ("codec", "encoder") if b.get(k)}
     try:
         frames = b["frames_encoded"] - a["frames_encoded"]
         out["encode_ms_per_frame"] = round((b["encode_s"] - a["encode_s"]) * 1000 / frames, 2)
         packets = b["packets"] - a["packets"]
         out["packets_per_frame"] = round(packets / frames, 2)
         out["pacer_ms_per_packet"] = round((b["pacer_s"] - a["pacer_s"]) * 1000 / packets, 2)
+        out["kbit_per_s"] = round((b["bytes"] - a["bytes"]) * 8 / 1000 / (b["at_s"] - a["at_s"]))
+        out["target_kbit_per_s_at_end"] = round(b["target_bps"] / 1000)
+        out["quality_limited_by_at_end"] = b["limited_by"]
     except (KeyError, TypeError, ZeroDivisionError):  # an older browser without these totals
         pass
     return out

@@ -4,7 +4,7 @@ cue on a canvas over its own local picture (``realtime/web/spotter_live``). No v
 
     browser                                   server (this process)
     getUserMedia → <video> (own picture)
-         └─ RTCPeerConnection ── VP8 ──────→  aiortc (loop thread "spotter-rtc") → LiveLink.on_video
+         └─ RTCPeerConnection ── H.264 ────→  aiortc (loop thread "spotter-rtc") → LiveLink.on_video
                            ←── data channel ──  LiveSession pose worker → result_message()  (≈ 1 kB JSON)
     canvas over <video> ← draw(result)
 
@@ -103,6 +103,37 @@ def ice_servers() -> list:
 
 def remote_allowed() -> bool:
     return os.environ.get("SPOTTER_ALLOW_REMOTE", "").strip() in ("1", "true", "yes")
+
+
+VIDEO_CODECS = ("h264", "vp8")
+
+
+def preferred_video_codec() -> str:
+    """The codec the server asks the browser to send its camera in: H.264 unless ``SPOTTER_VIDEO_CODEC=vp8``.
+
+    Measured in ``spotter bench browser`` on the 2-core machine (docs/live.md): Chromium's H.264 encoder
+    (OpenH264) takes ~3 ms a 640x480 frame against ~6 ms for its VP8 encoder (libvpx), ~0.05 core less for the
+    browser at 25 fps, with the same count and latency; the server decodes either (aiortc: FFmpeg's H.264
+    decoder, libvpx for VP8) for about the same CPU."""
+    v = os.environ.get("SPOTTER_VIDEO_CODEC", "").strip().lower() or "h264"
+    if v not in VIDEO_CODECS:
+        log.error("SPOTTER_VIDEO_CODEC=%r is not one of %s: using h264", v, ", ".join(VIDEO_CODECS))
+        return "h264"
+    return v
+
+
+def video_receiver(pc):
+    """The server's video transceiver, made before the page's offer is read, so that its answer lists the
+    preferred codec first (the browser sends in the first codec of the answer). The other codecs follow: a
+    browser that cannot encode the preferred one sends VP8, which every WebRTC browser has."""
+    from aiortc import RTCRtpReceiver
+
+    caps = RTCRtpReceiver.getCapabilities("video").codecs
+    want = "video/" + preferred_video_codec()
+    first = [c for c in caps if c.mimeType.lower() == want]
+    tr = pc.addTransceiver("video", direction="recvonly")
+    tr.setCodecPreferences(first + [c for c in caps if c not in first])
+    return tr
 
 
 def local_offer(sdp: str) -> str:
@@ -314,6 +345,7 @@ async def _accept(link, sdp: str, typ: str) -> dict:
 
     install()  # frames leave aiortc's jitter buffer at their last packet (realtime/jitter.py)
     pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers()))
+    video_receiver(pc)
     conn = Connection(link, pc, loop)
     Connection.live.add(conn)
     link.connection = conn

@@ -100,3 +100,56 @@ def test_the_offer_keeps_only_candidates_that_stay_on_this_machine():
            "a=candidate:2 1 udp 2113937151 127.0.0.1 51001 typ host\r\na=end-of-candidates\r\n")
     out = peer.local_offer(sdp)
     assert ".local" not in out and "127.0.0.1 51001" in out and out.endswith("a=end-of-candidates\r\n")
+
+
+def _answer_video_codecs(monkeypatch, codec_env=None, offer_only=None):
+    """The page's offer (an aiortc peer standing in for the browser: a send-only video transceiver and the data
+    channel) through the server's ``_accept``; the answer's video codecs in its order of preference."""
+    from aiortc import RTCPeerConnection, RTCRtpSender
+
+    if codec_env is None:
+        monkeypatch.delenv("SPOTTER_VIDEO_CODEC", raising=False)
+    else:
+        monkeypatch.setenv("SPOTTER_VIDEO_CODEC", codec_env)
+
+    class Link:  # what _accept uses of a LiveLink, without loading the pose model
+        connection = sink = event_sink = None
+
+        def prepare(self):
+            pass
+
+        def ended(self):
+            pass
+
+    async def run():
+        page = RTCPeerConnection()
+        page.createDataChannel("spotter")
+        tr = page.addTransceiver("video", direction="sendonly")
+        if offer_only:
+            tr.setCodecPreferences([c for c in RTCRtpSender.getCapabilities("video").codecs
+                                    if c.mimeType.lower() in (offer_only, "video/rtx")])
+        await page.setLocalDescription(await page.createOffer())
+        link = Link()
+        ans = await peer._accept(link, page.localDescription.sdp, "offer")
+        await link.connection.close("test")
+        await page.close()
+        return ans["sdp"]
+
+    sdp = asyncio.run(run())
+    video = sdp.split("m=video ")[1].split("m=")[0]
+    pts = video.splitlines()[0].split()[2:]  # "m=video " <port> <proto> <payload types, preferred first>
+    names = {ln.split()[0].split(":")[1]: ln.split()[1].split("/")[0].lower()
+             for ln in video.splitlines() if ln.startswith("a=rtpmap:")}
+    return [names[p] for p in pts if names[p] != "rtx"]
+
+
+def test_the_answer_asks_for_h264_and_falls_back_to_vp8(monkeypatch):
+    # the browser offers both (Chrome, Safari, Firefox with OpenH264): the server's answer puts H.264 first, so
+    # the browser's cheaper encoder is used; VP8 stays in the answer
+    codecs = _answer_video_codecs(monkeypatch)
+    assert codecs[0] == "h264" and "vp8" in codecs
+    # a browser without an H.264 encoder offers VP8 only: the answer is VP8, the connection still comes up
+    assert _answer_video_codecs(monkeypatch, offer_only="video/vp8") == ["vp8"]
+    # the setting turns the preference round; a wrong value falls back to the default
+    assert _answer_video_codecs(monkeypatch, codec_env="vp8")[0] == "vp8"
+    assert _answer_video_codecs(monkeypatch, codec_env="av1")[0] == "h264"

@@ -179,8 +179,11 @@
         if (x.type !== "outbound-rtp" || x.kind !== "video") return;
         S.framesSent = x.framesSent || 0;
         // the sender's share of the latency, for the bench: encoder time and time in the pacer (totals so far)
+        const codec = x.codecId && rep.get(x.codecId);
         S.sender = { frames_encoded: x.framesEncoded, encode_s: x.totalEncodeTime, packets: x.packetsSent,
-                     pacer_s: x.totalPacketSendDelay };
+                     pacer_s: x.totalPacketSendDelay, codec: codec ? codec.mimeType : null,
+                     encoder: x.encoderImplementation || null, bytes: x.bytesSent, at_s: x.timestamp / 1000,
+                     target_bps: x.targetBitrate, limited_by: x.qualityLimitationReason };
       });
     } catch (e) { /* closed */ }
   }
