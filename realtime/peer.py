@@ -4,7 +4,7 @@ cue on a canvas over its own local picture (``realtime/web/spotter_live``). No v
 
     browser                                   server (this process)
     getUserMedia → <video> (own picture)
-         └─ RTCPeerConnection ── H.264 ────→  aiortc (loop thread "spotter-rtc") → LiveLink.on_video
+         └─ RTCPeerConnection ── H.264/VP8 →  aiortc (loop thread "spotter-rtc") → LiveLink.on_video
                            ←── data channel ──  LiveSession pose worker → result_message()  (≈ 1 kB JSON)
     canvas over <video> ← draw(result)
 

@@ -143,8 +143,9 @@ async def _webrtc_replay(video: str, session: LiveSession, realtime: bool, windo
     # loopback has no bandwidth limit: the VP8 encoder stays at its top bitrate. It would start at 500 kbit/s
     # (a blurry first second: pose failing on it made replays of clips that start at the bottom of a rep flaky),
     # and the receiver's delay-based estimate (REMB) measures nothing but CPU load here: with three replays and a
-    # busy machine it asked for 22-600 kbit/s, the encoder fell to its 250 kbit/s floor, and the blurred frames
-    # made the router call a clean push-up "unknown" (tests/test_load_concurrent.py, 1 run in 8 under load)
+    # busy machine it asked for 22-600 kbit/s, the encoder sat at its 250 kbit/s floor and was rebuilt at every
+    # change, and the blurred frames made a clean push-up "unknown" or 5 reps instead of 4
+    # (tests/test_load_concurrent.py: 2 failed runs of 16 under a CPU hog, none of 10 since)
     vpx.DEFAULT_BITRATE = vpx.MIN_BITRATE = vpx.MAX_BITRATE
     processed = 0
     cond = asyncio.Condition()

@@ -178,7 +178,8 @@
       rep.forEach(x => {
         if (x.type !== "outbound-rtp" || x.kind !== "video") return;
         S.framesSent = x.framesSent || 0;
-        // the sender's share of the latency, for the bench: encoder time and time in the pacer (totals so far)
+        // the sender, for the bench: codec and encoder, encoder time and time in the pacer (totals so far), bytes
+        // sent, target bitrate and what limits the encoder's quality now
         const codec = x.codecId && rep.get(x.codecId);
         S.sender = { frames_encoded: x.framesEncoded, encode_s: x.totalEncodeTime, packets: x.packetsSent,
                      pacer_s: x.totalPacketSendDelay, codec: codec ? codec.mimeType : null,
