@@ -4,7 +4,7 @@ cue on a canvas over its own local picture (``realtime/web/spotter_live``). No v
 
     browser                                   server (this process)
     getUserMedia → <video> (own picture)
-         └─ RTCPeerConnection ── H.264/VP8 →  aiortc (loop thread "spotter-rtc") → LiveLink.on_video
+         └─ RTCPeerConnection ── VP8 ──────→  aiortc (loop thread "spotter-rtc") → LiveLink.on_video
                            ←── data channel ──  LiveSession pose worker → result_message()  (≈ 1 kB JSON)
     canvas over <video> ← draw(result)
 
@@ -109,23 +109,24 @@ VIDEO_CODECS = ("h264", "vp8")
 
 
 def preferred_video_codec() -> str:
-    """The codec the server asks the browser to send its camera in: H.264 unless ``SPOTTER_VIDEO_CODEC=vp8``.
+    """The codec the server asks the browser to send its camera in: VP8 unless ``SPOTTER_VIDEO_CODEC=h264``.
 
-    Measured in ``spotter bench browser`` on the 2-core machine (docs/live.md): Chromium's H.264 encoder
-    (OpenH264) takes ~3 ms a 640x480 frame against ~6 ms for its VP8 encoder (libvpx), ~0.05 core less for the
-    browser at 25 fps, with the same count and latency; the server decodes either (aiortc: FFmpeg's H.264
-    decoder, libvpx for VP8) for about the same CPU."""
-    v = os.environ.get("SPOTTER_VIDEO_CODEC", "").strip().lower() or "h264"
+    Measured on the 2-core machine (docs/live.md, 2026-12-01): Chromium's H.264 encoder (OpenH264) takes ~3 ms a
+    640x480 frame against ~6 ms for VP8 (libvpx), ~0.05 core less for the browser, same count and latency on a
+    quiet machine. But with the machine loaded (two test suites and a CPU hog), the server's bandwidth estimate
+    held the browser at ~200 kbit/s and with H.264 three browser tests that pass with VP8 under the same load
+    counted no reps; so VP8 stays the default and H.264 is opt-in."""
+    v = os.environ.get("SPOTTER_VIDEO_CODEC", "").strip().lower() or "vp8"
     if v not in VIDEO_CODECS:
-        log.error("SPOTTER_VIDEO_CODEC=%r is not one of %s: using h264", v, ", ".join(VIDEO_CODECS))
-        return "h264"
+        log.error("SPOTTER_VIDEO_CODEC=%r is not one of %s: using vp8", v, ", ".join(VIDEO_CODECS))
+        return "vp8"
     return v
 
 
 def video_receiver(pc):
     """The server's video transceiver, made before the page's offer is read, so that its answer lists the
     preferred codec first (the browser sends in the first codec of the answer). The other codecs follow: a
-    browser that cannot encode the preferred one sends VP8, which every WebRTC browser has."""
+    browser that cannot encode the preferred one sends the next it can (every WebRTC browser has VP8)."""
     from aiortc import RTCRtpReceiver
 
     caps = RTCRtpReceiver.getCapabilities("video").codecs

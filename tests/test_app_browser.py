@@ -106,7 +106,7 @@ def test_webcam_session_counts_the_clip_and_its_recording_replays_through_the_sa
             assert fr.evaluate(key, r0) != fr.evaluate(key, {**r0, "state": "resting"})
             assert fr.evaluate(key, r0) != fr.evaluate(key, {**r0, "sets_done": 1, "timeline": 77})
             assert live["panel_posts"] >= 1, live
-            # the server's answer asks for H.264 first (realtime/peer.py): a browser that can encode it sends it
+            # the browser sends the codec the server's answer lists first (realtime/peer.py: VP8 unless set to H.264)
             h264 = fr.evaluate("RTCRtpSender.getCapabilities('video').codecs.some(c => c.mimeType === 'video/H264')")
             want = "video/H264" if h264 and peer.preferred_video_codec() == "h264" else "video/VP8"
             assert (live["sender"] or {}).get("codec") == want, live["sender"]

@@ -143,13 +143,13 @@ def _answer_video_codecs(monkeypatch, codec_env=None, offer_only=None):
     return [names[p] for p in pts if names[p] != "rtx"]
 
 
-def test_the_answer_asks_for_h264_and_falls_back_to_vp8(monkeypatch):
-    # the browser offers both (Chrome, Safari, Firefox with OpenH264): the server's answer puts H.264 first, so
-    # the browser's cheaper encoder is used; VP8 stays in the answer
-    codecs = _answer_video_codecs(monkeypatch)
+def test_the_answer_lists_the_chosen_codec_first_and_falls_back_to_vp8(monkeypatch):
+    # the browser offers both (an aiortc offer lists VP8 first, H.264 after): VP8 by default
+    assert _answer_video_codecs(monkeypatch)[0] == "vp8"
+    # SPOTTER_VIDEO_CODEC=h264: the server's answer puts H.264 first whatever the offer's order; VP8 stays in it
+    codecs = _answer_video_codecs(monkeypatch, codec_env="h264")
     assert codecs[0] == "h264" and "vp8" in codecs
     # a browser without an H.264 encoder offers VP8 only: the answer is VP8 (not an empty, failed negotiation)
-    assert _answer_video_codecs(monkeypatch, offer_only="video/vp8") == ["vp8"]
-    # the setting turns the preference round; a wrong value falls back to the default
-    assert _answer_video_codecs(monkeypatch, codec_env="vp8")[0] == "vp8"
-    assert _answer_video_codecs(monkeypatch, codec_env="av1")[0] == "h264"
+    assert _answer_video_codecs(monkeypatch, codec_env="h264", offer_only="video/vp8") == ["vp8"]
+    # a wrong value falls back to the default
+    assert _answer_video_codecs(monkeypatch, codec_env="av1")[0] == "vp8"
