@@ -137,6 +137,49 @@ def video_receiver(pc):
     return tr
 
 
+# The page caps its video sender at this (main.js: ``encodings[0].maxBitrate``); on a local connection the server's
+# bandwidth estimate never asks for less (see hold_bitrate_estimate)
+SEND_MAX_BPS = 1_200_000
+
+
+class _EstimateFloor:
+    """aiortc's ``RemoteBitrateEstimator`` (what the server's REMB feedback tells the browser it may send), with a
+    floor under every estimate it reports."""
+
+    def __init__(self, estimator, floor_bps: int):
+        self.estimator = estimator
+        self.floor_bps = int(floor_bps)
+        self.lowest_bps: Optional[int] = None  # the lowest estimate seen (for logs and tests)
+
+    def add(self, *args, **kwargs):
+        out = self.estimator.add(*args, **kwargs)
+        if out is None:
+            return None
+        bitrate, ssrcs = out
+        self.lowest_bps = int(bitrate) if self.lowest_bps is None else min(self.lowest_bps, int(bitrate))
+        return max(int(bitrate), self.floor_bps), ssrcs
+
+
+def hold_bitrate_estimate(transceiver, floor_bps: int = SEND_MAX_BPS) -> bool:
+    """Keep the server's bandwidth estimate (REMB) at ``floor_bps`` or above on a local connection.
+
+    aiortc estimates the browser's available bandwidth from how the packets' arrival is delayed against their send
+    times, and the browser sends at most that. Browser and server on one machine share no network: the delay it
+    sees is the server's own CPU load (the receive loop waiting for a CPU), and with the machine loaded it asked
+    for ~200 kbit/s (docs/live.md, 2026-12-01), a blurred picture for pose when the camera changes. The same effect
+    on the loopback replay is handled by pinning aiortc's encoder (realtime/replay.py). Returns False, and changes
+    nothing, if aiortc's receiver no longer has the estimator where this expects it (logged)."""
+    rec = transceiver.receiver
+    name = "_RTCRtpReceiver__remote_bitrate_estimator"
+    est = getattr(rec, name, None)
+    if est is None or not hasattr(est, "add"):
+        log.warning("aiortc's receiver has no bandwidth estimator where expected: the estimate is left as it is")
+        return False
+    if not isinstance(est, _EstimateFloor):
+        setattr(rec, name, _EstimateFloor(est, floor_bps))
+    return True
+
+
 def local_offer(sdp: str) -> str:
     """Drop the offer's mDNS (``*.local``) candidates: resolving them would send multicast queries on the
     network. The browser's checks reach our 127.0.0.1 candidate and aiortc learns its address from them
@@ -346,7 +389,10 @@ async def _accept(link, sdp: str, typ: str) -> dict:
 
     install()  # frames leave aiortc's jitter buffer at their last packet (realtime/jitter.py)
     pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers()))
-    video_receiver(pc)
+    video = video_receiver(pc)
+    remote = remote_allowed()
+    if not remote:  # browser and server on this machine: no network whose capacity the estimate could measure
+        hold_bitrate_estimate(video)
     conn = Connection(link, pc, loop)
     Connection.live.add(conn)
     link.connection = conn
@@ -383,7 +429,6 @@ async def _accept(link, sdp: str, typ: str) -> dict:
             conn.set_ready()
 
     asyncio.ensure_future(prepare())
-    remote = remote_allowed()
     await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp if remote else local_offer(sdp), type=typ))
     answer = await pc.createAnswer()
     if remote:

@@ -102,7 +102,7 @@ def test_the_offer_keeps_only_candidates_that_stay_on_this_machine():
     assert ".local" not in out and "127.0.0.1 51001" in out and out.endswith("a=end-of-candidates\r\n")
 
 
-def _answer_video_codecs(monkeypatch, codec_env=None, offer_only=None):
+def _answer_video_codecs(monkeypatch, codec_env=None, offer_only=None, inspect=None):
     """The page's offer (an aiortc peer standing in for the browser: a send-only video transceiver and the data
     channel) through the server's ``_accept``; the answer's video codecs in its order of preference."""
     from aiortc import RTCPeerConnection, RTCRtpSender
@@ -131,6 +131,8 @@ def _answer_video_codecs(monkeypatch, codec_env=None, offer_only=None):
         await page.setLocalDescription(await page.createOffer())
         link = Link()
         ans = await peer._accept(link, page.localDescription.sdp, "offer")
+        if inspect is not None:
+            inspect(link.connection)
         await link.connection.close("test")
         await page.close()
         return ans["sdp"]
@@ -153,3 +155,37 @@ def test_the_answer_lists_the_chosen_codec_first_and_falls_back_to_vp8(monkeypat
     assert _answer_video_codecs(monkeypatch, codec_env="h264", offer_only="video/vp8") == ["vp8"]
     # a wrong value falls back to the default
     assert _answer_video_codecs(monkeypatch, codec_env="av1")[0] == "vp8"
+
+
+def _estimator(conn):
+    (tr,) = [t for t in conn.pc.getTransceivers() if t.kind == "video"]
+    return getattr(tr.receiver, "_RTCRtpReceiver__remote_bitrate_estimator")
+
+
+def test_a_local_connection_never_asks_the_browser_for_less_than_its_cap(monkeypatch):
+    """On one machine the server's bandwidth estimate (REMB) measures only its own CPU load: under load it asked
+    the browser for ~200 kbit/s. A local connection holds it at the page's cap; a remote one keeps aiortc's."""
+    from aiortc.rate import RemoteBitrateEstimator
+
+    seen = {}
+    monkeypatch.delenv("SPOTTER_ALLOW_REMOTE", raising=False)
+    _answer_video_codecs(monkeypatch, inspect=lambda c: seen.setdefault("local", _estimator(c)))
+    monkeypatch.setenv("SPOTTER_ALLOW_REMOTE", "1")
+    _answer_video_codecs(monkeypatch, inspect=lambda c: seen.setdefault("remote", _estimator(c)))
+    assert isinstance(seen["local"], peer._EstimateFloor) and seen["local"].floor_bps == peer.SEND_MAX_BPS
+    assert isinstance(seen["remote"], RemoteBitrateEstimator)
+
+    # aiortc's own estimator behind the floor, fed ~330 kbit/s whose arrival falls ever further behind its send
+    # times (a receiver that waits for a CPU): its estimate drops well below the cap, what is reported does not
+    floored = peer._EstimateFloor(RemoteBitrateEstimator(), peer.SEND_MAX_BPS)
+    reports = []
+    for i in range(2000):
+        sent_s = i * 0.012  # 83 packets a second of 500 bytes
+        arrival_ms = 1000 + sent_s * 1000 + max(0, i - 300) * 0.5
+        out = floored.add(abs_send_time=int(sent_s * (1 << 18)) & 0xFFFFFF, arrival_time_ms=int(arrival_ms),
+                          payload_size=500, ssrc=7)
+        if out is not None:
+            reports.append(out)
+    assert reports and floored.lowest_bps < peer.SEND_MAX_BPS / 2
+    assert all(bps == max(bps, peer.SEND_MAX_BPS) and ssrcs == [7] for bps, ssrcs in reports)
+    assert peer.hold_bitrate_estimate(type("T", (), {"receiver": object()})()) is False  # aiortc changed: no-op

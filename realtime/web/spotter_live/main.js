@@ -397,7 +397,7 @@
       try {
         const p = tr.sender.getParameters();
         p.degradationPreference = "maintain-resolution";
-        if (p.encodings && p.encodings.length) p.encodings[0].maxBitrate = 1200000;
+        if (p.encodings && p.encodings.length) p.encodings[0].maxBitrate = 1200000;  // = peer.SEND_MAX_BPS
         await tr.sender.setParameters(p);
       } catch (e) { /* not supported: the browser's defaults */ }
       S.state = "live";
