@@ -238,13 +238,12 @@ def _live_panel(link, pushed: bool) -> None:
     done = sum(e.reps for e in stt.sets)
     state = STATE_TEXT.get(stt.state, stt.state)
     mode = "pushed" if pushed else "polled"
-    if pushed:  # redrawn when the state or the sets change: nothing here that changes with every rep
+    if pushed:  # redrawn when the finished sets or their reports change: nothing here that changes during a set
         c1, c2 = st.columns(2)
         c1.metric("Sets done", len(stt.sets))
         c2.metric("Reps in finished sets", done)
-        st.markdown(f"<div data-testid='spotter-state' data-mode='{mode}'>State: {_text(state)}</div>",
-                    unsafe_allow_html=True)
-        st.caption("The count, the phase and the cues are on the picture.")
+        st.markdown(f"<div data-testid='spotter-state' data-mode='{mode}'>Live</div>", unsafe_allow_html=True)
+        st.caption("The set state, the count, the phase and the cues are on the picture.")
     else:
         c1, c2, c3 = st.columns(3)
         c1.metric("Exercise", stt.exercise.replace("_", " "))

@@ -556,6 +556,9 @@ def bench_browser(clip: str, seconds: Optional[float] = None, json_out: bool = F
                        br1.items(), key=lambda kv: -(kv[1] - br0.get(kv[0], 0.0)))},
                    "server_threads_cores": {k: round((v[0] - sc0.get(k, (0.0,))[0]) / dt, 3) for k, v in sorted(
                        sc1.items(), key=lambda kv: -(kv[1][0] - sc0.get(kv[0], (0.0,))[0]))[:8]}}
+        if keep is not None:
+            for f in save_latency_series(st1, st0.get("now"), Path(keep)):
+                print(f"saved {f}", file=sys.stderr)
         if json_out:
             print(json.dumps({k: res[k] for k in KEYS}))
         else:
@@ -569,6 +572,50 @@ def bench_browser(clip: str, seconds: Optional[float] = None, json_out: bool = F
             if keep is not None:
                 shutil.copy(app.log_path, Path(keep) / "app.log")
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def save_latency_series(st: dict, start_ms, folder: Path) -> list[Path]:
+    """``latency.csv`` (each painted result: seconds into the run, overlay latency, the server's part of it) and
+    ``latency.png`` (the same over time, with the session panel's reruns marked) in ``folder``: a p95 says how bad
+    the tail is, the picture says whether it is spread out or comes in bursts, and what the bursts line up with."""
+    lat, at = st.get("lat") or [], st.get("lat_at") or []
+    n = min(len(lat), len(at))
+    if not n:
+        return []
+    t0 = start_ms if isinstance(start_ms, (int, float)) else at[0][0]
+    rows = [((at[i][0] - t0) / 1000.0, float(lat[i]), at[i][1]) for i in range(len(lat) - n, len(lat))]
+    reruns = [(t - t0) / 1000.0 for t in (st.get("panel_at") or []) if t >= t0]
+    folder.mkdir(parents=True, exist_ok=True)
+    csv_path = folder / "latency.csv"
+    with open(csv_path, "w") as f:
+        f.write("t_s,overlay_latency_ms,server_ms\n")
+        for t, l, srv in rows:
+            f.write(f"{t:.3f},{l:.1f},{'' if srv is None else round(float(srv), 1)}\n")
+    out = [csv_path]
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except Exception:  # the figures above and the CSV are the result; the picture is a convenience
+        return out
+    fig, ax = plt.subplots(figsize=(10, 3.6), dpi=110)
+    ax.plot([r[0] for r in rows], [r[1] for r in rows], lw=0.6, color="tab:blue",
+            label="overlay latency (capture → painted)")
+    srv = [(r[0], r[2]) for r in rows if r[2] is not None]
+    if srv:
+        ax.plot([a for a, _ in srv], [b for _, b in srv], lw=0.6, color="tab:orange", label="of which on the server")
+    for i, t in enumerate(reruns):
+        ax.axvline(t, color="grey", lw=0.8, ls=":", label="session panel rerun" if i == 0 else None)
+    ax.axhline(100, color="tab:red", lw=0.8, label="goal: p95 ≤ 100 ms")
+    ax.set_xlabel("seconds into the run")
+    ax.set_ylabel("ms")
+    ax.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    png = folder / "latency.png"
+    fig.savefig(png)
+    plt.close(fig)
+    return out + [png]
 
 
 def profile_summary(prof: dict, seconds: float, top: int = 15) -> str:

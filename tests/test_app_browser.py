@@ -99,13 +99,28 @@ def test_webcam_session_counts_the_clip_and_its_recording_replays_through_the_sa
             assert fr.evaluate("[0, 8, 16, 23.9, 40].map(f => window.spotter.sendCapFor(f))") == [12, 13, 23, 30, 30]
             assert live["send_cap"] is not None and 12 <= live["send_cap"] <= 30, live
             assert 0 < live["last"]["frames_in"] <= live["frames_sent"] + 31, live
-            # the panel's rerun is asked for when the state or the sets change, not with every rep
+            # the panel's rerun is asked for when the finished sets or their reports change, not with every rep or
+            # set state (the picture shows those)
             key = "r => window.spotter.panelKey(r)"
             r0 = {"state": "in_set", "sets_done": 0, "timeline": 0, "error": None, "count": 3, "phase": "lowering"}
             assert fr.evaluate(key, r0) == fr.evaluate(key, {**r0, "count": 4, "phase": "rising"})
-            assert fr.evaluate(key, r0) != fr.evaluate(key, {**r0, "state": "resting"})
+            assert fr.evaluate(key, r0) == fr.evaluate(key, {**r0, "state": "resting"})
+            assert fr.evaluate(key, r0) != fr.evaluate(key, {**r0, "error": "pose failed"})
             assert fr.evaluate(key, r0) != fr.evaluate(key, {**r0, "sets_done": 1, "timeline": 77})
             assert live["panel_posts"] >= 1, live
+            # the latency clock's offset (main.js offsetFrom) from a camera with perfectly regular frame times: every
+            # whole number of frame intervals matches as well as the true offset; the true one is the smallest that
+            # puts each capture before the server received the frame (here 12 ms after capture, server 25 ms)
+            k = fr.evaluate("""() => {
+                const caps = [], rtps = [], rng = (i => () => (i = (i * 48271) % 2147483647) / 2147483647)(7);
+                for (let i = 0; i < 150; i++) caps.push(1000 + i * 100 / 3);
+                for (let i = 90; i < 150; i++) rtps.push({r: Math.floor(caps[i]) + 5000, at: caps[i] + 12 + 25, srv: 25});
+                const jit = caps.map(c => c + (rng() - 0.5) * 6);  // a real camera's jitter: the best match wins
+                const rj = rtps.map((p, i) => ({...p, r: Math.floor(jit[90 + i]) + 5000}));
+                return [window.spotter.offsetFrom(rtps, caps), window.spotter.offsetFrom(rj, jit),
+                        window.spotter.offsetFrom(rtps.slice(0, 10), caps)];
+            }""")
+            assert abs(k[0] - 5000) <= 1.0 and abs(k[1] - 5000) <= 1.0 and k[2] is None, k
             # the browser sends the codec the server's answer lists first (realtime/peer.py: VP8 unless set to H.264)
             h264 = fr.evaluate("RTCRtpSender.getCapabilities('video').codecs.some(c => c.mimeType === 'video/H264')")
             want = "video/H264" if h264 and peer.preferred_video_codec() == "h264" else "video/VP8"

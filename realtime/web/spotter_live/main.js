@@ -15,13 +15,14 @@
     firstResultAt: null, lastResultAt: null,
     last: null,             // the latest result message
     lat: [],                // overlay latency per drawn result (ms): camera capture → painted
+    latAt: [],              // when each of those was painted (performance.now() ms) and the server's part of it
     srv: [],                // the server's part of it per result (ms): frame received → result ready
     wait: [], pose: [],     // of which: waiting in the server's mailbox for the pose stage, and pose itself (ms)
     rest: [],               // and the rest: RGB conversion, hand-off, everything after pose up to the result (ms)
     sender: null,           // the video sender's totals (outbound-rtp): frames encoded, encode time, pacer time
     error: null,
     captures: [],           // recent local frames' capture times (performance.now() ms), from the preview
-    rtps: [],               // recent analysed frames' RTP timestamps (unwrapped, ms at 90 kHz)
+    rtps: [],               // recent analysed frames: {r: RTP ms (unwrapped, 90 kHz), at: result arrived, srv: server_ms}
     K: null,                // RTP ms − capture ms (one constant per stream), once found
     rtpByT: new Map(),      // stream time t of recent results → their frame's RTP ms (the voice's latency clock)
     countChanges: [],       // [{t, set_index, count, at}] each time a result changed the count (tests, figures)
@@ -107,7 +108,7 @@
   // ---------------------------------------------------------------------------------------- latency clock
   // The analysed frame's RTP timestamp comes back with its result. Chrome stamps RTP = capture time × 90 kHz
   // + a random offset, and the preview tells each local frame's capture time (requestVideoFrameCallback), so
-  // RTP/90 − capture is one constant K per stream: the most frequent difference over recent pairs.
+  // RTP/90 − capture is one constant K per stream (offsetFrom below).
   let rtpLast = null, rtpWrap = 0;
   function rtpMs(rtp) {
     if (rtpLast !== null && rtpLast - rtp > 2147483648) rtpWrap += 4294967296;
@@ -121,27 +122,45 @@
     }
     if (S.stream) video.requestVideoFrameCallback(onPreviewFrame);
   }
-  function findK() {
-    if (S.captures.length < 20 || S.rtps.length < 20) return;
+  // The offset K from recent pairs: rtps [{r: RTP ms, at: result arrived (page ms), srv: server_ms}], captures
+  // [capture ms]. Each offset that matches most analysed frames (within 1.5 ms), about as many as the best one, is a
+  // candidate. A camera whose
+  // frames come at very regular times (Chromium's file camera on a quiet machine) matches at whole numbers of frame
+  // intervals too, since the preview keeps 5 s of frames and the results cover 2 s: K was then sometimes taken 0.8 s
+  // too large, for 2 s at a time. The true K is the smallest candidate that still puts each analysed frame's
+  // capture before the server received it (arrived − server_ms ≥ capture, for 98 % of the results): one frame
+  // interval less already breaks that, since capture → received takes less than one (encode, send, decode).
+  function offsetFrom(rtps, captures) {
+    if (captures.length < 20 || rtps.length < 20) return null;
     const hist = new Map();
-    for (const r of S.rtps) for (const c of S.captures) {
-      const d = Math.round(r - c);
+    for (const p of rtps) for (const c of captures) {
+      const d = Math.round(p.r - c);
       hist.set(d, (hist.get(d) || 0) + 1);
     }
-    let best = null, n = 0;
-    for (const [d, c] of hist) {
-      const m = c + (hist.get(d - 1) || 0) + (hist.get(d + 1) || 0);
-      if (m > n) { n = m; best = d; }
+    const score = d => (hist.get(d) || 0) + (hist.get(d - 1) || 0) + (hist.get(d + 1) || 0);
+    // local maxima (one per cluster of neighbouring bins) that a true match for most analysed frames would give
+    let top = 0;
+    for (const d of hist.keys()) top = Math.max(top, score(d));
+    const cands = [...hist.keys()].filter(d => score(d) >= Math.max(0.6 * rtps.length, 0.9 * top)
+      && score(d) >= score(d - 1) && score(d) > score(d + 1)).sort((a, b) => a - b);
+    if (!cands.length) return null;
+    const physical = d => {
+      const sl = rtps.filter(p => typeof p.srv === "number").map(p => p.at - p.srv - (p.r - d));
+      return !sl.length || sl.filter(x => x >= -1).length >= 0.98 * sl.length;
+    };
+    let best = cands.find(physical);
+    if (best === undefined) best = cands.reduce((a, b) => (score(b) > score(a) ? b : a));
+    let sum = 0, k = 0;
+    for (const p of rtps) for (const c of captures) {
+      const d = p.r - c;
+      if (Math.abs(d - best) <= 1.5) { sum += d; k++; }
     }
-    // a true match for most analysed frames (the preview may miss a few), else keep looking
-    if (n >= 0.6 * S.rtps.length) {
-      let sum = 0, k = 0;
-      for (const r of S.rtps) for (const c of S.captures) {
-        const d = r - c;
-        if (Math.abs(d - best) <= 1.5) { sum += d; k++; }
-      }
-      S.K = sum / k;
-    }
+    return sum / k;
+  }
+  S.offsetFrom = offsetFrom;
+  function findK() {
+    const K = offsetFrom(S.rtps, S.captures);
+    if (K !== null) S.K = K;
   }
   setInterval(() => { if (S.state === "live") findK(); }, 2000);
 
@@ -220,7 +239,10 @@
     }
     if (S.K !== null && r._rtpMs !== undefined) {
       const l = performance.now() - (r._rtpMs - S.K);
-      if (l >= 0 && l < 10000) keep(S.lat, l);
+      if (l >= 0 && l < 10000) {
+        keep(S.lat, l);
+        keep(S.latAt, [Math.round(performance.now()), typeof r.server_ms === "number" ? r.server_ms : null]);
+      }
     }
   }
   function onMessage(ev) {
@@ -243,7 +265,7 @@
     }
     if (typeof r.rtp === "number") {
       r._rtpMs = rtpMs(r.rtp);
-      S.rtps.push(r._rtpMs);
+      S.rtps.push({ r: r._rtpMs, at: now, srv: r.server_ms });
       if (S.rtps.length > 60) S.rtps.shift();
       S.rtpByT.set(r.t, r._rtpMs);
       if (S.rtpByT.size > 900) S.rtpByT.delete(S.rtpByT.keys().next().value);
@@ -262,7 +284,7 @@
   }
 
   // ---------------------------------------------------------------------------------------- the session panel
-  // Streamlit draws the panel beside the picture (streamlit_app.py: the state, the finished sets and their
+  // Streamlit draws the panel beside the picture (streamlit_app.py: the finished sets and their
   // reports) and redraws it only in a rerun. Re-rendering the page after a rerun holds this page's main thread,
   // which paints the overlay, for about a tenth of a second (docs/live.md), so while results arrive the page asks
   // for a rerun only when something the panel shows has changed (panelKey), at most once a PANEL_MIN_MS, by
@@ -271,10 +293,14 @@
   const PANEL_MIN_MS = 1000;
   let panelSent = null, panelWant = null, panelTimer = null, panelAt = -Infinity;
   S.panelPosts = 0;
-  function panelKey(r) { return [r.state, r.sets_done, r.timeline, r.error ? 1 : 0].join("|"); }
+  S.panelAt = [];  // when the page asked Streamlit to redraw the session panel (performance.now() ms)
+  // not the set state: the picture shows it (in set, resting and its countdown); on a clip with holds at the top it
+  // changed 20 times in 80 s, and every rerun showed as a latency spike of 100-200 ms (bench --keep: latency.png)
+  function panelKey(r) { return [r.sets_done, r.timeline, r.error ? 1 : 0].join("|"); }
   S.panelKey = panelKey;
   function sendPanel(live) {
     S.panelPosts++;
+    keep(S.panelAt, Math.round(performance.now()));
     post("streamlit:setComponentValue",
       { value: { live, panel: live ? panelSent : null, n: S.panelPosts }, dataType: "json" });
     panelAt = performance.now();
@@ -365,7 +391,7 @@
     const a = S.args;
     if (!a || S.pc) return;
     S.state = "connecting"; S.error = null; $("error").textContent = ""; S.ready = false; S.onReady = null;
-    S.results = S.drawn = 0; S.lat = []; S.srv = []; S.wait = []; S.pose = []; S.rest = []; S.sender = null;
+    S.results = S.drawn = 0; S.lat = []; S.latAt = []; S.srv = []; S.wait = []; S.pose = []; S.rest = []; S.sender = null;
     S.captures = []; S.rtps = []; S.K = null; S.last = null;
     S.firstResultAt = S.lastResultAt = null; S.cameraAt = null; rtpLast = null; rtpWrap = 0;
     S.rtpByT = new Map(); S.countChanges = []; S.layout = null; S.barsDrawn = 0; S.maxProgress = null;
@@ -531,6 +557,7 @@
   window.spotterStats = function () {
     const span = S.lastResultAt !== null && S.firstResultAt !== null ? (S.lastResultAt - S.firstResultAt) / 1000 : 0;
     return { state: S.state, results: S.results, drawn: S.drawn, span_s: span, lat: S.lat.slice(),
+             lat_at: S.latAt.slice(), panel_at: S.panelAt.slice(), now: performance.now(),
              camera_s: S.cameraAt === null ? 0 : (performance.now() - S.cameraAt) / 1000, ready: S.ready,
              server_ms_p50: pct(S.srv, 50), server_ms_p95: pct(S.srv, 95),
              lat_p50: pct(S.lat, 50), lat_p95: pct(S.lat, 95), clock_found: S.K !== null, last: S.last,
