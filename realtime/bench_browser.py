@@ -578,12 +578,11 @@ def save_latency_series(st: dict, start_ms, folder: Path) -> list[Path]:
     """``latency.csv`` (each painted result: seconds into the run, overlay latency, the server's part of it) and
     ``latency.png`` (the same over time, with the session panel's reruns marked) in ``folder``: a p95 says how bad
     the tail is, the picture says whether it is spread out or comes in bursts, and what the bursts line up with."""
-    lat, at = st.get("lat") or [], st.get("lat_at") or []
-    n = min(len(lat), len(at))
-    if not n:
+    pairs = list(zip(st.get("lat") or [], st.get("lat_at") or []))  # pushed and dropped together by the page
+    if not pairs:
         return []
-    t0 = start_ms if isinstance(start_ms, (int, float)) else at[0][0]
-    rows = [((at[i][0] - t0) / 1000.0, float(lat[i]), at[i][1]) for i in range(len(lat) - n, len(lat))]
+    t0 = start_ms if isinstance(start_ms, (int, float)) else pairs[0][1][0]
+    rows = [((painted - t0) / 1000.0, float(l), srv) for l, (painted, srv) in pairs]
     reruns = [(t - t0) / 1000.0 for t in (st.get("panel_at") or []) if t >= t0]
     folder.mkdir(parents=True, exist_ok=True)
     csv_path = folder / "latency.csv"

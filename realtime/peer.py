@@ -149,14 +149,12 @@ class _EstimateFloor:
     def __init__(self, estimator, floor_bps: int):
         self.estimator = estimator
         self.floor_bps = int(floor_bps)
-        self.lowest_bps: Optional[int] = None  # the lowest estimate seen (for logs and tests)
 
     def add(self, *args, **kwargs):
         out = self.estimator.add(*args, **kwargs)
         if out is None:
             return None
         bitrate, ssrcs = out
-        self.lowest_bps = int(bitrate) if self.lowest_bps is None else min(self.lowest_bps, int(bitrate))
         return max(int(bitrate), self.floor_bps), ssrcs
 
 

@@ -238,10 +238,10 @@
       }
     }
     if (S.K !== null && r._rtpMs !== undefined) {
-      const l = performance.now() - (r._rtpMs - S.K);
+      const now = performance.now(), l = now - (r._rtpMs - S.K);
       if (l >= 0 && l < 10000) {
         keep(S.lat, l);
-        keep(S.latAt, [Math.round(performance.now()), typeof r.server_ms === "number" ? r.server_ms : null]);
+        keep(S.latAt, [Math.round(now), typeof r.server_ms === "number" ? r.server_ms : null]);
       }
     }
   }
