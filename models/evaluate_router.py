@@ -23,8 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.movement.router import LABELS, WEIGHTS_DIR, LiveRouter, Router, load_router
+
 from .manifest import read_manifest
-from .router import LABELS, WEIGHTS_DIR, LiveRouter, Router, load_router
 
 UNKNOWN_MAX_CONF = 0.8
 PATTERNS = ("all", "half", "irregular")
@@ -151,7 +152,7 @@ def summarise(clips: list[dict], kind: str, manifest: str, live: bool = True) ->
 
 
 def _time_one_window(router: Router, reps: int = 50) -> float:
-    from .features import N_FEAT, T
+    from pipeline.movement.router.features import N_FEAT, T
 
     x = np.random.default_rng(0).normal(0, 1, (1, T, N_FEAT)).astype(np.float32)
     e = np.array([0.1], np.float32)
@@ -225,8 +226,8 @@ def _row(r: dict, what: str) -> str:
 
 
 def write_model_card(meta: dict, results: dict, train_log: list[str], path: Path | None = None) -> Path:
-    from .features import NEG_RANGE, POS_RANGE
-    from .nets import RouterNet, n_params
+    from pipeline.movement.router.features import NEG_RANGE, POS_RANGE
+    from pipeline.movement.router.nets import RouterNet, n_params
 
     path = path or Path(__file__).resolve().parent / "MODEL_CARD.md"
     d = meta["decision"]
@@ -282,13 +283,13 @@ Labels: {', '.join(meta['labels'])}.
 * **Network** (`models/weights/router.pt`): the mean probability of {n_members} residual temporal CNNs (the fold models
   below; 1x1 input conv, three dilated 5-tap conv blocks, mean+max pooling, linear head), {n_params(RouterNet(meta['n_feat'], n_cls=len(meta['labels'])))} parameters each, over windows of
   {meta['samples']} samples at {meta['rate_hz']:g} Hz (~{meta['window_s']} s) resampled from the real timestamps of the
-  cleaned pose. Features (`models/features.py`, shared by training and inference, {meta['n_feat']} per step):
+  cleaned pose. Features (`pipeline/movement/router/features.py`, shared by training and inference, {meta['n_feat']} per step):
   body-scale-normalised 2D and 3D landmarks, 2D/3D joint angles, segment directions, visibility, and the
   velocities of landmarks and angles; canonicalised for mirror and scale invariance.
 * **Baseline** (`models/weights/router_baseline.npz`): scikit-learn HistGradientBoosting over window statistics
   (mean, std, min, max, mean |delta| of the 2D landmarks, angles, segment directions, visibility + motion energy),
   trained on the synthetic windows only, exported to plain arrays and evaluated with numpy (no pickle).
-* **Decision** (`models/router.py: Decider`, one causal procedure for both clocks): a window every {meta['hop_s']} s;
+* **Decision** (`pipeline/movement/router/core.py: Decider`, one causal procedure for both clocks): a window every {meta['hop_s']} s;
   windows below the motion gate {d['gate']} (body-scale units, calibrated on synthetic still poses) are idle and do not
   vote. Commit when, over the last {d['commit_s']} s of moving windows, an exercise has mean probability >= {d['commit_p']},
   leads every other label (unknown included) by >= {d['margin']} and is the top label (p >= {d['min_p']}) of >= {d['vote_frac']:.0%} of

@@ -26,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .features import HOP_S, WIN_S, ClipArrays, clip_windows, motion_energy, resample
+from pipeline.movement.router.features import HOP_S, WIN_S, ClipArrays, clip_windows
+
 from .manifest import ClipRow, read_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,7 +124,7 @@ def make_segments(rows: list[ClipRow], gate: float = 0.05) -> dict:
     from pipeline.movement.run import MovementRun
     from pipeline.pose.track import clean_track
 
-    from .router import EXERCISES
+    from pipeline.movement.router import EXERCISES
 
     out = {}
     for r in rows:
@@ -252,7 +253,7 @@ def clip_real_windows(row: ClipRow, track, seg: dict | None, n_aug: int, seed: i
         E.append(e.astype(np.float32))
         Y.append(y)
     if not X:
-        from .features import N_FEAT, T
+        from pipeline.movement.router.features import N_FEAT, T
 
         return np.zeros((0, T, N_FEAT), np.float16), np.zeros(0, np.float32), np.zeros(0, np.int64)
     return np.concatenate(X), np.concatenate(E), np.concatenate(Y)
@@ -284,7 +285,7 @@ def real_dataset(rows: list[ClipRow], labels, n_aug: int, seed: int, log=print):
 def main(argv=None) -> int:
     import argparse
 
-    from .router import LABELS
+    from pipeline.movement.router import LABELS
 
     ap = argparse.ArgumentParser(description="Dev-clip spans and folds for the router's real training data.")
     ap.add_argument("--segments", action="store_true", help=f"rebuild {SEGMENTS.relative_to(ROOT)}")

@@ -23,8 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .features import FEATURE_VERSION, HOP_S, N_FEAT, NEG_RANGE, POS_RANGE, RATE, WIN_S, ClipArrays, T, clip_windows
-from .router import LABELS, UNKNOWN, WEIGHTS_DIR, DecisionParams
+from pipeline.movement.router import LABELS, UNKNOWN, WEIGHTS_DIR, DecisionParams
+from pipeline.movement.router.features import (FEATURE_VERSION, HOP_S, N_FEAT, NEG_RANGE, POS_RANGE, RATE, WIN_S, ClipArrays,
+                                              T, clip_windows)
 
 CLASS_MIX = {"squat": 0.13, "push_up": 0.12, "shoulder_press": 0.12, "deadlift": 0.14, "lunge": 0.14, "unknown": 0.35}
 N_CLS = len(LABELS)
@@ -95,7 +96,7 @@ def train_net(X, Y, G, seed: int, epochs: int, log, Xr=None, Yr=None, val_clips=
     import torch
     from torch import nn
 
-    from .nets import RouterNet, n_params
+    from pipeline.movement.router.nets import RouterNet, n_params
 
     torch.manual_seed(seed)
     keep = Y >= 0
@@ -299,7 +300,7 @@ def main(argv=None):
     (out / "train_log.txt").write_text("\n".join(lines) + "\n")
     if a.no_eval:
         return
-    import models.router as R
+    import pipeline.movement.router.core as R
 
     from .evaluate_router import evaluate_all, format_router_eval, write_model_card
 

@@ -160,7 +160,7 @@ class LivePipeline:
 
     def flush(self) -> None:
         """Work the last frame made due that its own state does not need: the router's window scoring
-        (:meth:`models.router.LiveRouter.flush`). A live session calls it once the frame's result has gone out; the
+        (:meth:`pipeline.movement.router.LiveRouter.flush`). A live session calls it once the frame's result has gone out; the
         next :meth:`process_pose` or :meth:`finish` does it first otherwise, so the decisions are the same."""
         if self.router is not None and hasattr(self.router, "flush"):
             self.router.flush()

@@ -44,7 +44,6 @@ import os
 import re
 import secrets
 import threading
-import time
 import weakref
 from pathlib import Path
 from typing import Optional

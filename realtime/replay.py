@@ -296,14 +296,6 @@ def replay(video: str, realtime: bool = False, exercise: str | None = None, *, w
             "speech": [u.as_dict() for u in session.speech.history()], "speech_timing": session.speech.timing()}
 
 
-def replay_dict(video: str, realtime: bool = False, exercise: str | None = None) -> dict:
-    """The object ``--json`` prints: ``{"sets": [{exercise, reps, start_s, end_s}], "timing": {...}}``."""
-    r = replay(video, realtime=realtime, exercise=exercise)
-    keep = ("processed_fps", "dropped_ratio", "latency_ms_p50", "latency_ms_p95")
-    return {"sets": r["sets"], "timing": {k: r["timing"][k] for k in keep},
-            "details": {k: v for k, v in r["timing"].items() if k not in keep}}
-
-
 def format_replay(r: dict) -> str:
     tm = r["timing"]
     lines = [f"{r['video']}: replayed over {'aiortc loopback' if r.get('transport') != 'direct' else 'direct feed'} "

@@ -42,7 +42,7 @@ from pipeline.movement.run import SetResult
 from .overlay import CueGate, Overlay
 from .recorder import JsonlLog, VideoRecorder
 from .reports import SetEntry, SetReporter
-from .speech import Speech, SpeechConfig, Utterance
+from .speech import Speech, SpeechConfig
 
 log = logging.getLogger(__name__)
 
@@ -543,14 +543,6 @@ class LiveSession:
                 "last_set_reps": self.speech.planner.last_set_reps, "speech_seq": self.speech.seq}
 
     # ------------------------------------------------------------------ the voice, for the page
-    def speech_events(self, after: int = 0) -> list[Utterance]:
-        """Utterances whose audio is ready (or that are final without audio: muted, text only, dropped) with a
-        sequence number above ``after``, oldest first: ``seq, t, kind, text, status, wav`` (WAV bytes, 16-bit mono)
-        and ``audio_ms``; ``Utterance.message()`` is the JSON the page channel can send. The last
-        ``SpeechConfig.keep`` are kept. ``status().speech_seq`` / ``brief()["speech_seq"]`` is the newest one.
-        To be pushed instead of polled: set ``session.speech.sink = callable(utterance)`` (speech worker thread,
-        must not block)."""
-        return self.speech.events(after)
 
     def set_speech(self, *, muted: Optional[bool] = None, count: Optional[str] = None,
                    volume: Optional[float] = None) -> None:

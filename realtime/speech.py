@@ -633,7 +633,7 @@ class Speech:
 # ------------------------------------------------------------------------------------------------ try it out
 def main(argv: list[str] | None = None) -> int:
     """``python -m realtime.speech say TEXT --out FILE.wav``: the audio of a phrase as the session produces it.
-    The benchmark is ``python -m realtime.speech_bench``."""
+    The benchmark is ``python -m realtime.tools.speech_bench``."""
     import argparse
 
     p = argparse.ArgumentParser(prog="python -m realtime.speech", description="the voice: try a phrase")

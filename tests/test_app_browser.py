@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from realtime import peer
-from realtime.bench_browser import (KEYS, App, camera_file, chromium_path, component_frame, open_page, stored_sets,
+from realtime.tools.bench_browser import (KEYS, App, camera_file, chromium_path, component_frame, open_page, stored_sets,
                                     wait_camera, wait_results)
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from models.manifest import read_manifest
-from models.router import LABELS
+from pipeline.movement.router import LABELS
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SPOTTER_SHARED", ROOT.parent / "shared"))
@@ -91,8 +91,8 @@ def test_no_dev_negative_gets_a_rep(row, pattern):
 
 
 def _min_auto_s() -> float:
-    from models.router import HOP_S, DecisionParams
-    from models.features import WIN_S
+    from pipeline.movement.router import HOP_S, DecisionParams
+    from pipeline.movement.router.features import WIN_S
 
     return WIN_S + DecisionParams().commit_s + HOP_S
 
@@ -185,7 +185,7 @@ def test_a_set_then_jumping_jacks_stops_counting():
 def test_unsure_but_repeating_offers_the_choice():
     """A router that cannot commit (its commit threshold set out of reach) on a real squat set: the live state says
     which exercises it could be, squat first; on a held plank (no movement) it offers nothing."""
-    from models.router import LiveRouter, load_router
+    from pipeline.movement.router import LiveRouter, load_router
     from pipeline.pose.track import clean_track, extract_pose
 
     _router_or_skip()
@@ -205,7 +205,7 @@ def test_unsure_but_repeating_offers_the_choice():
 def test_live_pipeline_exposes_the_suggestion_and_the_choice_counts():
     """The same unsure router inside the live pipeline: ``LiveState.suggestion`` carries the candidates and no rep is
     counted; choosing the first candidate (``override``) replays the recent frames and counts the set."""
-    from models.router import LiveRouter, load_router
+    from pipeline.movement.router import LiveRouter, load_router
     from pipeline.live import LivePipeline
     from pipeline.pose.track import extract_pose
 

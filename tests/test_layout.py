@@ -65,6 +65,18 @@ def test_only_tools_import_realtime():
     assert not bad, bad
 
 
+def test_runtime_never_imports_training_or_tools():
+    """The arrows run one way: ``models/`` (training, data, weights) imports ``pipeline``; nothing in ``pipeline`` but
+    the command line on top of everything (``pipeline/tools``) imports ``models`` (the runtime router is
+    ``pipeline/movement/router``); the live engine never imports its tools (``realtime/tools``)."""
+    bad = [f"{m} imports {i}" for m, p in _files("pipeline").items() if not m.startswith("pipeline.tools")
+           for i in _imports(p) if i == "models" or i.startswith("models.")]
+    bad += [f"{m} imports {i}" for m, p in _files("realtime").items() if not m.startswith("realtime.tools")
+            for i in _imports(p) if i.startswith("realtime.tools")]
+    assert not bad, bad
+    assert any(i.startswith("pipeline.") for i in _imports(ROOT / "models" / "train_router.py"))
+
+
 def test_stages_import_only_their_own_or_earlier_stages():
     bad = []
     for m, p in _files("pipeline").items():

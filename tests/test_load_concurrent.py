@@ -4,7 +4,7 @@ with its own MediaPipe pose model and the exercise router, all recorded into one
 its own clip (the batch count), recognise its own exercise, and keep its own files: no state crosses.
 
 Frames are processed as fast as the machine allows (every frame, a few in flight per link), so the counts are
-exact; the per-session processed fps is printed. ``realtime.bench.bench_concurrent`` is the real-time version
+exact; the per-session processed fps is printed. ``realtime.tools.bench.bench_concurrent`` is the real-time version
 (frames at camera pace, stale ones dropped) that reports fps/dropped/latency per session.
 """
 from __future__ import annotations

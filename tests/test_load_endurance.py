@@ -1,7 +1,7 @@
 """A long live session in fast-forward: thousands of frames through one ``LiveSession`` (cached poses of a real
 clip, looped with pauses so sets keep ending) and every container the session keeps stays bounded: timing
 samples, cue history, the set timeline's reports (older ones are read back from the store), the pipeline's
-frames (finished sets release theirs), error logging. The 10-minute wall-clock run is ``realtime.bench``
+frames (finished sets release theirs), error logging. The 10-minute wall-clock run is ``realtime.tools.bench``
 (figures in docs/live.md)."""
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 
 import numpy as np
+import pytest
 from conftest import MANIFEST, clip_path
 
 from pipeline.movement.exercises import REGISTRY, get

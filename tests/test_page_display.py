@@ -1,5 +1,5 @@
 """The distance display as the page draws it (realtime/web/spotter_live/draw.js), on a synthetic picture: a drawn
-figure in a drawn room and made-up result messages (``realtime/page_demo.py``), in headless Chromium. No clip, no
+figure in a drawn room and made-up result messages (``realtime/tools/page_demo.py``), in headless Chromium. No clip, no
 camera, no server: what is checked is what lands on the canvas, read back pixel by pixel.
 
 Also the Streamlit side: the set report lists borderline findings apart from the issues, and the focus layout.
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from conftest import history_page
 
-from realtime.bench_browser import chromium_path
+from realtime.tools.bench_browser import chromium_path
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,7 +25,7 @@ def harness():
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed (.ci/install_browser.sh)")
     if chromium_path() is None:
         pytest.skip("chromium not installed (run .ci/install_browser.sh)")
-    from realtime.page_demo import Harness
+    from realtime.tools.page_demo import Harness
 
     with sync_api.sync_playwright() as pw:
         hs = Harness(pw)
@@ -47,7 +47,7 @@ def _column(hs, bar, frac0: float, frac1: float) -> np.ndarray:
 
 @browser
 def test_the_count_is_a_sixth_of_the_picture_and_the_bar_fills_toward_the_target(harness):
-    from realtime.page_demo import H, result
+    from realtime.tools.page_demo import H, result
 
     lay = harness.show(result(count=7, progress=0.5, progress_kind="depth", cue=None))
     c = lay["count"]
@@ -79,7 +79,7 @@ def test_the_count_is_a_sixth_of_the_picture_and_the_bar_fills_toward_the_target
 
 @browser
 def test_cue_set_state_and_set_up_are_drawn_in_words(harness):
-    from realtime.page_demo import H, STATES, result
+    from realtime.tools.page_demo import H, STATES, result
 
     lay = harness.show(result(cue="Chest up."))
     b = lay["banner"]
@@ -109,7 +109,7 @@ def test_cue_set_state_and_set_up_are_drawn_in_words(harness):
 
 @browser
 def test_focus_puts_the_picture_on_the_whole_screen(harness):
-    from realtime.page_demo import result
+    from realtime.tools.page_demo import result
 
     harness.show(result())
     assert harness.focus(), "the Fullscreen API refused the component's container"

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from realtime.bench_browser import (App, camera_file, chromium_path, component_frame, open_page, stored_sets,
+from realtime.tools.bench_browser import (App, camera_file, chromium_path, component_frame, open_page, stored_sets,
                                     wait_results)
 
 ROOT = Path(__file__).resolve().parents[1]

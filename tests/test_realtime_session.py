@@ -135,7 +135,7 @@ def test_router_scoring_runs_after_the_frames_result_is_out():
     """Automatic exercise: scoring a router window (~7 ms, every ~8th frame) runs once the frame that made it due
     has published its result (LiveRouter.flush after the result sink), not before; every window is still scored and
     the sets are the same as the batch count."""
-    from models.features import HOP_S, WIN_S
+    from pipeline.movement.router.features import HOP_S, WIN_S
     from pipeline.movement.routing import live_router
 
     if live_router() is None:

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.features import N_FEAT, T, features_from_window, motion_energy
-from models.router import LABELS, UNKNOWN, WEIGHTS_DIR, DecisionParams, LiveRouter, Router, decide, load_router
+from pipeline.movement.router.features import N_FEAT, T, features_from_window, motion_energy
+from pipeline.movement.router import LABELS, UNKNOWN, WEIGHTS_DIR, DecisionParams, LiveRouter, Router, decide, load_router
 from pipeline.pose.landmarks import MIRROR
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -161,7 +161,7 @@ def test_switch_and_drop_and_last_label():
     assert d.label == "lunge" and d.t_commit > ends[12]
     P = np.array([_p("squat", 0.85)] * 12 + [_p("unknown", 0.9)] * 30)
     assert decide(np.arange(len(P)) * 0.25 + 1.5, P, np.full(len(P), 0.2), prm, "model").label == "squat"
-    from models.router import Decider
+    from pipeline.movement.router import Decider
 
     dd = Decider(prm)
     for k, p in enumerate(P):
@@ -202,7 +202,7 @@ def test_short_clip_is_settled_at_the_end():
 
 
 def test_repetition_score():
-    from models.router import repetition_score
+    from pipeline.movement.router import repetition_score
 
     t = np.arange(48) * 0.25
     rng = np.random.default_rng(0)
@@ -221,7 +221,7 @@ def test_shipped_weights_small_and_load():
     for f in ("router.pt", "router_baseline.npz", "router_meta.json"):
         assert (WEIGHTS_DIR / f).exists()
     assert (WEIGHTS_DIR / "router.pt").stat().st_size < 1_500_000
-    from models.nets import n_params
+    from pipeline.movement.router.nets import n_params
 
     r = load_router("model")
     assert all(n_params(n) <= 300_000 for n in r.nets)
@@ -340,7 +340,7 @@ def test_live_router_scores_due_windows_in_flush_with_the_same_decisions():
     """update() only notes the windows a frame makes due; flush() scores them (the live session calls it once the
     frame's result is out), else the next update() or finish() does: flushing after every frame gives the same
     states, windows and commit time as never flushing, and update() itself then scores nothing."""
-    from models.features import HOP_S, WIN_S
+    from pipeline.movement.router.features import HOP_S, WIN_S
     from models.synth import synth_clip, to_pose_frames
     from pipeline.pose.cleaning import PoseCleaner
 

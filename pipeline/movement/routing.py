@@ -13,7 +13,7 @@ from .exercises import names as _exercise_names
 
 log = logging.getLogger(__name__)
 SUPPORTED = tuple(_exercise_names())  # the exercise modules registered in exercises/ (one place for the labels)
-# the router's labels (models/router.py) may run ahead of the modules: a label without a module is reported as unknown
+# the router's labels (pipeline/movement/router/core.py) may run ahead of the modules: a label without a module is reported as unknown
 
 
 @dataclass
@@ -37,7 +37,7 @@ class Decision:
 
 def _load(kind: str = "model"):
     try:
-        from models.router import load_router
+        from .router import load_router
 
         return load_router(kind)
     except Exception as e:  # missing or corrupt weights: degrade, never crash
@@ -73,6 +73,6 @@ def live_router(kind: str = "model"):
     router = _load(kind)
     if router is None:
         return None
-    from models.router import LiveRouter
+    from .router import LiveRouter
 
     return LiveRouter(router)

@@ -85,9 +85,3 @@ class MediaPipePose:
         if self._pose is not None:
             self._pose.close()
             self._pose = None
-
-
-def make_estimator(backend: str = "mediapipe") -> PoseEstimator:
-    if backend == "mediapipe":
-        return MediaPipePose()
-    raise ValueError(f"unknown pose backend: {backend}")

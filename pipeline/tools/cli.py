@@ -99,7 +99,7 @@ def cmd_bench(a: argparse.Namespace) -> int:
     if a.what == "live":
         if not a.clip:
             raise SpotterError("bench live needs a CLIP")
-        from realtime.bench import bench_live
+        from realtime.tools.bench import bench_live
 
         bench_live(a.clip, seconds=a.seconds or 60.0, webrtc=a.webrtc, json_out=a.json)
         return 0
@@ -107,14 +107,14 @@ def cmd_bench(a: argparse.Namespace) -> int:
         clips = [c for c in [a.clip, *a.more] if c]
         if len(clips) < 2:
             raise SpotterError("bench concurrent needs two or more CLIPs")
-        from realtime.bench import bench_concurrent
+        from realtime.tools.bench import bench_concurrent
 
         bench_concurrent(clips, seconds=a.seconds or 60.0, webrtc=True, json_out=a.json)
         return 0
     if a.what == "browser":
         if not a.clip:
             raise SpotterError("bench browser needs a CLIP")
-        from realtime.bench_browser import bench_browser
+        from realtime.tools.bench_browser import bench_browser
 
         bench_browser(a.clip, seconds=a.seconds, json_out=a.json, loops=a.loops)
         return 0

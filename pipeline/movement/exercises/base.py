@@ -89,12 +89,6 @@ class IssueRule:
     alt: tuple["IssueRule", ...] = ()
     unmeasured_reason: str = ""  # shown when the metric could not be measured on a rep
 
-    def fires(self, value: float | None) -> bool:
-        """Past the threshold at all (raised *or* borderline)."""
-        if value is None or not math.isfinite(value):
-            return False
-        return value > self.threshold if self.op == ">" else value < self.threshold
-
     def past(self, value: float) -> float:
         """How far ``value`` is past the threshold, in the metric's unit (negative: on the good side)."""
         return (value - self.threshold) if self.op == ">" else (self.threshold - value)
@@ -233,13 +227,6 @@ class Exercise:
         hi = top if math.isfinite(top) else self.params.prior_top
         hi = max(hi, tg.value + self.params.min_rom)
         return float(min(1.0, max(0.0, (hi - x) / (hi - tg.value))))
-
-    def live_cue(self, code: str) -> str:
-        for r in self.issue_rules:
-            if r.code == code:
-                return r.cue
-        return ""
-
 
 # ---------------------------------------------------------------------------
 # helpers shared by the modules

@@ -1,7 +1,7 @@
 """Exercise router: which exercise is the athlete doing (squat, push_up, shoulder_press, deadlift, lunge) or ``unknown``.
 
 * Windows of ~1.5 s of cleaned pose, on a fixed grid every ``HOP_S`` from the first frame, are turned into
-  features by :func:`models.features.window_features` (the same function used in training) and scored by
+  features by :func:`.features.window_features` (the same function used in training) and scored by
   the network (``kind="model"``) or the boosted-trees baseline (``kind="baseline"``).
 * A motion-energy gate marks windows where the body barely moves (standing still, a held plank, rests
   between reps) as *idle*: they neither vote nor break a vote. The network is the classifier; the gate
@@ -22,9 +22,10 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections import deque
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -34,9 +35,11 @@ from .features import HOP_S, MAX_GAP_S, WIN_S, ClipArrays, clip_windows, window_
 LABELS = ("squat", "push_up", "shoulder_press", "deadlift", "lunge", "unknown")
 UNKNOWN = len(LABELS) - 1
 EXERCISES = LABELS[:UNKNOWN]
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+# the shipped weights live with their training code in models/weights (read as files; nothing here imports models/);
+# SPOTTER_ROUTER_WEIGHTS points elsewhere (a retrained router)
+WEIGHTS_DIR = Path(os.environ.get("SPOTTER_ROUTER_WEIGHTS") or Path(__file__).resolve().parents[3] / "models" / "weights")
 # columns of the per-step features holding the 2D and 3D joint angles (elbow, shoulder, hip, knee; left, right), and
-# the visibility of the knees and ankles (models/features.py)
+# the visibility of the knees and ankles (pipeline/movement/router/features.py)
 _ANG0 = 15 * 2 + 15 * 3
 _VIS_LEGS = [15 * 2 + 15 * 3 + 16 + 18 + k for k in (9, 10, 11, 12)]
 # the image y (down) of the wrists and the shoulders among the first 30 columns (the 15 key points' x, y)
@@ -307,7 +310,7 @@ class Router:
             self.member = member
             self._torch = torch
         elif kind == "baseline":
-            from .baseline import TreeEnsemble
+            from .trees import TreeEnsemble
 
             self.trees = TreeEnsemble.load(wd / "router_baseline.npz")
         else:
@@ -323,7 +326,7 @@ class Router:
                 x = self._torch.from_numpy(np.ascontiguousarray(feats, np.float32))
                 p = sum(self._torch.softmax(net(x), -1) for net in self.nets).numpy() / len(self.nets)
         else:
-            from .baseline import window_stats
+            from .trees import window_stats
 
             p = self.trees.predict_proba(window_stats(feats, energy)).astype(np.float32)
         if self._cols == list(range(len(LABELS))):
@@ -575,6 +578,6 @@ def exercise_dict(dec: RouterDecision, live_commit_s: float | None = None) -> di
             "live_commit_s": live_commit_s, "note": dec.note}
 
 
-__all__ = ["exercise_dict", "LABELS", "EXERCISES", "RouterDecision", "LiveRouterState", "Router", "LiveRouter",
+__all__ = ["exercise_dict", "LABELS", "EXERCISES", "UNKNOWN", "WEIGHTS_DIR", "HOP_S", "WIN_S", "RouterDecision", "LiveRouterState", "Router", "LiveRouter",
            "load_router", "decide", "Decider", "DecisionParams", "live_run", "window_ends", "repetition_score",
            "final_window_end"]

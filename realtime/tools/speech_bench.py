@@ -1,6 +1,6 @@
 """The voice's figures: synthesis per phrase, and rep → spoken count latency in a real-time live session.
 
-    python -m realtime.speech_bench [CLIP --exercise NAME] [--seconds S] [--json]
+    python -m realtime.tools.speech_bench [CLIP --exercise NAME] [--seconds S] [--json]
 
 Without a clip: espeak-ng's start, then each phrase's first synthesis (+ WAV) and a cached one. With a clip: the
 clip fed at its own pace into a threaded :class:`~realtime.session.LiveSession` (MediaPipe pose, direct feed),
@@ -16,8 +16,8 @@ import os
 import sys
 import time
 
-from .replay import replay
-from .speech import CACHE, PRAISE, REST_OVER, EspeakVoice, audio_ms_of, render, wav_bytes
+from ..replay import replay
+from ..speech import CACHE, PRAISE, REST_OVER, EspeakVoice, audio_ms_of, render, wav_bytes
 
 
 def bench(clip: str | None = None, exercise: str | None = None, seconds: float | None = None) -> dict:
@@ -58,7 +58,7 @@ def bench(clip: str | None = None, exercise: str | None = None, seconds: float |
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("GLOG_minloglevel", "2")
-    p = argparse.ArgumentParser(prog="python -m realtime.speech_bench", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m realtime.tools.speech_bench", description=__doc__.split("\n")[0])
     p.add_argument("clip", nargs="?")
     p.add_argument("--exercise", default=None)
     p.add_argument("--seconds", type=float, default=None, help="stop the clip after this many seconds")

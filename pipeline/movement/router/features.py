@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.pose.landmarks import MIRROR
+from ...pose.landmarks import MIRROR
 
 RATE = 16.0  # Hz after resampling
 T = 24  # samples per window -> (T-1)/RATE = 1.44 s

@@ -46,7 +46,7 @@ from typing import Optional
 
 from pipeline.errors import InputError, SpotterError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 KEYS = ("processed_fps", "dropped_ratio", "overlay_latency_ms_p50", "overlay_latency_ms_p95", "server_cpu_cores",
         "browser_cpu_cores", "reps", "seconds")
 CHROME_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -264,7 +264,7 @@ class App:
         self.log_path = log
         self._log = open(log, "w")
         e = dict(os.environ, SPOTTER_DATA=str(data), GLOG_minloglevel="2", **(env or {}))
-        from .app_server import command
+        from ..app_server import command
 
         self.proc = subprocess.Popen(command(self.port), cwd=ROOT, env=e, stdout=self._log, stderr=subprocess.STDOUT)
 
@@ -373,7 +373,7 @@ def wait_camera(page, frame, seconds: float, progress: bool = False) -> None:
 
 def stored_sets(data: Path, source: Optional[str] = None, timeout: float = 60.0) -> tuple[Optional[dict], list]:
     """The newest session in the data folder once it has ended, and its sets."""
-    from .store import Store
+    from ..store import Store
 
     store = Store(data)
     deadline = time.time() + timeout

@@ -19,8 +19,8 @@ import numpy as np
 
 from pipeline.pose.estimator import MediaPipePose
 
-from .replay import _open_reader
-from .session import LiveSession, SessionConfig
+from ..replay import _open_reader
+from ..session import LiveSession, SessionConfig
 
 
 class _TimedPose:
@@ -142,7 +142,7 @@ def bench_live(clip: str, seconds: float = 60, webrtc: bool = False, json_out: b
     cpu0 = time.process_time()
     th = _sampler(rss, t0, stop)
     if webrtc:
-        from .replay import _webrtc_replay
+        from ..replay import _webrtc_replay
 
         orig = s.on_frame
 
@@ -239,7 +239,7 @@ def bench_concurrent(clips: list[str], seconds: float = 60, webrtc: bool = True,
     th = _sampler(rss, t0, stop)
     links: list[dict] = []
     if webrtc:
-        from .replay import _webrtc_replay
+        from ..replay import _webrtc_replay
 
         async def all_links():
             return await asyncio.gather(*[_webrtc_replay(c, s, True, frames=_looped(f, seconds))
@@ -299,7 +299,7 @@ if __name__ == "__main__":
     a = p.parse_args()
     store = None
     if a.record:
-        from .store import Store
+        from ..store import Store
 
         store = Store(a.record)
     if a.concurrent:

@@ -1,7 +1,7 @@
 """The live page's distance display on a synthetic picture: a drawn figure in a drawn room (no clip, no camera, no
 server) under the overlay ``realtime/web/spotter_live/draw.js`` paints from made-up result messages.
 
-    python -m realtime.page_demo docs/img      # the focus-mode screenshots of docs/voice.md
+    python -m realtime.tools.page_demo docs/img      # the focus-mode screenshots of docs/voice.md
 
 The component's own ``index.html`` is opened from the repository in headless Chromium (Playwright, Debian's
 ``chromium``), the synthetic picture is its video's poster, and :func:`draw` calls ``SpotterDraw.draw`` with a
@@ -19,7 +19,7 @@ from typing import Optional
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 COMPONENT = ROOT / "realtime" / "web" / "spotter_live" / "index.html"
 W, H = 640, 480
 
@@ -182,7 +182,7 @@ def screenshots(out: Path, names=None) -> list[Path]:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m realtime.page_demo", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m realtime.tools.page_demo", description=__doc__.split("\n")[0])
     ap.add_argument("out", type=Path, help="folder for the PNG screenshots (docs/img)")
     ap.add_argument("--only", nargs="*", choices=list(STATES), default=None)
     a = ap.parse_args(argv)
