@@ -35,3 +35,28 @@ class ReplayedPose:
 
     def close(self) -> None:
         pass
+
+
+class CachedPose:
+    """Known landmarks looked up by timestamp (nearest within ``tol``): right even when the session drops frames
+    (a threaded session under a real-time feed), unlike :class:`ReplayedPose`. Frames with no known pose at
+    their time get an empty pose. ``offset``: added to the cached timestamps (a clip played from ``offset`` s)."""
+
+    name = "cached"
+
+    def __init__(self, frames: Iterable[PoseFrame], tol: float = 0.02, offset: float = 0.0):
+        self._frames = list(frames)
+        self._t = np.array([pf.t + offset for pf in self._frames], float)
+        self.tol = tol
+
+    def process(self, rgb: np.ndarray, t: float) -> PoseFrame:
+        if len(self._t):
+            i = int(np.clip(np.searchsorted(self._t, t), 1, len(self._t) - 1)) if len(self._t) > 1 else 0
+            j = min((i - 1, i) if i > 0 else (i,), key=lambda k: abs(self._t[k] - t))
+            if abs(self._t[j] - t) <= self.tol:
+                return dataclasses.replace(self._frames[j], t=t)
+        h, w = rgb.shape[:2]
+        return PoseFrame.empty(t, w, h)
+
+    def close(self) -> None:
+        pass

@@ -77,11 +77,15 @@ def cmd_eval(a: argparse.Namespace) -> int:
     if a.faults:
         from .faults import run_faults
 
+        if not a.manifest:
+            raise SpotterError("eval --faults needs a MANIFEST")
         return run_faults([a.manifest, *a.more], a.json, assume_clean=a.assume_clean,
                           constructed=not a.no_constructed)
     from .evaluate import run_eval
 
-    return run_eval(a.manifest, a.exercise_from_manifest, a.json, router_report=not a.no_router_report)
+    manifests = [m for m in [a.manifest, *a.more] if m]
+    return run_eval(manifests, a.exercise_from_manifest, a.json, router_report=not a.no_router_report,
+                    codec_kbps=None if a.no_codec else a.codec_kbps, heldout=not a.no_heldout)
 
 
 def cmd_bench(a: argparse.Namespace) -> int:
@@ -163,9 +167,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="no audio: what the voice would say is still listed (\"muted\": true, audio_ms 0)")
     rp.set_defaults(func=cmd_replay)
 
-    ev = sub.add_parser("eval", help="evaluate rep counting and exercise routing on a manifest of clips")
-    ev.add_argument("manifest")
-    ev.add_argument("more", nargs="*", help="--faults: more manifests, scored together")
+    ev = sub.add_parser("eval", help="evaluate rep counting and exercise routing on manifests of clips")
+    ev.add_argument("manifest", nargs="?", default=None,
+                    help="a manifest.csv (default: the three dev sets in ../shared/data)")
+    ev.add_argument("more", nargs="*", help="more manifests, scored together")
     ev.add_argument("--faults", action="store_true",
                     help="judge form faults: the manifest's fault column vs the issues raised, per rule and per clip, "
                          "plus constructed faults (see docs/judgement.md)")
@@ -177,6 +182,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true")
     ev.add_argument("--no-router-report", action="store_true",
                     help="skip the router's network-vs-baseline evaluation")
+    ev.add_argument("--codec-kbps", type=int, default=1000, metavar="KBPS",
+                    help="also count each clip as a webcam stream delivers it: 640x480, at most 30 fps, VP8 at this "
+                         "bitrate and back (default 1000; cached after the first run)")
+    ev.add_argument("--no-codec", action="store_true", help="skip the webcam (VP8) runs")
+    ev.add_argument("--no-heldout", action="store_true",
+                    help="route with the shipped ensemble instead of the fold model that never saw each clip's source")
     ev.set_defaults(func=cmd_eval)
 
     be = sub.add_parser("bench", help="speed benchmarks that print figures")

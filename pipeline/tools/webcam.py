@@ -1,0 +1,134 @@
+"""A file as a webcam stream sees it: 640x480 letterboxed, at most 30 fps, through a VP8 encoder and decoder at the
+bitrate a WebRTC link gives it, then pose. ``live equals batch`` is checked on these landmarks, without running a
+WebRTC link for every test.
+
+* Picture: the clip scaled into 640x480 with black bars, as ``realtime/tools/bench_browser.camera_file`` builds the
+  browser's fake webcam (INTER_AREA), frames at their own timestamps but never closer than 1/30 s (a webcam's rate:
+  a 60 fps clip loses every other frame, as the live session would).
+* Codec: libvpx VP8 through PyAV with the settings aiortc 1.16 gives its own encoder (``aiortc.codecs.vpx``:
+  CBR, realtime deadline, cpu-used -6, no lag, temporal denoiser 4, quantiser 2..56, one keyframe at the start),
+  at ``bitrate`` bits per second (default 1.0 Mbit/s: the page caps its sender at 1.2 Mbit/s and sent 1.04 on
+  average in ``spotter bench browser``; ``eval --codec-kbps`` tries others). Frames are decoded one at a time.
+* Pose: the same estimator, image statistics and :class:`~pipeline.pose.track.PoseTrack` as a file analysis.
+
+The landmarks are cached under ``SPOTTER_CACHE`` (``codec/``), keyed by the clip, the size, the rate and the
+bitrate: the VP8 round trip and its pose run once per clip.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from ..intake.config import cache_dir
+from ..intake.imagestats import ImageStatsMeter, pose_box
+from ..intake.video import Frame, VideoInfo, VideoReader
+from ..pose.track import CACHE_VERSION, PoseTrack
+
+log = logging.getLogger(__name__)
+WEBCAM_SIZE = (640, 480)
+WEBCAM_FPS = 30.0
+DEFAULT_KBPS = 1000
+ROUNDTRIP_VERSION = 1
+
+
+def webcam_frames(path: str | os.PathLike, size: tuple[int, int] = WEBCAM_SIZE,
+                  max_fps: float = WEBCAM_FPS) -> Iterator[Frame]:
+    """The clip's upright frames letterboxed into ``size``, at most ``max_fps`` (later frames closer than one
+    interval to the last kept one are skipped)."""
+    import cv2
+
+    W, H = size
+    reader = VideoReader(path, long_side=max(W, H) * 4)  # (near) full resolution, scaled here
+    last_t = -1e9
+    n = 0
+    try:
+        for fr in reader:
+            if fr.t - last_t < 1.0 / max_fps - 1e-3:
+                continue
+            last_t = fr.t
+            h, w = fr.image.shape[:2]
+            k = min(W / w, H / h)
+            nw, nh = max(2, int(round(w * k))), max(2, int(round(h * k)))
+            img = np.zeros((H, W, 3), np.uint8)
+            y0, x0 = (H - nh) // 2, (W - nw) // 2
+            img[y0:y0 + nh, x0:x0 + nw] = cv2.resize(fr.image, (nw, nh), interpolation=cv2.INTER_AREA)
+            yield Frame(image=img, t=fr.t, index=n)
+            n += 1
+    finally:
+        reader.close()
+
+
+def vp8_roundtrip(frames: Iterator[Frame], kbps: int = DEFAULT_KBPS) -> Iterator[Frame]:
+    """Each frame through a VP8 encoder (aiortc's settings, CBR at ``kbps``) and back through a decoder."""
+    import av
+
+    enc = dec = None
+    bps = int(kbps * 1000)
+    for fr in frames:
+        h, w = fr.image.shape[:2]
+        if enc is None:
+            enc = av.CodecContext.create("libvpx", "w")
+            enc.width, enc.height, enc.pix_fmt = w, h, "yuv420p"
+            enc.bit_rate = bps
+            enc.time_base = Fraction(1, 90000)
+            enc.gop_size = 3000
+            enc.qmin, enc.qmax = 2, 56
+            enc.options = {"bufsize": str(bps), "cpu-used": "-6", "deadline": "realtime", "lag-in-frames": "0",
+                           "minrate": str(bps), "maxrate": str(bps), "noise-sensitivity": "4",
+                           "overshoot-pct": "15", "partitions": "0", "static-thresh": "1", "undershoot-pct": "100"}
+            enc.thread_count = 1
+            dec = av.CodecContext.create("libvpx", "r")
+        vf = av.VideoFrame.from_ndarray(fr.image, format="rgb24").reformat(format="yuv420p")
+        vf.pts = int(round(fr.t * 90000))
+        vf.time_base = Fraction(1, 90000)
+        for pkt in enc.encode(vf):
+            for out in dec.decode(pkt):
+                yield Frame(image=out.to_ndarray(format="rgb24"), t=fr.t, index=fr.index)
+
+
+def _key(path: Path, size, max_fps: float, kbps: int) -> str:
+    st = path.stat()
+    h = hashlib.sha1(f"{CACHE_VERSION}|{ROUNDTRIP_VERSION}|{path.resolve()}|{st.st_size}|{int(st.st_mtime)}|"
+                     f"{size}|{max_fps}|{kbps}".encode())
+    return h.hexdigest()[:20]
+
+
+def codec_track(path: str | os.PathLike, kbps: int = DEFAULT_KBPS, size: tuple[int, int] = WEBCAM_SIZE,
+                max_fps: float = WEBCAM_FPS, use_cache: bool = True) -> tuple[VideoInfo, PoseTrack]:
+    """Pose of the clip as received over a webcam's WebRTC link (see the module's docstring), cached."""
+    from ..pose.estimator import MediaPipePose
+
+    p = Path(path)
+    reader = VideoReader(p)  # validates the file and gives its info
+    info = reader.info
+    reader.close()
+    cpath = cache_dir() / "codec" / f"{_key(p, size, max_fps, kbps)}.npz" if use_cache else None
+    if cpath is not None and cpath.exists():
+        try:
+            track, _ = PoseTrack.load(cpath)
+            return info, track
+        except Exception as e:  # corrupt cache: recompute
+            log.warning("ignoring unreadable codec cache %s: %s", cpath, e)
+    est = MediaPipePose()
+    meter = ImageStatsMeter()
+    frames, stats = [], []
+    try:
+        for fr in vp8_roundtrip(webcam_frames(p, size, max_fps), kbps):
+            pf = est.process(fr.image, fr.t)
+            stats.append(meter.update(fr.image, fr.t, pose_box(pf.image, pf.visibility) if pf.present else None))
+            frames.append(pf)
+    finally:
+        est.close()
+    track = PoseTrack.from_frames(frames, stats)
+    if cpath is not None:
+        try:
+            track.save(cpath)
+        except OSError as e:
+            log.warning("could not write codec cache: %s", e)
+    return info, track
