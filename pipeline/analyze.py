@@ -95,6 +95,16 @@ def analyze_movement(report: Report, track: PoseTrack | None, clean: list[CleanF
         report.exercise = decision.model()
         return None
     run = run or MovementRun(label, clean)
+    conf = decision.set_confidence(run.analyzer.counter.reps)
+    if conf is not None:
+        decision.confidence = conf  # over the set, as the live session says it
+        if conf < decision.count_min:
+            # not sure enough of the exercise over the set: nothing is counted (as live); the user can choose it
+            decision.note = (f"not sure which exercise: looks most like {label} ({conf:.0%}), not sure enough to "
+                             "count; choose the exercise")
+            decision.label = "unknown"
+            report.exercise = decision.model()
+            return None
     fill_evidence(report, run.evidence, decision)
     if track is not None:  # QC again with the body parts this exercise needs in view
         qc = run_qc(track, clean, info, required=run.ex.required_landmarks)

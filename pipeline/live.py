@@ -78,6 +78,7 @@ class LivePipeline:
         self.stats = Column(self.frames, 2)
         self.rest_s = rest_s
         self.sets: list[SetResult] = []
+        self.uncounted: list[tuple[str, float, int]] = []  # (exercise, confidence, reps) of sets not counted (unsure)
         self._conf = (0.0, "none")
         self._n = 0
         self._last_state: LiveState | None = None
@@ -135,11 +136,19 @@ class LivePipeline:
             self.frames.drop_until(cf.t - 30.0)  # no set in progress: only the recent past can become one
         ms: MovementState | None = None
         ended = None
+        unsure = False
         if self.movement is not None:
             ms = self.movement.update(cf, s, idx)
             reps = self.movement.counter.reps
             if reps and ms.phase in ("top", "idle") and cf.t - reps[-1].end_t >= self.rest_s:
                 ended = self.end_set("rest")
+            elif source == "model":
+                # the label's confidence over this set so far (the number the set report will carry); below the
+                # router's count_min nothing is counted and the page asks the user to choose
+                c = self._set_confidence(cf.t)
+                if c is not None:
+                    conf = c
+                    unsure = c < self._count_min
         state = LiveState(
             t=cf.t, valid=cf.valid, exercise=self.label if self.movement is not None else "unknown",
             confidence=conf, committed=committed, source=source,
@@ -149,6 +158,13 @@ class LivePipeline:
             suggestion=self._suggestion if self.movement is None and not self.user_exercise else None)
         if ended is not None:
             state.count, state.partial, state.phase = 0, 0, "idle"
+            if ended.source == "model":
+                state.confidence = ended.confidence  # the set's own confidence, as its report says
+        elif unsure:
+            # committed, but not sure enough of the exercise over this set: count nothing, offer the choice
+            state.exercise, state.count, state.partial, state.cue, state.cue_code = "unknown", 0, 0, None, None
+            state.new_rep = False
+            state.suggestion = self._unsure_candidates(conf)
         elif ms is not None:
             state.progress = ms.progress
         if idx % 15 == 0 or self._last_state is None:
@@ -164,6 +180,35 @@ class LivePipeline:
         next :meth:`process_pose` or :meth:`finish` does it first otherwise, so the decisions are the same."""
         if self.router is not None and hasattr(self.router, "flush"):
             self.router.flush()
+
+    @property
+    def _count_min(self) -> float:
+        prm = getattr(self.router, "prm", None)
+        return float(getattr(prm, "count_min", 0.0)) if prm is not None else 0.0
+
+    def _set_span(self, t_now: float) -> tuple[float, float]:
+        """The stretch whose windows decide the set's confidence: its first rep's start (before any rep: the
+        commit) to its last rep's end, or to now while a rep is in progress."""
+        mv = self.movement
+        reps = mv.counter.reps if mv is not None else []
+        t0 = reps[0].start_t if reps else (self.t_commit if self.t_commit is not None else t_now)
+        if mv is not None and mv.counter.phase in ("lowering", "rising"):
+            return t0, t_now
+        return t0, reps[-1].end_t if reps else t_now
+
+    def _set_confidence(self, t_now: float, final: bool = False) -> float | None:
+        if self.router is None or not hasattr(self.router, "span_confidence") or self.movement is None:
+            return None
+        t0, t1 = self._set_span(t_now)
+        return self.router.span_confidence(self.label, t0, t1, flush=final)
+
+    def _unsure_candidates(self, conf: float) -> list[tuple[str, float]]:
+        """The exercise the router committed to, with its confidence, and the router's other candidates."""
+        out = [(self.label, round(float(conf), 3))]
+        for lab, p in (self._suggestion or []):
+            if lab != self.label:
+                out.append((lab, p))
+        return out[:3]
 
     def _switch(self, label: str, t: float) -> None:
         """Commit to an exercise: close the previous one's set, replay the recent past into the new one."""
@@ -191,12 +236,22 @@ class LivePipeline:
         mv = self.movement
         if mv is None or not mv.counter.reps:
             return None
+        conf, source = self._conf
+        if source == "model":
+            c = self._set_confidence(mv.counter.reps[-1].end_t, final=True)
+            conf = c if c is not None else conf
+            if conf < self._count_min:
+                # not sure enough of the exercise over this set: nothing is counted (the recording keeps the frames;
+                # a replay with the exercise chosen counts them)
+                self.uncounted.append((mv.ex.name, round(float(conf), 4), mv.counter.count))
+                self._replay_after = max(self._replay_after, mv.counter.reps[-1].end_t)
+                self.movement = MovementAnalyzer(get_exercise(mv.ex.name))
+                return None
         ev = mv.finish()
         items = ev.reps.items
         t0 = (items[0].start_s if items else mv.counter.reps[0].start_t) - 1.0
         t1 = (items[-1].end_s if items else mv.counter.reps[-1].end_t) + 1.0
         pose, clean, stats = self.frames.span(t0, t1)
-        conf, source = self._conf
         res = SetResult(index=len(self.sets) + 1, exercise=mv.ex.name, evidence=ev, analyzer=mv, t_start=t0,
                         t_end=t1, clean=clean, pose=pose, stats=stats, confidence=conf, source=source,
                         t_commit=self.t_commit, reason=reason)
@@ -218,8 +273,14 @@ class LivePipeline:
 
     @property
     def count(self) -> int:
-        """Reps in the set in progress."""
-        return self.movement.counter.count if self.movement is not None else 0
+        """Reps in the set in progress (none while the router is not sure enough of its exercise)."""
+        if self.movement is None:
+            return 0
+        if self._conf[1] == "model" and self.movement.counter.reps:
+            c = self._set_confidence(self.movement.counter.reps[-1].end_t)
+            if c is not None and c < self._count_min:
+                return 0
+        return self.movement.counter.count
 
     @property
     def total_reps(self) -> int:

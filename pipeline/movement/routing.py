@@ -25,6 +25,21 @@ class Decision:
     note: str | None = None
     probs: dict = field(default_factory=dict)
     live_commit_s: float | None = None
+    # the router's scored windows (router.core.RouterDecision: ends, calibrated P, active) and the confidence a set
+    # needs to be counted, for :meth:`set_confidence`
+    arrays: dict | None = field(default=None, repr=False)
+    count_min: float = 0.0
+
+    def set_confidence(self, reps) -> float | None:
+        """The label's confidence over a set (its first rep's start to its last rep's end: ``reps`` are the rep
+        machine's reps, partial ones included), as the live session computes it; None without the router's windows
+        or reps."""
+        if not self.arrays or not reps or self.source == "user":
+            return None
+        from .router import span_confidence
+
+        return span_confidence(self.arrays["ends"], self.arrays["P"], self.arrays["active"], self.label,
+                               reps[0].start_t, reps[-1].end_t)
 
     def model(self, view: str | None = None, live_commit_s: float | None = None) -> ExerciseModel:
         live_commit_s = self.live_commit_s if live_commit_s is None else live_commit_s
@@ -61,7 +76,9 @@ def batch_decision(clean, forced: str | None = None, kind: str = "model", with_l
         label = "unknown"
     if label == "unknown" and not note:
         note = "this movement does not look like a " + ", ".join(SUPPORTED[:-1]) + f" or {SUPPORTED[-1]}"
-    dec = Decision(label, float(d.confidence), d.source, list(d.windows), note, dict(d.probs))
+    dec = Decision(label, float(d.confidence), d.source, list(d.windows), note, dict(d.probs),
+                   arrays=dict(ends=d.ends, P=d.P, active=d.active) if d.P is not None else None,
+                   count_min=float(getattr(router.params, "count_min", 0.0)))
     if with_live_commit and label in SUPPORTED:
         # the batch decision is the live procedure run over the clip: its commit time is the live router's
         dec.live_commit_s = getattr(d, "t_commit", None)

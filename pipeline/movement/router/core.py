@@ -25,7 +25,7 @@ import json
 import os
 import threading
 from collections import deque
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +74,9 @@ class DecisionParams:
     # far below the shoulders in the picture (body-scale units; real push-ups seen from the side or the front: 0.85-2.6,
     # lying face down (supermans) 0.4-0.75); a camera looking straight down cannot show it, so it is not judged there
     min_hands_below: float = 1.0
+    # a set is counted only when its exercise's confidence (span_confidence over the set) is at least this; below it
+    # the page says "not sure which exercise: choose one" and nothing is counted until the user chooses
+    count_min: float = 0.5
 
     def n(self, s: float) -> int:
         return int(round(s / HOP_S)) + 1
@@ -95,6 +98,11 @@ class RouterDecision:
     note: str | None = None
     t_commit: float | None = None  # end of the window that committed the label (the live commit time)
     suggestion: list[tuple[str, float]] | None = None  # candidates when unsure while the movement repeats
+    # every scored window: end times (M,), calibrated probabilities (M, len(LABELS)), moving or idle (M,): what
+    # :func:`span_confidence` reads the confidence of a set from
+    ends: np.ndarray | None = field(default=None, repr=False)
+    P: np.ndarray | None = field(default=None, repr=False)
+    active: np.ndarray | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -278,6 +286,25 @@ def window_summary(feats: np.ndarray) -> np.ndarray:
     return np.r_[(a[0::2] + a[1::2]), rom, legs, hands_below].astype(np.float32)
 
 
+def span_confidence(ends: np.ndarray, P: np.ndarray, active: np.ndarray, label: str, t0: float,
+                    t1: float) -> float | None:
+    """The confidence of ``label`` over a stretch of time (a set: its first rep's start to its last rep's end): the
+    mean calibrated probability of the label over the moving windows whose middle lies in ``[t0, t1]`` (or, when the
+    stretch is shorter than a window, that end in it or up to a window after it). None when no moving window covers
+    it. One definition for the live overlay, the set report and the summary (batch and live feed it the same
+    windows)."""
+    if label not in LABELS or P is None or len(P) == 0:
+        return None
+    ends, act = np.asarray(ends, float), np.asarray(active, bool)
+    mid = ends - WIN_S / 2
+    sel = act & (mid >= t0 - 1e-9) & (mid <= t1 + 1e-9)
+    if not sel.any():
+        sel = act & (ends >= t0 - 1e-9) & (ends <= t1 + WIN_S + 1e-9)
+    if not sel.any():
+        return None
+    return round(float(np.mean(np.asarray(P)[sel, LABELS.index(label)])), 4)
+
+
 class Router:
     """Scores windows with the network or the baseline and makes the batch decision."""
 
@@ -291,6 +318,9 @@ class Router:
         self.labels = tuple(meta.get("labels", LABELS))
         self._cols = [LABELS.index(lab) for lab in self.labels]  # output column -> position in LABELS
         self.params = DecisionParams.from_meta(meta.get("decision"))
+        # calibration (models/evaluate_router.py, fitted on held-out windows): the networks' logits are divided by
+        # this temperature, so a window's probability is a calibrated probability
+        self.temperature = float((meta.get("calibration") or {}).get("temperature", 1.0)) if kind == "model" else 1.0
         if kind == "model":
             import torch
 
@@ -324,7 +354,7 @@ class Router:
         if self.kind == "model":
             with self._torch.inference_mode():
                 x = self._torch.from_numpy(np.ascontiguousarray(feats, np.float32))
-                p = sum(self._torch.softmax(net(x), -1) for net in self.nets).numpy() / len(self.nets)
+                p = sum(self._torch.softmax(net(x) / self.temperature, -1) for net in self.nets).numpy() / len(self.nets)
         else:
             from .trees import window_stats
 
@@ -386,16 +416,19 @@ def decide(ends: np.ndarray, P: np.ndarray, E: np.ndarray, prm: DecisionParams, 
     if len(ends):
         d.finish(float(ends[-1]))
     active_s = float(active.sum() * HOP_S)
+    arrays = dict(ends=np.asarray(ends, float), P=np.asarray(P, np.float32), active=np.asarray(active, bool))
     if not active.any():
         note = "no pose" if len(ends) == 0 else "no movement"
         probs = P.mean(0) if len(P) else np.eye(len(LABELS))[UNKNOWN]
-        return RouterDecision("unknown", 1.0 if len(P) else 0.0, source, windows, _probs_dict(probs), 0.0, note)
+        return RouterDecision("unknown", 1.0 if len(P) else 0.0, source, windows, _probs_dict(probs), 0.0, note,
+                              **arrays)
     S = P[active].mean(0)
     if d.last_label is not None:
         L = d.last_label
-        conf = float(np.mean(d.committed_p[L]))
-        return RouterDecision(LABELS[L], round(conf, 4), source, windows, _probs_dict(S), active_s,
-                              t_commit=d.last_t_commit)
+        # until the set's own span is known (pipeline/movement/routing.py), the label's mean over the moving windows
+        conf = span_confidence(ends, P, active, LABELS[L], -np.inf, np.inf)
+        return RouterDecision(LABELS[L], conf, source, windows, _probs_dict(S), active_s,
+                              t_commit=d.last_t_commit, **arrays)
     ex = int(np.argmax(S[:UNKNOWN]))
     why = None
     if sugg:
@@ -403,7 +436,7 @@ def decide(ends: np.ndarray, P: np.ndarray, E: np.ndarray, prm: DecisionParams, 
     elif S[ex] >= 0.3:
         why = f"best guess {LABELS[ex]} ({S[ex]:.2f}) not confident or consistent enough"
     return RouterDecision("unknown", round(float(1.0 - S[ex]), 4), source, windows, _probs_dict(S), active_s, why,
-                          suggestion=sugg)
+                          suggestion=sugg, **arrays)
 
 
 _CACHE: dict[str, Router] = {}
@@ -458,6 +491,9 @@ class LiveRouter:
         self._due: list[float] = []  # ends of the windows made due by the last update, scored by flush()
         self._win: tuple[float, float, str, float] | None = None  # the last window flush() scored, not yet reported
         self.windows: list[tuple[float, float, str, float]] = []
+        self._hist_t: list[float] = []  # every scored window: end, calibrated probabilities, moving (span_confidence)
+        self._hist_p: list[np.ndarray] = []
+        self._hist_a: list[bool] = []
         self.n_evals = 0
 
     def override(self, label: str | None) -> None:
@@ -468,6 +504,15 @@ class LiveRouter:
     @property
     def t_commit(self) -> float | None:
         return self._dec.t_commit
+
+    def span_confidence(self, label: str, t0: float, t1: float, flush: bool = False) -> float | None:
+        """:func:`span_confidence` over the windows scored so far; ``flush`` scores the due ones first (at the end of a
+        set: the same windows batch sees; not on every frame, where scoring waits for :meth:`flush`)."""
+        if flush:
+            self.flush()
+        if not self._hist_t:
+            return None
+        return span_confidence(np.array(self._hist_t), np.array(self._hist_p), np.array(self._hist_a), label, t0, t1)
 
     @property
     def last_label(self) -> str:
@@ -541,6 +586,11 @@ class LiveRouter:
         lab, conf = _window_label(p, active)
         w = (round(t_end - WIN_S, 3), round(t_end, 3), lab, conf)
         self.windows.append(w)
+        self._hist_t.append(float(t_end))
+        self._hist_p.append(np.asarray(p, np.float32))
+        self._hist_a.append(active)
+        while len(self._hist_t) > 4 and self._hist_t[0] < t_end - 900.0:  # a set is never 15 minutes long
+            del self._hist_t[0], self._hist_p[0], self._hist_a[0]
         if active:
             self._ema = p.copy() if self._ema is None else 0.75 * self._ema + 0.25 * p
         self._dec.push(t_end, p, active, window_summary(feats))
@@ -578,6 +628,6 @@ def exercise_dict(dec: RouterDecision, live_commit_s: float | None = None) -> di
             "live_commit_s": live_commit_s, "note": dec.note}
 
 
-__all__ = ["exercise_dict", "LABELS", "EXERCISES", "UNKNOWN", "WEIGHTS_DIR", "HOP_S", "WIN_S", "RouterDecision", "LiveRouterState", "Router", "LiveRouter",
+__all__ = ["exercise_dict", "LABELS", "EXERCISES", "UNKNOWN", "WEIGHTS_DIR", "HOP_S", "WIN_S", "span_confidence", "RouterDecision", "LiveRouterState", "Router", "LiveRouter",
            "load_router", "decide", "Decider", "DecisionParams", "live_run", "window_ends", "repetition_score",
            "final_window_end"]
