@@ -100,7 +100,7 @@ class LiveStatus:
     # the distance display (docs/voice.md): the rep in progress 0..1 toward the exercise's range target, and what
     # that target is (depth: fills going down; lockout: fills pressing up); the set state in one word
     # (before | in_set | resting | set_done), the rest between sets left after a set, the last set's reps; the
-    # highest speech sequence number ready for the page (LiveSession.speech_events)
+    # highest speech sequence number ready for the page (the page channel pushes them: session.speech.sink)
     progress: Optional[float] = None
     progress_kind: Optional[str] = None
     set_state: str = "before"
