@@ -87,7 +87,8 @@ def test_ascent_that_stalls_and_sinks_back_is_partial_then_the_next_ascent_count
     assert rc.count == 1
     assert [r.partial for r in reps] == [True, False]
     assert reps[0].stalled and reps[0].index == 0 and reps[1].index == 1
-    assert abs(reps[0].end_t - 2.5) < 0.05 and abs(reps[0].end_value - 120) < 1
+    # (the machine reads the 0.1 s median of the signal: a sharp turn reads a couple of degrees short of its tip)
+    assert abs(reps[0].end_t - 2.5) < 0.05 and abs(reps[0].end_value - 120) < 3
     # a small bounce at the bottom (less than a third of the depth) is not a stall
     x2 = np.interp(t, [0, 0.5, 1.5, 2.0, 2.5, 3.5, 6.0], [170, 170, 70, 90, 70, 170, 170])
     rc2, reps2 = feed(x2, t)

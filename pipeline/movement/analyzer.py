@@ -87,6 +87,7 @@ class MovementAnalyzer:
         self._frame: list[int] = []
         self._hip = deque(maxlen=64)
         self.results: list[RepResult] = []
+        self.not_this: list[tuple[float, float, str]] = []  # reps that were another movement: (start, end, why)
         self._pending: Rep | None = None
         self.settle_s = settle_s
         self.max_settle_s = max(settle_s, 2.0)  # a slow lockout: wait at most this long for the real top
@@ -120,13 +121,19 @@ class MovementAnalyzer:
         ok = bool(s) and cf.valid and self.ex.gate(s) and (not self.ex.walk_gate or not self._walking(cf.t, s))
         x = s.get(self.ex.signal, math.nan) if s else math.nan
         top_ok = bool(s) and self.ex.valid_top(s) and (self._ref_top is None or self.ex.same_posture(s, self._ref_top))
-        rep = self.counter.update(cf.t, x, ok, at_bottom=bool(s) and self.ex.at_bottom(s), top_ok=top_ok)
+        rep = self.counter.update(cf.t, x, ok, at_bottom=bool(s) and self.ex.at_bottom(s), top_ok=top_ok,
+                                  bottom_ok=bool(s) and self.ex.valid_bottom(s))
         # (the window starts a little before the descent so that the top it started from is in it)
-        if rep is not None and not rep.partial and \
-                self.ex.full_depth(self._window(rep.start_t - 0.5, rep.end_t)[0], rep) is False:
-            self.counter.demote(rep)  # too shallow by the exercise's own depth measure: a partial rep
+        if rep is not None and not rep.partial:
+            w = self._window(rep.start_t - 0.5, rep.end_t)[0]
+            why = self.ex.not_this(w, rep)
+            if why is not None or self.ex.full_depth(w, rep) is False:
+                # another movement (a jump, a pull-up), or too shallow by the exercise's own depth measure: partial
+                self.counter.demote(rep)
+                if why is not None:
+                    self.not_this.append((rep.start_t, rep.end_t, why))
         if rep is not None and not rep.partial and self._ref_top is None:
-            self._ref_top = dict(s)  # the start posture later reps must return to
+            self._ref_top = self._top_posture(rep, s)  # the start posture later reps must return to
         st = MovementState(exercise=self.ex.name, phase=self.counter.phase, count=self.counter.count,
                            partial=sum(1 for r in self.counter.reps if r.partial))
         st.progress = self._progress(x) if ok else None
@@ -146,8 +153,34 @@ class MovementAnalyzer:
             self._peak = (rep.end_t, rep.end_value)
         return st
 
+    def _top_posture(self, rep: Rep, s: dict) -> dict:
+        """The posture at the top of a rep: each signal's median over the frames near the top (the counting signal in
+        the upper fifth of the rep's range, before the descent and at the finish), not one frame's reading."""
+        w, _ = self._window(rep.start_t - 0.5, rep.end_t)
+        x = w.get(self.ex.signal)
+        if x is None or not np.isfinite(x).any():
+            return dict(s)
+        near = np.isfinite(x) & (x >= rep.bottom_value + 0.8 * max(rep.rom, 1e-6))
+        if near.sum() < 3:
+            return dict(s)
+        out = {}
+        for k, v in w.items():
+            if k != "t" and np.isfinite(v[near]).any():
+                out[k] = float(np.nanmedian(v[near]))
+        return out or dict(s)
+
     def _close_pending(self, st: MovementState | None = None) -> RepResult:
         rep, self._pending = self._pending, None
+        if not rep.partial:
+            # once the top has settled: was the rep another movement after all (a jump takes off after the count)?
+            t_close = self._close_t if math.isfinite(self._close_t) else rep.end_t + self.max_settle_s
+            why = self.ex.not_this(self._window(rep.start_t - 0.5, t_close)[0], rep)
+            if why is not None:
+                self.counter.demote(rep)
+                self.not_this.append((rep.start_t, rep.end_t, why))
+                if st is not None:
+                    st.count = self.counter.count
+                    st.partial = sum(1 for r in self.counter.reps if r.partial)
         res = self._evaluate(rep)
         self.results.append(res)
         if st is not None:
@@ -204,10 +237,20 @@ class MovementAnalyzer:
         w, sl = self._window(rep.start_t, rep.end_t)
         x = w.get(self.ex.signal, np.array([]))
         view = view_of(w.get("yaw", np.array([])))
+        top_v, bottom_v, rom_v = max(rep.top_value, rep.end_value), rep.bottom_value, rep.rom
+        if self.ex.angle != self.ex.signal:
+            # counted on a position signal: the range is reported in degrees of the exercise's joint angle, from a
+            # little before the descent (the top it started from) to the settled top
+            a = self._window(rep.start_t - 0.3, rep.end_t)[0].get(self.ex.angle)
+            if a is not None and np.isfinite(a).any():
+                top_v, bottom_v = float(np.nanpercentile(a, 98)), float(np.nanpercentile(a, 2))
+                rom_v = top_v - bottom_v
+            else:
+                top_v = bottom_v = rom_v = math.nan
         m: dict[str, float | None] = {
-            "rom_deg": round(rep.rom, 1),
-            "top_deg": round(max(rep.top_value, rep.end_value), 1),
-            "bottom_deg": round(rep.bottom_value, 1),
+            "rom_deg": round(rom_v, 1) if math.isfinite(rom_v) else None,
+            "top_deg": round(top_v, 1) if math.isfinite(top_v) else None,
+            "bottom_deg": round(bottom_v, 1) if math.isfinite(bottom_v) else None,
             "eccentric_s": round(rep.bottom_t - rep.start_t, 2),
             "concentric_s": round(rep.end_t - rep.bottom_t, 2),
             "duration_s": round(rep.end_t - rep.start_t, 2),

@@ -40,6 +40,11 @@ class RepParams:
     min_rep_s: float = 0.5
     max_phase_s: float = 8.0  # a phase longer than this resets the machine (athlete stopped)
     top_window_s: float = 4.0  # the running top forgets values older than this while at the top
+    # noise: the machine reads the causal median of the last ``smooth_s`` seconds of the signal (a glitch of a frame or
+    # two -- a landmark that jumped, a codec artefact -- never turns a phase), and its hysteresis is at least
+    # ``noise_k`` times the signal's own measured jitter (the robust spread of the raw signal around that median)
+    smooth_s: float = 0.1
+    noise_k: float = 3.0
 
 
 @dataclass
@@ -78,10 +83,15 @@ class RepCounter:
     _from_bottom: bool = False
     _last_t: float = math.nan
     _roms: list = field(default_factory=list)
+    _rom_reps: list = field(default_factory=list)  # the rep each of _roms came from
     _bottoms: list = field(default_factory=list)
     _last_rom_added: bool = False
     _peak: float = math.nan  # highest value since the bottom (an ascent in progress)
     _peak_t: float = math.nan
+    _raw: list = field(default_factory=list)  # (t, x) of the last smooth_s seconds
+    _hist3: list = field(default_factory=list)  # the last three raw values (second differences)
+    _resid: list = field(default_factory=list)  # |raw - median| of the last ~3 s (the jitter estimate)
+    noise: float = 0.0  # robust one-sigma jitter of the signal (its unit)
 
     # -- adaptive thresholds ------------------------------------------------
     @property
@@ -93,11 +103,36 @@ class RepCounter:
 
     def _enter(self) -> float:
         p, w = self.params, self.working_rom
-        return max(p.enter_abs, p.enter_frac * w) if math.isfinite(w) else p.enter_abs
+        e = max(p.enter_abs, p.enter_frac * w) if math.isfinite(w) else p.enter_abs
+        return max(e, p.noise_k * self.noise)
 
     def _turn(self, depth: float) -> float:
         p = self.params
-        return max(p.turn_abs, p.turn_frac * depth)
+        return max(p.turn_abs, p.turn_frac * depth, p.noise_k * self.noise)
+
+    def _smooth(self, t: float, x: float) -> float:
+        """The causal median of the last ``smooth_s`` seconds (the current sample included); updates the jitter
+        estimate: the robust spread of the raw signal's second differences over the last 3 s (a smooth movement's
+        second difference is a fraction of a unit at camera rates; white jitter of sigma gives sigma * sqrt(6))."""
+        raw = self._raw
+        raw.append((t, x))
+        h = self._hist3
+        h.append(x)
+        if len(h) > 3:
+            h.pop(0)
+        if len(h) == 3:
+            self._resid.append((t, abs(h[2] - 2 * h[1] + h[0])))
+            while self._resid and self._resid[0][0] < t - 3.0:
+                self._resid.pop(0)
+            if len(self._resid) >= 5:
+                r = sorted(v for _, v in self._resid)
+                self.noise = 1.4826 * r[len(r) // 2] / math.sqrt(6.0)
+        while len(raw) > 1 and raw[0][0] < t - self.params.smooth_s - 1e-9:
+            raw.pop(0)
+        vals = sorted(v for _, v in raw)
+        n = len(vals)
+        med = vals[n // 2] if n % 2 else 0.5 * (vals[n // 2 - 1] + vals[n // 2])
+        return med
 
     def reset(self) -> None:
         """Forget the rep in progress (invalid pose, posture change); keep counted reps and learnt depth."""
@@ -109,20 +144,28 @@ class RepCounter:
 
     # -- the machine --------------------------------------------------------
     def update(self, t: float, x: float, ok: bool = True, at_bottom: bool = False,
-               top_ok: bool = True) -> Optional[Rep]:
+               top_ok: bool = True, bottom_ok: bool = True) -> Optional[Rep]:
         """Feed one sample. Returns a :class:`Rep` (counted or partial) when one completes.
 
         ``at_bottom`` is the exercise's own judgement that the pose is a bottom position (used only to
         decide whether a set starts at the bottom); ``top_ok`` says whether the pose is a valid top (a
         plank at the top of a push-up, hands overhead at a press lockout): a rep only completes on one, so
-        pushing up off the floor to stand after the last rep is not counted."""
+        pushing up off the floor to stand after the last rep is not counted. ``bottom_ok`` says whether a low pose is
+        the exercise's own bottom (a plank for push-ups): a set only starts at the bottom from one, so getting down
+        into position is not a first ascent."""
         p = self.params
         if not ok or x is None or not math.isfinite(x):
             if math.isfinite(self._last_t) and t - self._last_t > 1.0:
                 self.reset()
             return None
+        if math.isfinite(self._last_t) and t - self._last_t > 0.5:
+            self._raw.clear()  # after a gap the median and the differences start afresh
+            self._hist3.clear()
         self._last_t = t
+        x = self._smooth(t, float(x))
         if self.phase == IDLE:
+            if (x <= p.start_bottom_max or at_bottom) and not bottom_ok:
+                return None  # low, but not in the exercise's bottom position: wait
             if x <= p.start_bottom_max or at_bottom:
                 # the set starts at (or near) the bottom: wait for the first ascent
                 self.phase = LOWERING
@@ -130,7 +173,7 @@ class RepCounter:
                 self._start_t, self._phase_t = t, t
                 self._min, self._min_t = x, t
                 self._from_bottom = True
-            else:
+            elif top_ok:  # the set starts at the top once the athlete is in the top posture
                 self.phase = TOP
                 self._top = x
                 self._top_hist = [(t, x)]
@@ -138,7 +181,10 @@ class RepCounter:
             return None
 
         if self.phase == TOP:
-            self._top_hist.append((t, x))
+            if top_ok:
+                # the running top is the athlete's top posture (a plank, standing tall): getting into position --
+                # kneeling, bent over -- can read higher and must not become the height later reps are measured from
+                self._top_hist.append((t, x))
             cut = t - p.top_window_s
             while len(self._top_hist) > 2 and self._top_hist[0][0] < cut:
                 self._top_hist.pop(0)
@@ -206,15 +252,18 @@ class RepCounter:
         return None
 
     def demote(self, rep: Rep) -> None:
-        """The exercise judged a just-counted rep too shallow for a full rep (e.g. a half push-up): report it as
-        partial instead, and keep its depth out of the working depth. Call it before the next ``update``."""
-        if rep.partial or not self.reps or self.reps[-1] is not rep:
+        """The exercise judged a counted rep not a full rep of it (too shallow, or another movement altogether): report
+        it as partial instead, and keep its depth out of the working depth. Only the last counted rep can be
+        demoted (right after it counted, or once its top settled: a jump's take-off comes after the count)."""
+        if rep.partial or rep.index == 0 or rep.index != self.count:
             return
         rep.partial, rep.index = True, 0
         self.count -= 1
-        if self._last_rom_added:
+        if self._rom_reps and self._rom_reps[-1] is rep:
             self._roms.pop()
-        self._bottoms.pop()
+            self._rom_reps.pop()
+        if self._bottoms:
+            self._bottoms.pop()
         self._last_rom_added = False
 
     def _restart_top(self, t: float, x: float) -> None:
@@ -240,6 +289,7 @@ class RepCounter:
             # the start-at-bottom ascent measures against a prior top: keep it out of the working depth
             if not self._from_bottom:
                 self._roms.append(depth)
+                self._rom_reps.append(rep)
                 self._last_rom_added = True
             self._bottoms.append(self._min)
         self.reps.append(rep)

@@ -40,17 +40,17 @@ def angle3(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> float:
     return math.degrees(math.acos(max(-1.0, min(1.0, float(np.dot(v1, v2)) / n))))
 
 
-def _side_pick(left: float, right: float, vl: float, vr: float, margin: float = 0.15) -> float:
-    """Prefer the clearly more visible side; average when both are about as visible."""
+def _side_pick(left: float, right: float, vl: float, vr: float, span: float = 0.3) -> float:
+    """The two sides' values weighted by how much more visible each is: all of one side when it is more visible by
+    ``span`` or more, the mean when both are as visible, a linear blend between. A hard switch at a visibility margin
+    made the signal jump between two different angles whenever the visibilities hovered about the margin (a hip seen
+    from behind: 60 and 100 degrees, frame after frame), which the rep machine read as reps."""
     if not math.isfinite(left):
         return right
     if not math.isfinite(right):
         return left
-    if vl > vr + margin:
-        return left
-    if vr > vl + margin:
-        return right
-    return (left + right) / 2.0
+    w = min(1.0, max(0.0, 0.5 + (vl - vr) / (2.0 * span))) if math.isfinite(vl) and math.isfinite(vr) else 0.5
+    return w * left + (1.0 - w) * right
 
 
 def frame_signals(cf: CleanFrame) -> dict[str, float]:
@@ -136,8 +136,14 @@ def frame_signals(cf: CleanFrame) -> dict[str, float]:
         # wrist height over the shoulder as a share of the arm's length: 1 = arm straight up
         reach.append(float(P[sh_i][1] - P[wr_i][1]) / arm if arm > 0.2 * scale else NAN)
     s["elbow_img"] = _side_pick(ei[0], ei[1], varm_l, varm_r)
+    # counting signals read from landmark positions, in hundredths (docs/wire.md: on real footage through the
+    # webcam's codec they keep their shape where the elbow angle does not: the elbow landmark is the least certain
+    # of the arm's three, worst seen from the front and in the dark): the shoulders' height over the hands (push-up,
+    # per cent of a torso length) and the hands' reach over the shoulders (press, per cent of the arm's length)
+    s["shoulder_height"] = -100.0 * s["wrist_above_shoulder"]
     s["forearm_tilt"] = _side_pick(ft[0], ft[1], varm_l, varm_r)
     s["wrist_reach"] = _side_pick(reach[0], reach[1], varm_l, varm_r)
+    s["hand_reach"] = 100.0 * s["wrist_reach"]
     s["yaw"] = view_yaw(W)
     _hinge_lunge_signals(s, W, P, v, scale, max(cf.width, cf.height))
     return s
@@ -185,6 +191,8 @@ def _hinge_lunge_signals(s: dict, W: np.ndarray, P: np.ndarray, v: np.ndarray, s
         # knee height above the floor (the lowest foot point in the picture)
         s[f"knee_floor_{side}"] = float(floor - P[knee][1]) / scale
     s["leg_vis_l"], s["leg_vis_r"] = float(vleg_l), float(vleg_r)
+    # where the shoulders and the hands are in the picture (pixels, y down): a press moves the hands, a pull-up the body
+    s["shoulder_px_y"], s["wrist_px_y"] = float(sh_p[1]), float(wr_p[1])
     # where the body is in the picture (travel: walking lunges) and how big (walking toward the camera)
     s["hip_px_x"], s["hip_px_y"], s["scale_px"] = float(hp_p[0]), float(hp_p[1]), float(scale)
     # distance from the camera in torso lengths, for a typical phone/webcam lens (focal ~0.75 x the long side)

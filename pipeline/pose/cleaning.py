@@ -116,6 +116,7 @@ class PoseCleaner:
         self.lost_s = lost_s
         self._f_img = OneEuro(min_cutoff, beta)
         self._f_world = OneEuro(min_cutoff, beta * 0.5)
+        self._f_vis = OneEuro(3.0, 0.0)  # visibility: a plain low-pass (~50 ms), so a side's weight does not flicker
         self._last: CleanFrame | None = None
         self._last_good_t: float | None = None
         self._ref_centre = None
@@ -138,6 +139,7 @@ class PoseCleaner:
     def _start_subject(self, centre, size) -> None:
         self._f_img.reset()
         self._f_world.reset()
+        self._f_vis.reset()
         self._torso.clear()
         self._ref_centre, self._ref_size = centre, size
         self._jump_since = None
@@ -189,7 +191,7 @@ class PoseCleaner:
 
         img = self._f_img(pf.image, t).astype(np.float32)
         world = self._f_world(pf.world, t).astype(np.float32)
-        vis = pf.visibility.astype(np.float32)
+        vis = np.clip(self._f_vis(pf.visibility, t), 0.0, 1.0).astype(np.float32)
         mask = vis >= self.min_visibility
         fpx = img[:, :2] * np.array([w, h], np.float32)
         # running body scale in pixels: the torso length, or the shoulder width / thigh length when the
@@ -225,6 +227,7 @@ class PoseCleaner:
         if self._last_good_t is None or t - self._last_good_t > self.max_gap_s:
             self._f_img.reset()
             self._f_world.reset()
+            self._f_vis.reset()
         return CleanFrame.invalid(t, reason, w, h)
 
 

@@ -172,6 +172,12 @@ class Exercise:
     # from the front: the normalised hip position jumps when the torso foreshortens)
     walk_gate: bool = True
     range_target: RangeTarget | None = None  # the live range bar's target; None: depth to params.start_bottom_max
+    # the joint angle whose range the report gives per rep (rom_deg, top_deg, bottom_deg); "" = the counting signal
+    angle_signal: str = ""
+
+    @property
+    def angle(self) -> str:
+        return self.angle_signal or self.signal
 
     # -- hooks an exercise overrides --------------------------------------
     def gate(self, s: dict) -> bool:
@@ -181,6 +187,10 @@ class Exercise:
     def at_bottom(self, s: dict) -> bool:
         """Exercise-specific judgement that a pose is a bottom position (start of a set at the bottom)."""
         return False
+
+    def valid_bottom(self, s: dict) -> bool:
+        """Is a low pose the exercise's own bottom position (a set can start there)?"""
+        return True
 
     def valid_top(self, s: dict) -> bool:
         """Is this a valid top/lockout posture (a rep can only complete on one)?"""
@@ -194,6 +204,12 @@ class Exercise:
     def full_depth(self, w: Signals, rep: Rep) -> bool | None:
         """Did a rep the counter just counted reach the depth of a full rep by this exercise's own measure?
         False = report it as partial (never counted as full); None = no opinion (the counter decides)."""
+        return None
+
+    def not_this(self, w: Signals, rep: Rep) -> str | None:
+        """Why a rep the counter just counted is not this exercise at all (another movement that moves the same
+        joint: a jump for a squat, a pull-up for a press), or None. A rep with a reason is reported as partial, never
+        counted. ``w`` holds the signals from a little before the descent to the end of the rep."""
         return None
 
     def rep_metrics(self, w: Signals, rep: Rep) -> dict[str, float | None]:
@@ -277,6 +293,39 @@ def pct(w: Signals, key: str, q: float) -> float | None:
     if a is None or len(a) == 0 or not np.isfinite(a).any():
         return None
     return float(np.nanpercentile(a, q))
+
+
+def _scale(w: Signals) -> float | None:
+    sc = w.get("scale_px")
+    if sc is None or not np.isfinite(sc).any():
+        return None
+    v = float(np.nanmedian(sc))
+    return v if v > 1.0 else None
+
+
+def feet_rise(w: Signals) -> float | None:
+    """How far the feet left the floor during a window, in torso lengths: the lower ankle's highest point above its
+    usual (median) height in the picture. A squat or a deadlift keeps the feet down (a few hundredths); a jump lifts
+    them by a quarter of a torso or more."""
+    sc = _scale(w)
+    al, ar = w.get("ankle_px_y_l"), w.get("ankle_px_y_r")
+    if sc is None or al is None or ar is None:
+        return None
+    low = np.fmax(al, ar)  # y down: the lower ankle
+    if np.isfinite(low).sum() < 5:
+        return None
+    return float(np.nanmedian(low) - np.nanpercentile(low, 3)) / sc
+
+
+def travel(w: Signals, key: str) -> float | None:
+    """The vertical travel of a picture position (pixels) over a window, in torso lengths (5th to 95th percentile)."""
+    sc, y = _scale(w), w.get(key)
+    if sc is None or y is None or np.isfinite(y).sum() < 5:
+        return None
+    return float(np.nanpercentile(y, 95) - np.nanpercentile(y, 5)) / sc
+
+
+FEET_OFF = 0.25  # torso lengths: the feet left the floor (a jump), beyond landmark jitter and a heel rise
 
 
 def median_of(reps: list[dict], key: str) -> float | None:

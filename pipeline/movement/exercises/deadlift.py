@@ -37,7 +37,7 @@ from ...pose.landmarks import (
     R_WRIST,
 )
 from ..repcount import Rep, RepParams
-from .base import Exercise, IssueRule, RangeTarget, Signals, VariationRule, agg, median_of, near_t
+from .base import FEET_OFF, Exercise, IssueRule, RangeTarget, Signals, VariationRule, agg, feet_rise, median_of, near_t
 
 SIDE_DIAG = ("side", "diagonal")
 LOCKOUT_HIP, LOCKOUT_LEAN = 140.0, 35.0  # a rep completes only standing tall: hips this open, torso this upright
@@ -137,6 +137,12 @@ class Deadlift(Exercise):
     def valid_top(self, s):
         # lockout: hips open and the torso upright (a pull that stalls before this is not a rep)
         return s.get("hip", 0) >= LOCKOUT_HIP and s.get("torso_lean", 90) <= LOCKOUT_LEAN
+
+    def not_this(self, w: Signals, rep: Rep):
+        f = feet_rise(w)
+        if f is not None and f > FEET_OFF:
+            return "the feet left the floor: a jump, not a deadlift"
+        return None
 
     def rep_metrics(self, w: Signals, rep: Rep):
         ib, it = concentric(w, self.signal)

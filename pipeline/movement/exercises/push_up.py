@@ -18,7 +18,7 @@ from .base import RangeTarget
 from .base import Exercise, IssueRule, Signals, VariationRule, agg, lr_diff, near_t, threshold_variation
 
 
-def shoulder_drop(w: Signals, e: np.ndarray) -> float | None:
+def shoulder_drop(w: Signals, e: np.ndarray) -> float | None:  # e: the counting signal (top = high)
     """How far the shoulders came down towards the hands, as a share of their height over the hands at the top
     (0 = not at all, 1 = shoulders at hand level): a depth measure that does not depend on the elbow landmark."""
     h = w.get("wrist_above_shoulder")
@@ -45,7 +45,13 @@ class PushUp(Exercise):
         return s.get("torso_vertical", 1) < 0.8 and s.get("wrist_above_shoulder", 1) < 0.3
 
     def at_bottom(self, s):
-        return s.get("elbow", 180) <= self.params.start_bottom_max
+        # the shoulders low over the hands, or the elbows bent (filmed from a diagonal the shoulders of a shallow
+        # bottom can read higher than start_bottom_max)
+        return s.get(self.signal, 999) <= self.params.start_bottom_max or s.get("elbow", 180) <= 100
+
+    def valid_bottom(self, s):
+        # a set starting at the bottom starts in a plank (full or from the knees), not on the way down into one
+        return max(s.get("line_ankle", 0) or 0, s.get("line_knee", 0) or 0) >= 135
 
     def valid_top(self, s):
         # a plank (full or from the knees): shoulders, hips and ankles or knees roughly in line, hands below the
@@ -58,10 +64,13 @@ class PushUp(Exercise):
         # straightens the arms too, but the torso rises and the body line breaks
         line = max(s.get("line_ankle", 0) or 0, s.get("line_knee", 0) or 0)
         ref_line = max(ref.get("line_ankle", 0) or 0, ref.get("line_knee", 0) or 0)
-        return abs(s.get("torso_vertical", 0) - ref.get("torso_vertical", 0)) <= 0.25 and line >= ref_line - 20
+        tv, ref_tv = s.get("torso_vertical", 0), ref.get("torso_vertical", 0)
+        # (a plank reads a torso verticality of 0.1-0.5 from the world landmarks, more seen from the front and low;
+        # kneeling up or standing reads 0.7-1)
+        return (tv <= 0.55 or abs(tv - ref_tv) <= 0.25) and line >= ref_line - 20
 
     def full_depth(self, w: Signals, rep: Rep):
-        d = shoulder_drop(w, w["elbow"]) if "elbow" in w else None
+        d = shoulder_drop(w, w[self.signal]) if self.signal in w else None
         return None if d is None else d >= FULL_DROP
 
     def rep_metrics(self, w: Signals, rep: Rep):
@@ -83,9 +92,15 @@ class PushUp(Exercise):
 
 
 PUSH_UP = PushUp(
-    name="push_up", label="Push-up", signal="elbow",
-    params=RepParams(prior_top=150, start_bottom_max=100, min_rom=35, first_partial_bottom=130),
-    range_target=RangeTarget("depth", 90.0),  # live range bar: full with the elbows at 90 deg
+    name="push_up", label="Push-up", signal="shoulder_height", angle_signal="elbow",
+    # counted on the shoulders' height over the hands (per cent of a torso length: ~105-140 with the arms straight,
+    # 20-60 at the bottom), which survives the webcam's codec and a dark room where the elbow angle does not
+    # a rep completes at 65 % of the way back up: on the dev clips counted push-ups come back 76-100 % of the way to
+    # the top they started from (a set's first top is often higher than its working top), and the only ascents that
+    # stalled at 72-74 % were real reps
+    params=RepParams(prior_top=110, start_bottom_max=55, min_rom=30, first_partial_bottom=85, enter_abs=10,
+                     turn_abs=8, finish_frac=0.65),
+    range_target=RangeTarget("depth", 40.0),  # live range bar: full with the shoulders ~0.4 torso over the hands
     required_landmarks=[L_SHOULDER, R_SHOULDER, L_ELBOW, R_ELBOW, L_WRIST, R_WRIST, L_HIP, R_HIP],
     primary_angles=("elbow", "line_ankle", "flare"),
     issue_rules=[

@@ -14,6 +14,7 @@ from .base import (
     agg,
     lr_diff,
     median_of,
+    travel,
     near_t,
     pct,
     threshold_variation,
@@ -42,7 +43,15 @@ class ShoulderPress(Exercise):
 
     def at_bottom(self, s):
         # hands at or below the chin: the press starts from the bottom
-        return s.get("elbow", 180) <= self.params.start_bottom_max or s.get("wrist_above_nose", 1) < 0.05
+        return s.get(self.signal, 999) <= self.params.start_bottom_max or s.get("wrist_above_nose", 1) < 0.05
+
+    def not_this(self, w: Signals, rep: Rep):
+        # a press moves the hands up over a still body; hanging from a bar (a pull-up) moves the body up to still
+        # hands. Both bend and straighten the elbows overhead
+        hands, body = travel(w, "wrist_px_y"), travel(w, "shoulder_px_y")
+        if hands is not None and body is not None and body > 0.3 and body > 0.6 * hands:
+            return "the body moved up to the hands, not the hands up: hanging from a bar, not a press"
+        return None
 
     def valid_top(self, s):
         # at lockout at least one hand is above the shoulders
@@ -87,14 +96,16 @@ class ShoulderPress(Exercise):
 
 
 SHOULDER_PRESS = ShoulderPress(
-    name="shoulder_press", label="Shoulder press", signal="elbow",
-    # a rep completes at 80 % of its own range (and only with a hand above the shoulders, valid_top): from the front
-    # the elbow of a straight arm overhead often reads only 137-145 deg, so a later rep's lockout can sit a few
-    # degrees under the first one's; the lockout itself is judged by incomplete_lockout, not by the count
-    params=RepParams(prior_top=145, start_bottom_max=100, min_rom=35, first_partial_bottom=130, finish_frac=0.8),
-    # live range bar: fills from the bottom up to a lockout just past the incomplete-lockout line (145 deg); pose
-    # estimates of a straight arm overhead rarely read more than ~155 deg
-    range_target=RangeTarget("lockout", 150.0, floor=90.0),
+    name="shoulder_press", label="Shoulder press", signal="hand_reach", angle_signal="elbow",
+    # counted on the hands' reach over the shoulders (per cent of the arm's length: ~95-100 at lockout, -60..30 at
+    # the bottom, from a bar on the chest to dumbbells at the ears): the elbow angle at the bottom of a press jumps by
+    # 50 degrees from frame to frame (the forearm points at the camera), the hands' height does not. A rep completes
+    # at 80 % of its own range and only with a hand above the shoulders (valid_top); the lockout itself is judged by
+    # incomplete_lockout, not by the count
+    params=RepParams(prior_top=95, start_bottom_max=35, min_rom=35, first_partial_bottom=60, finish_frac=0.8,
+                     enter_abs=10, turn_abs=8),
+    # live range bar: fills from the bottom up to the hands straight overhead
+    range_target=RangeTarget("lockout", 92.0, floor=20.0),
     required_landmarks=[L_SHOULDER, R_SHOULDER, L_ELBOW, R_ELBOW, L_WRIST, R_WRIST, L_HIP, R_HIP],
     primary_angles=("elbow", "wrist_above_shoulder", "torso_lean"),
     issue_rules=[

@@ -19,7 +19,8 @@ from ...pose.landmarks import (
 )
 from ..repcount import Rep, RepParams
 from .base import RangeTarget
-from .base import Exercise, IssueRule, Signals, VariationRule, agg, lr_diff, near_t, pct, threshold_variation
+from .base import (FEET_OFF, Exercise, IssueRule, Signals, VariationRule, agg, feet_rise, lr_diff, near_t, pct,
+                   threshold_variation)
 
 
 def _pause(reps, ctx):
@@ -58,6 +59,12 @@ class Squat(Exercise):
     def same_posture(self, s, ref):
         # back up as in the first rep (a rep that ends bent over, or kneeling on the floor, is not a squat rep)
         return s.get("torso_vertical", 1) >= ref.get("torso_vertical", 1) - 0.3
+
+    def not_this(self, w: Signals, rep: Rep):
+        f = feet_rise(w)
+        if f is not None and f > FEET_OFF:
+            return "the feet left the floor: a jump, not a squat"
+        return None
 
     def rep_metrics(self, w: Signals, rep: Rep):
         k = w["knee"]
