@@ -1,9 +1,11 @@
 """Real movement for the router: augmented landmark sequences from the dev clips, and the folds that keep every
 reported figure on clips the reported model never saw.
 
-* **Clips**: the rows of ``../shared/data/clips/manifest.csv`` and ``../shared/data/more_clips/manifest.csv`` (labels as
+* **Clips**: the rows of ``../shared/data/{clips,more_clips,more_clips2}/manifest.csv`` (labels as
   :mod:`models.manifest` files them). Only their pose landmarks are used (from the pose cache, or computed once);
-  the clips themselves are never copied.
+  the clips themselves are never copied. Each clip is also used as a webcam stream would deliver it: 640x480, at most
+  30 fps, through VP8 at 1 Mbit/s and back (:func:`pipeline.tools.webcam.codec_track`, cached): every other
+  augmented copy starts from those landmarks, so the router learns the codec's noise too.
 * **Folds** (:func:`folds`): clips are grouped by the repository they came from (same person, scene and camera),
   and the groups are split into ``K`` folds. A fold model is trained on synthetic motion + the real clips of the
   other folds and scored only on its own fold; the shipped model is trained on synthetic motion + every dev clip,
@@ -32,7 +34,7 @@ from .manifest import ClipRow, read_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SPOTTER_SHARED", ROOT.parent / "shared"))
-MANIFESTS = (SHARED / "data" / "clips" / "manifest.csv", SHARED / "data" / "more_clips" / "manifest.csv")
+MANIFESTS = tuple(SHARED / "data" / d / "manifest.csv" for d in ("clips", "more_clips", "more_clips2"))
 SEGMENTS = Path(__file__).resolve().parent / "data" / "dev_segments.json"
 FAR_S = 0.75  # a positive clip's window this far from every exercise span is unknown
 # spans set by hand where the manifest's notes say more than the rep counter or the span of movement can
@@ -90,6 +92,13 @@ def load_track(row: ClipRow):
     from pipeline.pose.track import extract_pose
 
     return extract_pose(row.path, use_cache=True)[1]
+
+
+def load_codec_track(row: ClipRow):
+    """The clip's pose as a webcam stream delivers it (VP8 round trip at 640x480; cached like the pose)."""
+    from pipeline.tools.webcam import codec_track
+
+    return codec_track(row.path)[1]
 
 
 # ----------------------------------------------------------------------------- labels
@@ -228,8 +237,10 @@ def augment(track, rng: np.random.Generator, plain: bool = False):
     return frames, (scale, shift)
 
 
-def clip_real_windows(row: ClipRow, track, seg: dict | None, n_aug: int, seed: int, labels, hop: float = HOP_S):
-    """Windows of ``n_aug`` augmented copies of one clip: (X float16 (M,T,F), energy (M,), y (M,))."""
+def clip_real_windows(row: ClipRow, track, seg: dict | None, n_aug: int, seed: int, labels, hop: float = HOP_S,
+                      codec=None):
+    """Windows of ``n_aug`` augmented copies of one clip: (X float16 (M,T,F), energy (M,), y (M,)). With ``codec`` (the
+    clip's webcam-stream track), the odd copies are augmented from it instead."""
     from pipeline.pose.cleaning import PoseCleaner
 
     unknown_idx = len(labels) - 1
@@ -239,7 +250,8 @@ def clip_real_windows(row: ClipRow, track, seg: dict | None, n_aug: int, seed: i
     X, E, Y = [], [], []
     for a in range(n_aug):
         rng = np.random.default_rng([seed, a, _stable_hash(clip_key(row))])
-        frames, (scale, shift) = augment(track, rng, plain=(a == 0))
+        src = codec if codec is not None and a % 2 == 1 else track
+        frames, (scale, shift) = augment(src, rng, plain=(a == 0))
         if len(frames) < 4:
             continue
         cl = PoseCleaner()
@@ -271,10 +283,16 @@ def real_dataset(rows: list[ClipRow], labels, n_aug: int, seed: int, log=print):
     Xs, Es, Ys, Gs = [], [], [], []
     for i, r in enumerate(rows):
         track = load_track(r)
+        try:
+            codec = load_codec_track(r)
+        except Exception as e:  # a clip the codec path cannot read: its plain copies still count
+            log(f"  real: no webcam-stream track for {clip_key(r)}: {e}")
+            codec = None
         seg = segs.get(clip_key(r))
         if r.label != "unknown" and not seg:
             log(f"  real: no exercise spans for {clip_key(r)}; its exercise windows are left out")
-        X, E, Y = clip_real_windows(r, track, seg, n_aug, seed + _stable_hash(clip_key(r)) % 100000, labels)
+        X, E, Y = clip_real_windows(r, track, seg, n_aug, seed + _stable_hash(clip_key(r)) % 100000, labels,
+                                    codec=codec)
         Xs.append(X)
         Es.append(E)
         Ys.append(Y)

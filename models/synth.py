@@ -482,9 +482,9 @@ def _toes_down(b, c):
 
 
 def m_lunge(b, t, rng, kind=None):
-    """Lunges: static split squat, forward, reverse, walking (positives) and side lunges (a negative)."""
+    """Lunges: static split squat, forward, reverse, walking and lateral (side) lunges, one rep per leg."""
     Tn = len(t)
-    kind = kind or rng.choice(["split", "reverse", "forward", "walking"], p=[0.25, 0.25, 0.2, 0.3])
+    kind = kind or rng.choice(["split", "reverse", "forward", "walking", "side"], p=[0.2, 0.22, 0.17, 0.26, 0.15])
     s = rep_signal(t, rng, period=(1.5, 4.0), pause_top=(0.1, 1.0), pause_bottom=(0.0, 0.8),
                    start_bottom=0.25 if kind in ("split", "walking") else 0.1)
     step = b.leg * rng.uniform(0.7, 1.15)
@@ -532,7 +532,12 @@ def m_lunge(b, t, rng, kind=None):
     c["pelvis"] = np.stack([mid[:, 0] * 0.8 + c["pelvis"][:, 0], c["pelvis"][:, 1] - drop,
                             mid[:, 2] + c["pelvis"][:, 2]], -1)
     if kind == "side":
-        c["pelvis"][:, 1] = c["pelvis"][:, 1] + drop * 0.4
+        # lateral lunge: the hips sit back and over the stepping foot, whose knee bends deeply; the other leg stays
+        # straight
+        lead_x = np.where(lead == 0, ank[:, 0, 0], ank[:, 1, 0])
+        over = rng.uniform(0.55, 0.8)
+        c["pelvis"][:, 0] = c["pelvis"][:, 0] * (1 - ext) + lead_x * over * ext
+        c["pelvis"][:, 2] = c["pelvis"][:, 2] - drop * rng.uniform(0.3, 0.6)
     lean = np.deg2rad(rng.uniform(-3, 22)) * s
     c["R_trunk"] = rot_x(lean)
     kp = np.zeros((Tn, 2, 3))
@@ -543,8 +548,7 @@ def m_lunge(b, t, rng, kind=None):
     style = rng.choice(["hang", "hips", "chest", "backbar", "behind", "forward"],
                        p=[0.4, 0.2, 0.15, 0.1, 0.1, 0.05])
     _arm_pose(b, c, rng, style)
-    label = "unknown" if kind == "side" else "lunge"
-    return _finish(b, c, label, s, "lunge_" + kind)
+    return _finish(b, c, "lunge", s, "lunge_" + kind)
 
 
 def _hinge_arms(b, c, bar_z, grip_x, reach):
@@ -626,10 +630,6 @@ def m_deadlift(b, t, rng, kind=None):
 
 
 # ----------------------------------------------------------------------------- negatives
-
-def m_side_lunge(b, t, rng):
-    return m_lunge(b, t, rng, kind="side")
-
 
 def m_hinge(b, t, rng):
     """Hinges that are not deadlifts: good mornings, kettlebell swings, bent-over (hinge) rows, Pendlay rows,
@@ -827,6 +827,99 @@ def m_jump(b, t, rng):
     c["wrist"] = np.stack(ws, 1)
     c["elbow_pole"] = _pair(Tn, [0.3, -0.5, -1], [-0.3, -0.5, -1])
     return _finish(b, c, "unknown", 0 * t, "jump_" + kind)
+
+
+def m_hang(b, t, rng):
+    """Hanging from a bar: pull-ups and chin-ups (the body rises to the hands), hanging knee and leg raises, a kipping
+    swing. Hard negatives for the press: the arms are overhead and the elbows bend and straighten, but the hands stay
+    where they are while the body moves, and the feet are off the floor."""
+    Tn = len(t)
+    kind = rng.choice(["pullup", "chinup", "knee_raise", "leg_raise", "kip"], p=[0.35, 0.2, 0.2, 0.1, 0.15])
+    s = rep_signal(t, rng, period=(1.4, 4.0), pause_top=(0.0, 0.8), pause_bottom=(0.2, 1.5))
+    c = _standing(b, t, rng, stance=b.hip_w * rng.uniform(0.6, 1.1))
+    bar_h = b.ankle_h + b.leg + b.torso + b.arm * 0.97 + rng.uniform(0.1, 0.35)
+    grip = b.sh_w / 2 * (rng.uniform(1.1, 1.9) if kind != "chinup" else rng.uniform(0.7, 1.0))
+    pulls = kind in ("pullup", "chinup", "kip")
+    lift = b.arm * rng.uniform(0.45, 0.75) * s if pulls else 0 * s
+    swing = smooth_noise(t, rng, 0.04, 1.5) + (0.12 * np.sin(2 * np.pi * t / rng.uniform(1.2, 2.0))
+                                                 if kind == "kip" else 0.0)
+    hang = bar_h - b.arm * 0.97 - b.torso
+    c["pelvis"] = np.stack([0 * s + smooth_noise(t, rng, 0.01, 2.0), hang + lift, swing], -1)
+    c["R_trunk"] = rot_x(-np.deg2rad(rng.uniform(0, 20)) * s - swing)
+    c["R_pelvis"] = rot_x(-swing)
+    c["wrist"] = _pair(Tn, [grip, bar_h, 0.0], [-grip, bar_h, 0.0])
+    c["elbow_pole"] = _pair(Tn, [1.0, 0, -0.2 if kind != "chinup" else 1.0], [-1.0, 0, -0.2 if kind != "chinup" else 1.0])
+    # legs hang below the pelvis (knees bent with the feet crossed behind, or straight); a raise flexes the hips
+    flex = (np.deg2rad(rng.uniform(70, 110)) * s) if kind in ("knee_raise", "leg_raise") else 0 * s
+    bend = np.deg2rad(rng.uniform(50, 100)) if kind == "knee_raise" or rng.random() < 0.5 else np.deg2rad(5)
+    ank = []
+    for k, sg in ((0, 1), (1, -1)):
+        hip = c["pelvis"] + np.array([sg * b.hip_w / 2, 0, 0])
+        knee = hip + np.stack([0 * flex, -np.cos(flex), np.sin(flex)], -1) * b.thigh
+        a = flex - bend
+        ank.append(knee + np.stack([0 * a, -np.cos(a), np.sin(a)], -1) * b.shin)
+    c["ankle"] = np.stack(ank, 1)
+    c["knee_pole"] = _pair(Tn, [0, 0, 1], [0, 0, 1])
+    c["foot_dir"] = _pair(Tn, [0, -0.8, 0.4], [0, -0.8, 0.4])
+    return _finish(b, c, "unknown", 0 * t, "hang_" + kind)
+
+
+def _keyposes(t: np.ndarray, keys: list[tuple[float, np.ndarray]]) -> np.ndarray:
+    """Landmarks over ``t`` moving through key poses (time, (33, 3)) with smooth transitions."""
+    P = np.repeat(keys[0][1][None], len(t), 0).astype(float)
+    for (t0, A), (t1, B) in zip(keys, keys[1:]):
+        m = (t >= t0) & (t < t1)
+        if m.any():
+            u = smoothstep((t[m] - t0) / max(t1 - t0, 1e-6))[:, None, None]
+            P[m] = A[None] * (1 - u) + B[None] * u
+    P[t >= keys[-1][0]] = keys[-1][1]
+    return P
+
+
+def m_burpee(b, t, rng):
+    """Burpees and sprawls: squat down, hands to the floor, jump the feet back to a plank (with or without a push-up),
+    jump them in again, stand up and jump. Hard negative for the squat, the deadlift and the push-up: each piece
+    looks like one of them for a moment, the whole never repeats as one."""
+    Tn = len(t)
+    tt = np.linspace(0, 8, 241)
+    sq = m_squat(b, tt, rng)
+    pu = m_push_up(b, tt, rng, kind="full")
+    jp = m_jump(b, tt, rng)
+    stand = sq.P[int(np.argmin(sq.active))].copy()
+    low = sq.P[int(np.argmax(sq.active))].copy()
+    plank = pu.P[int(np.argmin(pu.active))].copy()
+    plank_low = pu.P[int(np.argmax(pu.active))].copy()
+    flight = jp.P[int(np.argmax(jp.P[:, 27, 1] + jp.P[:, 28, 1]))].copy()
+    flight += (stand[[23, 24]].mean(0) - flight[[23, 24]].mean(0)) * np.array([1, 0, 1])
+    # hands on the floor in front of the feet at the bottom of the squat
+    feet_z = float(low[[27, 28], 2].mean())
+    hand_z = feet_z + rng.uniform(0.3, 0.5)
+    for k, (ie, iw) in enumerate(((13, 15), (14, 16))):
+        w = np.array([(1 if k == 0 else -1) * b.sh_w / 2, 0.02, hand_z])
+        low[iw] = w
+        low[ie] = (low[11 + k] + w) / 2 + np.array([(1 if k == 0 else -1) * 0.05, 0, 0.02])
+        for j in (17 + k, 19 + k, 21 + k):
+            low[j] = w + np.array([0, 0, 0.05])
+    # the plank with its hands where they were put down
+    shift = np.array([0, 0, hand_z - float(plank[[15, 16], 2].mean())])
+    plank, plank_low = plank + shift, plank_low + shift
+    pushup = rng.random() < 0.5
+    keys, cur = [], float(t[0]) - rng.uniform(0, 2.0)
+    while cur < t[-1] + 1:
+        sp = rng.uniform(0.8, 1.25)
+        seq = [(0.0, stand), (rng.uniform(0.2, 1.2), stand), (0.5, low), (0.3, plank)]
+        if pushup:
+            seq += [(0.45, plank_low), (0.45, plank)]
+        else:
+            seq += [(rng.uniform(0.1, 0.4), plank)]
+        seq += [(0.3, low), (0.45, stand), (0.25, flight), (0.25, stand)]
+        for dt, pose in seq:
+            cur += dt * sp
+            keys.append((cur, pose))
+    P = _keyposes(t, keys)
+    P += smooth_noise(t, rng, 0.01, 1.0, 3)[:, None, :]
+    return Motion(P=P, active=np.zeros(Tn), label="unknown", kind="burpee")
+
 
 def m_arm_exercise(b, t, rng):
     """Curls, front/lateral raises, upright rows, triceps, and other standing/seated arm work."""
@@ -1209,10 +1302,10 @@ def m_sit_stand(b, t, rng):
 
 POSITIVES = {"squat": m_squat, "push_up": m_push_up, "shoulder_press": m_press, "deadlift": m_deadlift,
              "lunge": m_lunge}
-NEGATIVES = {"side_lunge": (m_side_lunge, 0.03), "hinge": (m_hinge, 0.13), "arm": (m_arm_exercise, 0.17),
-             "jacks": (m_jacks, 0.06), "gait": (m_gait, 0.15), "idle": (m_idle, 0.09), "floor": (m_floor, 0.06),
-             "stretch": (m_stretch, 0.06), "sit_stand": (m_sit_stand, 0.04), "dance": (m_dance, 0.11),
-             "jump": (m_jump, 0.1)}
+NEGATIVES = {"hinge": (m_hinge, 0.12), "arm": (m_arm_exercise, 0.15), "jacks": (m_jacks, 0.05),
+             "gait": (m_gait, 0.13), "idle": (m_idle, 0.08), "floor": (m_floor, 0.06), "stretch": (m_stretch, 0.05),
+             "sit_stand": (m_sit_stand, 0.04), "dance": (m_dance, 0.1), "jump": (m_jump, 0.1),
+             "hang": (m_hang, 0.06), "burpee": (m_burpee, 0.06)}
 
 
 def make_motion(label: str, t: np.ndarray, rng: np.random.Generator, body: Body | None = None) -> Motion:
