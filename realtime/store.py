@@ -125,16 +125,35 @@ class Store:
             (self.root / "sessions").mkdir(exist_ok=True)
         except OSError as e:
             raise StoreError(f"cannot create the data folder {self.root}: {e.strerror or e}") from None
+        self._refuse_newer()
         with self._conn() as c:
             self._migrate(c)
+
+    def _newer_error(self, v: int) -> StoreError:
+        return StoreError(f"the session database {self.db_path} was written by a newer Spotter (schema {v}; this one "
+                          f"knows up to {SCHEMA_VERSION}): update Spotter to open it — the file was not changed")
+
+    def _refuse_newer(self) -> None:
+        """A database of a newer schema is refused before anything writes to it (not even the journal mode)."""
+        if not self.db_path.is_file():
+            return
+        try:
+            c = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=5.0)
+            try:
+                v = int(c.execute("PRAGMA user_version").fetchone()[0])
+            finally:
+                c.close()
+        except sqlite3.Error:
+            return  # locked or damaged: _conn says so in its own words
+        if v > SCHEMA_VERSION:
+            raise self._newer_error(v)
 
     def _migrate(self, c: sqlite3.Connection) -> None:
         """Bring the database to :data:`SCHEMA_VERSION` (one transaction; a concurrent opener waits, then finds
         it done). A newer version than this code knows is refused, untouched."""
         v = int(c.execute("PRAGMA user_version").fetchone()[0])
         if v > SCHEMA_VERSION:
-            raise StoreError(f"the session database {self.db_path} was written by a newer Spotter (schema {v}; this "
-                             f"one knows up to {SCHEMA_VERSION}): update Spotter to open it — the file was not changed")
+            raise self._newer_error(v)
         if v == SCHEMA_VERSION:
             return
         c.execute("BEGIN IMMEDIATE")
