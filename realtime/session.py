@@ -681,18 +681,18 @@ class LiveSession:
             done_reps = sum(e.reps for e in self._entries)
             timeline = zlib.crc32(repr([(e.index, e.report is not None or e.report_in_store, e.summary_status,
                                          e.error) for e in self._entries]).encode())
-        last = self.last_session()
-        if last:  # the panel shows the last-session line: redraw it once the history is read
-            timeline = zlib.crc32(last.encode(), timeline)
             pt = self._proc_times
             fps = (len(pt) - 1) / (pt[-1] - pt[0]) if len(pt) > 2 and pt[-1] > pt[0] else 0.0
             counts = (self.frames_in, self.frames_processed, self.frames_dropped)
             closed, err = self._closed, self.last_error
+        last = self.last_session()
+        if last:  # the panel shows the last-session line: redraw it once the history is read
+            timeline = zlib.crc32(last.encode(), timeline)
         state, rest_left = self._state_name(st, closed, hints, n_sets > 0)
         return {"state": state, "rest_left_s": None if rest_left is None else round(rest_left, 1),
                 "sets_done": n_sets, "reps_done": done_reps, "timeline": timeline, "frames_in": counts[0],
-                "frames_processed": counts[1], "frames_dropped": counts[2], "processed_fps": round(fps, 1), "error": err,
-                "last_session": last, **self._display(st, state)}
+                "frames_processed": counts[1], "frames_dropped": counts[2], "processed_fps": round(fps, 1),
+                "error": err, "last_session": last, **self._display(st, state)}
 
     @property
     def sets(self) -> list[SetEntry]:

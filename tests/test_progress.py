@@ -10,6 +10,7 @@ import hashlib
 import json
 import math
 import sqlite3
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -343,13 +344,24 @@ def test_live_session_shows_the_last_session_before_the_first_rep_and_says_a_new
     assert reads_a <= 2  # read once when the exercise was chosen (and at most once more), never per frame
 
     seen = []
-    b = _live(store, "squat/sq06_bodyweight_closeup_lowcam_side.mp4", "squat",
-              every_frame=lambda s: seen.append((s.status().count, len(s.sets), s.status().last_session)))
+    briefs = []
+
+    def look(s):
+        st, br = s.status(), s.brief()  # the panel's view, and what the page gets with every result
+        seen.append((st.count, len(s.sets), st.last_session))
+        briefs.append(br)
+
+    b = _live(store, "squat/sq06_bodyweight_closeup_lowcam_side.mp4", "squat", every_frame=look)
     assert store.progress_reads - reads_a <= 2
     line = f"Last squat session, Mon 4 Jan 2021: 1 set of {first['reps']} · best {first['reps']} reps in a set"
     before_first_rep = [x[2] for x in seen if x[0] == 0 and x[1] == 0]
     assert before_first_rep and all(x == line for x in before_first_rep), (line, before_first_rep[:3])
     assert all(x[2] is None for x in seen if x[1] > 0)  # after the set: the timeline has it
+    assert [br["last_session"] for br in briefs] == [x[2] for x in seen]
+    # the panel is redrawn when the line comes and goes (its key, ``timeline``, changes), not on every frame
+    keys = {br["timeline"] for br in briefs if br["sets_done"] == 0}
+    assert len(keys) == 1 and keys != {zlib.crc32(repr([]).encode())}  # the line is in it, once; not per frame
+    assert b.brief()["timeline"] not in keys and b.brief()["last_session"] is None  # the set ended: redrawn
     (entry,) = b.sets
     spoken = [u.text for u in b.speech.history() if u.kind == "best"]
     # what was announced is what the stored history says now: the bests the new set holds, and no other
