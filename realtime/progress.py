@@ -594,7 +594,7 @@ def format_progress(data: dict, unit: str = "kg", by: str = "day") -> str:
     """The ``spotter progress`` table: per exercise, the sessions (or days/weeks/months), the bests and the
     trends."""
     if not data:
-        return "no stored sets yet (train with the app, or import a video: spotter replay VIDEO --save)"
+        return "no stored sets yet (train with the app, or import a video: spotter replay VIDEO --save)\n"
     lines = []
     for ex, d in data.items():
         info = exercise_info(ex)

@@ -216,6 +216,8 @@ def test_load_correction_and_deletion_are_stored_and_the_corrected_count_is_used
     assert spotter(["progress", "--json"]) == 0
     js = json.loads(capsys.readouterr().out)
     assert [x["reps"] for x in js["squat"]["sets"]] == [10, 6, 9]
+    assert spotter(["progress", "--since", "last tuesday"]) == 2  # one plain line, no traceback
+    assert "not a date" in capsys.readouterr().err
     csv_path = tmp_path / "sets.csv"
     assert spotter(["progress", "--csv", str(csv_path)]) == 0
     import csv

@@ -155,7 +155,11 @@ def screenshot(data: Path, out: Path, width: int = 1280, height: int = 3700) -> 
                 page.get_by_text("Weeks", exact=True).click()
                 wait_charts(page, 6)
                 out.parent.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(out))
+                # down to the last chart (the tables below it are drawn on a canvas headless Chromium leaves blank)
+                bottom = page.evaluate(f"""() => Math.max(...[...document.querySelectorAll({CHARTS!r})]
+                                          .map(i => i.getBoundingClientRect().bottom))""")
+                page.screenshot(path=str(out), clip={"x": 0, "y": 0, "width": width,
+                                                     "height": min(height, int(bottom) + 24)})
             finally:
                 browser.close()
     finally:
