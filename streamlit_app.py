@@ -277,7 +277,7 @@ def _live_panel(link, pushed: bool) -> None:
     if stt.last_session:
         last_session_note(stt.last_session)
     st.subheader("Session timeline")
-    if not stt.sets:
+    if not entries:
         st.caption("Each finished set's report appears here.")
     for e in reversed(entries):
         row = rows.get(e.set_id)

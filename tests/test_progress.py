@@ -380,3 +380,53 @@ def test_live_session_shows_the_last_session_before_the_first_rep_and_says_a_new
     else:
         assert not spoken
     assert entry.reps > first["reps"] and "most_reps" in held  # this pair of clips: 3 reps after 2
+
+
+class _Link:
+    """What the Live page keeps for a tab (realtime/webrtc.py LiveLink), holding a finished session."""
+
+    store_error = None
+
+    def __init__(self, session):
+        self.session = session
+
+    def configure(self, cfg):
+        pass
+
+    def current(self):
+        return self.session
+
+
+@needs_clips
+def test_the_live_timeline_shows_the_corrected_count_the_new_best_and_the_set_controls(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    store = Store(tmp_path / "data")
+    _session(store, "2021-01-04", [1])  # a history: one set of 1
+    s = _live(store, "squat/sq03_bodyweight_gym_side.mp4", "squat")
+    (entry,) = s.sets
+    assert entry.news and entry.news[0].startswith("New best — most reps in a set")
+    store.correct_reps(entry.set_id, entry.reps + 3)
+    monkeypatch.setenv("SPOTTER_DATA", str(tmp_path / "data"))
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at.session_state["live_link"] = _Link(s)
+    at.run()
+    assert not at.exception, at.exception
+    n = entry.reps + 3
+    assert [e.label for e in at.expander] == [f"Set 1: squat — {n} reps (corrected)"]
+    assert any(m.value.startswith(f"**squat** — {n} reps") for m in at.markdown), [m.value for m in at.markdown]
+    total = s.status().count + n  # the count on screen + the reps in finished sets (corrected)
+    assert any(f"data-total='{total}'" in m.value for m in at.markdown), [m.value for m in at.markdown]
+    assert [x.value for x in at.success][:1] == entry.news[:1]
+    assert any(x.label == f"Reps (Spotter counted {entry.reps})" and x.value == n for x in at.number_input)
+    # delete it from the timeline: asked first, then gone from the page and the store
+    next(b for b in at.button if b.label == "Delete this set").click().run()
+    next(b for b in at.button if b.label == "Yes, delete the set").click().run()
+    assert not at.exception, at.exception
+    assert store.get_set(entry.set_id) is None
+    # the page reruns itself after a deletion (AppTest keeps the tree of the run before): open it again
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at.session_state["live_link"] = _Link(s)
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.expander and any("Each finished set's report appears here." in c.value for c in at.caption)
