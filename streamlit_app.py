@@ -74,7 +74,9 @@ def _text(s) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- sidebar
-page = st.sidebar.radio("Page", ["Live", "History", "Upload"], key="page")
+PAGES = ["Live", "History", "Upload", "Progress"]
+_asked = str(st.query_params.get("page", "Live"))  # a link can open a page (the Progress page's links to a set)
+page = st.sidebar.radio("Page", PAGES, key="page", index=PAGES.index(_asked) if _asked in PAGES else 0)
 st.sidebar.subheader("Training context")
 goal = st.sidebar.selectbox("Goal", ["general fitness", "strength", "hypertrophy", "endurance", "rehab (cleared)"])
 experience = st.sidebar.selectbox("Experience", ["beginner", "intermediate", "advanced"])
@@ -130,6 +132,10 @@ def show_report(rep: dict, key: str) -> None:
     reps = rep.get("reps") or {}
     ex = (rep.get("exercise") or {}).get("label", "?")
     st.markdown(f"**{_text(ex).replace('_', ' ')}** — {int(reps.get('count', 0))} reps")
+    corr = rep.get("correction")  # the user's count (realtime/progress.py with_correction)
+    if isinstance(corr, dict):
+        st.caption(f"Count corrected by you (Spotter counted {int(corr.get('reps_counted', 0))}); the summary below "
+                   "was written for Spotter's count.")
     summ = rep.get("summary") or {}
     if isinstance(summ, dict):  # the coach summary (model or deterministic): always plain text, never HTML
         lines = [summ.get("text"), summ.get("headline"), summ.get("what_you_did")]
@@ -233,14 +239,18 @@ def _live_panel(link, pushed: bool) -> None:
     s = link.current()
     if s is None:
         st.info("Press START and allow the camera. Stand so your whole body is in view.")
+        if exercise:
+            last_session_note(last_session_for(exercise))
         return
     stt = s.status()
-    done = sum(e.reps for e in stt.sets)
+    rows = stored_sets(s.store, stt.sets)  # the stored rows: counts as corrected, deleted sets left out
+    entries = [e for e in stt.sets if rows.get(e.set_id, True) is not None]
+    done = sum(rows[e.set_id]["reps"] if rows.get(e.set_id) else e.reps for e in entries)
     state = STATE_TEXT.get(stt.state, stt.state)
     mode = "pushed" if pushed else "polled"
     if pushed:  # redrawn when the finished sets or their reports change: nothing here that changes during a set
         c1, c2 = st.columns(2)
-        c1.metric("Sets done", len(stt.sets))
+        c1.metric("Sets done", len(entries))
         c2.metric("Reps in finished sets", done)
         st.markdown(f"<div data-testid='spotter-state' data-mode='{mode}'>Live</div>", unsafe_allow_html=True)
         st.caption("The set state, the count, the phase and the cues are on the picture.")
@@ -264,11 +274,17 @@ def _live_panel(link, pushed: bool) -> None:
         st.error(f"Analysis error (the stream goes on): {stt.error}")
     if link.store_error:
         st.error(f"This session is not being recorded: {link.store_error}")
+    if stt.last_session:
+        last_session_note(stt.last_session)
     st.subheader("Session timeline")
-    if not stt.sets:
+    if not entries:
         st.caption("Each finished set's report appears here.")
-    for e in reversed(stt.sets):
-        with st.expander(f"Set {e.index}: {e.exercise.replace('_', ' ')} — {e.reps} reps", expanded=True):
+    for e in reversed(entries):
+        row = rows.get(e.set_id)
+        with st.expander(f"Set {e.index}: {e.exercise.replace('_', ' ')} — {row['reps'] if row else e.reps} reps"
+                         + (" (corrected)" if row and row["corrected"] else ""), expanded=True):
+            for news in e.news:
+                st.success(news)
             if e.report is None and e.report_in_store and e.set_id and s.store is not None:
                 try:  # older sets' reports are not kept in memory during a long session
                     rep = s.store.report(e.set_id)
@@ -276,13 +292,15 @@ def _live_panel(link, pushed: bool) -> None:
                     rep = None
                     st.error(str(err))
                 if rep:
-                    show_report(rep, f"live-{s.session_id}-{e.index}-stored")
+                    show_report(with_correction(rep, row), f"live-{s.session_id}-{e.index}-stored")
             elif e.report is None:
                 st.caption("Report on its way…" if not e.error else f"Report failed: {e.error}")
             else:
-                show_report(e.report, f"live-{s.session_id}-{e.index}-{e.summary_status}")
+                show_report(with_correction(e.report, row), f"live-{s.session_id}-{e.index}-{e.summary_status}")
                 if e.summary_status == "pending":
                     st.caption("Coach summary being written…")
+            if row:
+                set_controls(s.store, row, f"live-{e.set_id}", on_change=s.refresh_progress)
 
 
 # ---------------------------------------------------------------------------------------------- history
@@ -328,10 +346,11 @@ def history_page() -> None:
             realtime_replay(video, f"h{sid}", "replay")
     for row in sets:
         with st.expander(f"Set {row['idx']}: {row['exercise'].replace('_', ' ')} — {row['reps']} reps "
-                         f"({row['start_s']:.1f}–{row['end_s']:.1f} s)"):
+                         f"{'(corrected) ' if row['corrected'] else ''}({row['start_s']:.1f}–{row['end_s']:.1f} s)"):
             rep = json.loads(row["report_json"]) if row["report_json"] else None
             if rep:
-                show_report(rep, f"h-{row['id']}")
+                show_report(with_correction(rep, row), f"h-{row['id']}")
+            set_controls(store, row, f"h-{row['id']}")
             try:  # ids checked, paths resolved inside the data folder (no traversal, no symlinks out)
                 exports = export_paths(store, row["id"])
             except SpotterError as e:
@@ -355,6 +374,255 @@ def history_page() -> None:
     if st.button("Delete this session", type="secondary"):
         store.delete_session(sid)
         st.rerun()
+
+
+# ---------------------------------------------------------------------------------------------- progress
+def with_correction(rep, row):
+    from realtime.progress import with_correction as wc
+
+    return wc(rep, row) if row else rep
+
+
+def stored_sets(store, entries) -> dict:
+    """A live session's finished sets as stored: {set_id: row, or None once the user deleted it}."""
+    out: dict = {}
+    if store is None:
+        return out
+    for e in entries:
+        if e.set_id:
+            try:
+                out[e.set_id] = store.get_set(e.set_id)
+            except SpotterError:
+                pass
+    return out
+
+
+def last_session_for(ex: str | None) -> str | None:
+    store = get_store()
+    if store is None or not ex:
+        return None
+    from realtime import progress as prog
+
+    try:
+        return prog.last_session_line(prog.load_sets(store, ex), ex)
+    except SpotterError:
+        return None
+
+
+def last_session_note(line: str | None) -> None:
+    """The last session of the exercise in one line (before the first rep)."""
+    if line:
+        st.markdown(f"<div data-testid='spotter-last-session'>{_text(line)}</div>", unsafe_allow_html=True)
+
+
+def set_controls(store, row: dict, key: str, on_change=None) -> None:
+    """After a set: the load (kg or lb; 0 = bodyweight), the count corrected (Spotter's count is kept), delete.
+    Everything is stored at once; the bests a change makes are said in words."""
+    from realtime import progress as prog
+
+    if store is None or not row:
+        return
+    unit0 = row.get("load_unit") or st.session_state.get("load_unit", "kg")
+    with st.form(key=f"setform-{key}", border=False):
+        c1, c2, c3 = st.columns([2, 1, 2])
+        load = c1.number_input("Load (0 = bodyweight)", min_value=0.0, max_value=2000.0, step=2.5,
+                               value=float(row.get("load_value") or 0.0), key=f"load-{key}")
+        unit = c2.radio("Unit", ["kg", "lb"], index=1 if unit0 == "lb" else 0, horizontal=True, key=f"unit-{key}")
+        reps = c3.number_input(f"Reps (Spotter counted {int(row['reps_counted'])})", min_value=0, max_value=1000,
+                               step=1, value=int(row["reps"]), key=f"reps-{key}")
+        saved = st.form_submit_button("Save load and count")
+    if saved:
+        try:
+            before = prog.bests(prog.load_sets(store, row["exercise"]))
+            store.set_load(row["id"], load if load > 0 else None, unit)
+            new = store.correct_reps(row["id"], int(reps)) if int(reps) != int(row["reps"]) else store.get_set(
+                row["id"])
+            st.session_state["load_unit"] = unit
+            after = prog.bests(prog.load_sets(store, row["exercise"]))
+        except SpotterError as e:
+            st.error(str(e))
+            return
+        st.caption(f"Saved: {prog.fmt_load(new['load_kg'], unit)}, {new['reps']} reps"
+                   + (f" (Spotter counted {new['reps_counted']}; kept as a correction)" if new["corrected"] else ""))
+        for news in prog.edit_news(before, after, row["id"], unit):
+            st.success(news)
+        if on_change is not None:
+            on_change()
+    if row["corrected"]:
+        st.caption(f"Count corrected by you: {row['reps']} (Spotter counted {row['reps_counted']}).")
+    ask = f"del-ask-{key}"
+    if not st.session_state.get(ask):
+        if st.button("Delete this set", key=f"del-{key}"):
+            st.session_state[ask] = True
+            st.rerun()
+    else:
+        st.warning("Delete this set, its report and its count? The session's recording stays.")
+        c1, c2 = st.columns(2)
+        if c1.button("Yes, delete the set", key=f"del-yes-{key}", type="primary"):
+            try:
+                store.delete_set(row["id"])
+            except SpotterError as e:
+                st.error(str(e))
+            st.session_state[ask] = False
+            if on_change is not None:
+                on_change()
+            st.rerun()
+        if c2.button("Keep it", key=f"del-no-{key}"):
+            st.session_state[ask] = False
+            st.rerun()
+
+
+SINCE = {"All time": None, "Last 4 weeks": 28, "Last 3 months": 91, "Last 12 months": 365}
+
+
+def progress_page() -> None:
+    """Per exercise over days, weeks or months: sessions, sets, reps, best set, volume, estimated 1RM, and what the
+    camera measured (range, tempo, clean reps, each issue), the personal bests and the trends
+    (realtime/progress.py, realtime/progress_charts.py)."""
+    from realtime import progress as prog
+    from realtime.progress_charts import charts, close
+
+    store = get_store()
+    if store is None:
+        return
+    try:
+        all_sets = prog.load_sets(store)
+    except SpotterError as e:
+        st.error(str(e))
+        return
+    asked = st.query_params.get("set")
+    if asked:
+        _progress_set(store, str(asked))
+    if not all_sets:
+        st.info("No sets stored yet. Train on the Live page, analyse an upload, or import a video from the command "
+                "line: spotter replay VIDEO --save --date YYYY-MM-DD.")
+        return
+    latest: dict = {}
+    for x in all_sets:
+        latest[x["exercise"]] = max(latest.get(x["exercise"], ""), x["time"])
+    exs = sorted(latest, key=lambda k: latest[k], reverse=True)
+    c1, c2, c3, c4 = st.columns([2, 2, 2, 1])
+    q_ex = str(st.query_params.get("exercise", ""))
+    ex = c1.selectbox("Exercise", exs, format_func=lambda k: prog.exercise_info(k)["label"], key="prog-ex",
+                      index=exs.index(q_ex) if q_ex in exs else 0)
+    by = {"Days": "day", "Weeks": "week", "Months": "month"}[
+        c2.radio("Group by", ["Days", "Weeks", "Months"], horizontal=True, key="prog-by")]
+    since = SINCE[c3.selectbox("Since", list(SINCE), key="prog-since")]
+    unit = c4.radio("Unit", ["kg", "lb"], horizontal=True, key="prog-unit")
+    sets = [x for x in all_sets if x["exercise"] == ex]
+    if since is not None:
+        import datetime as _dt
+
+        cut = (_dt.date.today() - _dt.timedelta(days=since)).isoformat()
+        sets = [x for x in sets if x["date"] >= cut]
+    if not sets:
+        st.info("No sets of this exercise in that period.")
+        return
+    d = prog.summarise(sets)[ex]
+    last_session_note(prog.last_session_line(sets, ex, unit))
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric("Sessions", len(d["sessions"]))
+    m2.metric("Sets", len(d["sets"]))
+    m3.metric("Reps", sum(x["reps"] for x in d["sets"]))
+    vol = sum(x["volume_kg"] or 0.0 for x in d["sets"])
+    m4.metric("Volume", prog.fmt_load(vol, unit) if vol else "–", help="reps × load, over the sets with a load entered")
+
+    left, right = st.columns(2)
+    left.subheader("Personal bests")
+    for key, b in d["bests"].items():
+        if b is None:
+            continue
+        val = prog.fmt_load(b["value"], unit) if b["unit"] == "kg" else (
+            f"{b['value']:.0f}°" if b["unit"] == "°" else str(int(b["value"])))
+        extra = f" ({b['reps']} × {prog.fmt_load(b['load_kg'], unit)})" if key == "best_e1rm" else ""
+        left.markdown(f"<div data-testid='spotter-best' data-key='{key}'><b>{_text(b['label'])}</b>: {_text(val)}"
+                    f"{_text(extra)} — {_text(b['date'])}, set {int(b['set'])} · "
+                    f"<a href='?page=Progress&set={check_id(b['set_id'])}' target='_self'>the set's report</a></div>",
+                    unsafe_allow_html=True)
+    if d["bests"]["best_e1rm"] is None:
+        left.caption("Enter the load after a set (History, or the Live timeline) for volume and an estimated 1RM.")
+
+    right.subheader("Trends")
+    shown = [tr for key, tr in d["trends"].items() if tr["status"] != "too_few" or key in ("reps_per_set", "rom_deg")]
+    right.markdown("<div data-testid='spotter-trends'>" + "<br>".join(
+        f"{'▲' if tr['status'] == 'up' else '▼' if tr['status'] == 'down' else '·'} {_text(tr['short'])}"
+        for tr in shown) + "</div>", unsafe_allow_html=True)
+    with st.expander("Details: the figures, and how a change is decided"):
+        st.caption(f"A change is called only when it is beyond the session-to-session noise: the last third of the "
+                   f"sessions (at least 2) against the ones before (at least 2); the noise is the typical difference "
+                   f"between one session and the next; the difference of the two means must be at least "
+                   f"{prog.Z_CHANGE:.0f} standard errors. Fewer than {prog.MIN_SESSIONS} sessions: too few to tell. "
+                   "Borderline reps (past a line by less than the measurement can tell) and reps the camera's view "
+                   "could not judge are counted apart, never as faults.")
+        st.text("\n".join(tr["text"] for tr in d["trends"].values()))
+
+    figs = charts(d, ex, by=by, unit=unit)
+    try:
+        for key, title, fig in figs:
+            st.pyplot(fig, clear_figure=False)
+    finally:
+        close(figs)
+
+    st.subheader("Sessions" if by == "day" else {"week": "Weeks", "month": "Months"}[by])
+    if by == "day":
+        st.dataframe([{"date": x["date"], "sets": x["sets"], "reps": x["reps"],
+                       "reps per set": ", ".join(str(r) for r in x["reps_per_set"]),
+                       "best set": (f"{x['best_set']['reps']} × {prog.fmt_load(x['best_set']['load_kg'], unit)}"
+                                    if x["best_set"]["load_kg"] else f"{x['best_set']['reps']} reps"),
+                       "volume": prog.fmt_load(x["volume_kg"], unit) if x["volume_kg"] else "",
+                       "est. 1RM": prog.fmt_load(x["e1rm_kg"], unit) if x["e1rm_kg"] else "",
+                       "range °": x["rom_deg"], "rep s": x["duration_s"], "lowering s": x["lowering_s"],
+                       "clean": None if x["clean_share"] is None else f"{100 * x['clean_share']:.0f}%",
+                       "borderline reps": x["borderline_reps"], "not judged reps": x["not_judged_reps"]}
+                      for x in reversed(d["sessions"])], hide_index=True)
+    else:
+        st.dataframe([{by: p["period"], "sessions": p["sessions"], "sets": p["sets"], "reps": p["reps"],
+                       "best set (reps)": p["best_set_reps"],
+                       "volume": prog.fmt_load(p["volume_kg"], unit) if p["volume_kg"] else "",
+                       "est. 1RM": prog.fmt_load(p["e1rm_kg"], unit) if p["e1rm_kg"] else "",
+                       "range °": p["rom_deg"],
+                       "clean": None if p["clean_share"] is None else f"{100 * p['clean_share']:.0f}%"}
+                      for p in reversed(prog.periods(d["sessions"], by))], hide_index=True)
+    issues: dict = {}
+    for x in d["sessions"]:
+        for code, v in x["issues"].items():
+            t = issues.setdefault(code, {"issue": v["label"], "raised": 0, "borderline (not a fault)": 0,
+                                         "not judged": 0, "judged reps": 0})
+            t["raised"] += v["raised"]
+            t["borderline (not a fault)"] += v["borderline"]
+            t["not judged"] += v["not_judged"]
+            t["judged reps"] += v["judged"]
+    if issues:
+        st.caption("Each issue over these sessions: reps it was raised on, borderline on, and reps the view could "
+                   "not judge it on.")
+        st.dataframe(list(issues.values()), hide_index=True)
+    st.download_button("All sets (CSV)", prog.sets_csv(all_sets), file_name="spotter-sets.csv", mime="text/csv",
+                       key="prog-csv")
+
+
+def _progress_set(store, set_id: str) -> None:
+    """One set's report, opened from a personal best's link (``?page=Progress&set=ID``)."""
+    try:
+        row = store.get_set(check_id(set_id))
+        rep = store.report(set_id) if row else None
+    except SpotterError as e:
+        st.error(str(e))
+        return
+    if row is None:
+        st.warning("That set is no longer stored.")
+        return
+    sess = store.get_session(row["session_id"]) or {}
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(sess.get("created_at") or 0))
+    with st.container(border=True):
+        st.markdown(f"<div data-testid='spotter-set-report'><b>Set {int(row['idx'])} of the session of "
+                    f"{_text(when)}</b> ({_text(sess.get('title') or sess.get('source') or '')})</div>",
+                    unsafe_allow_html=True)
+        if rep:
+            show_report(with_correction(rep, row), f"prog-{row['id']}")
+        set_controls(store, row, f"prog-{row['id']}")
+        if st.button("Close", key="prog-close"):
+            del st.query_params["set"]
+            st.rerun()
 
 
 # ---------------------------------------------------------------------------------------------- upload
@@ -407,4 +675,4 @@ def upload_page() -> None:
                 show_report(rep, f"up-{res['session_id']}-{k}")
 
 
-{"Live": live_page, "History": history_page, "Upload": upload_page}[page]()
+{"Live": live_page, "History": history_page, "Upload": upload_page, "Progress": progress_page}[page]()

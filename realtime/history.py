@@ -83,7 +83,7 @@ def recover_session(store: Store, session_id: str, reason: str = "interrupted") 
             store.set_files(session_id, video=final)
         except Exception as e:
             log.warning("recording %s kept as it is: %s", video, e)
-    have = {s["idx"] for s in store.sets(session_id)}
+    have = {s["idx"] for s in store.sets(session_id, include_deleted=True)}  # a set the user deleted stays deleted
     added = 0
     try:
         sets = rebuild_sets(store, session_id)

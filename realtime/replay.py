@@ -12,6 +12,9 @@ RTP/UDP on 127.0.0.1 → decode, as with a browser), and the received frames go 
 Printed: the sets found (exercise, reps, start/end) and timing (processed fps, dropped frames, latency from the
 frame leaving the sender to its overlay being ready, p50/p95). ``--json`` prints one JSON object.
 ``--direct`` skips WebRTC (decoded frames straight into the session), for comparison.
+``--save`` stores the session the way the app stores an upload (the sets, their reports, the landmark and event
+logs, a copy of the video) in the session store (``$SPOTTER_DATA``), so that it shows in History and Progress;
+``--date`` dates it (an import of an older video).
 """
 from __future__ import annotations
 
@@ -238,20 +241,29 @@ async def _webrtc_replay(video: str, session: LiveSession, realtime: bool, windo
 
 def replay(video: str, realtime: bool = False, exercise: str | None = None, *, webrtc: bool = True,
            store=None, rest_s: float = 8.0, stop_after_s: float | None = None, profile: dict | None = None,
-           router="auto", speech: SpeechConfig | None = None, estimator=None) -> dict:
+           router="auto", speech: SpeechConfig | None = None, estimator=None, keep_video: bool = False,
+           date: float | None = None) -> dict:
     """Replay a file through a LiveSession; returns ``{"sets": [...], "timing": {...}, "speech": [...], ...}``.
 
     ``speech``: the voice's settings (count mode, mute); what it said is listed under ``"speech"`` as
     ``{"t", "kind", "text", "audio_ms"}`` (see realtime/speech.py), its figures under ``"speech_timing"``.
-    ``estimator``: a pose estimator to use instead of MediaPipe (tests: known landmarks)."""
+    ``estimator``: a pose estimator to use instead of MediaPipe (tests: known landmarks).
+    ``keep_video`` (with a store): the session keeps a copy of the file as its recording instead of re-encoding what
+    it received (an import); ``date``: the session's start time (epoch seconds) instead of now."""
     if exercise is not None and exercise not in SUPPORTED:
         raise InputError(f"unknown exercise {exercise!r} (choose from {', '.join(SUPPORTED)})")
     reader = _open_reader(video)  # validates the file before any connection is made
     reader.close()
     cfg = SessionConfig(exercise=exercise, rest_s=rest_s, source="replay", title=os.path.basename(video),
-                        record=store is not None, profile=profile, speech=speech)
+                        record=store is not None, profile=profile, speech=speech,
+                        record_video=not (keep_video and store is not None))
     session = LiveSession(cfg, store=store, threaded=realtime, router=router, estimator=estimator)
     session.frame_done = None
+    if store is not None and session.session_id:
+        if date is not None:
+            store.set_session_time(session.session_id, date)
+        if keep_video:
+            _keep_copy(store, session.session_id, video)
     t0 = time.perf_counter()
     link = {}
     if webrtc:
@@ -296,6 +308,21 @@ def replay(video: str, realtime: bool = False, exercise: str | None = None, *, w
             "speech": [u.as_dict() for u in session.speech.history()], "speech_timing": session.speech.timing()}
 
 
+def _keep_copy(store, session_id: str, video: str) -> None:
+    """The imported file, copied into the session folder as its recording (History plays and renders from it)."""
+    import shutil
+
+    src = Path(video)
+    dst = store.session_dir(session_id) / f"source{src.suffix.lower() or '.mp4'}"
+    try:
+        shutil.copyfile(src, dst)
+    except OSError as e:
+        dst.unlink(missing_ok=True)
+        log.warning("the video was not copied into the session (%s): History will have no recording", e)
+        return
+    store.set_files(session_id, video=dst)
+
+
 def format_replay(r: dict) -> str:
     tm = r["timing"]
     lines = [f"{r['video']}: replayed over {'aiortc loopback' if r.get('transport') != 'direct' else 'direct feed'} "
@@ -313,16 +340,38 @@ def format_replay(r: dict) -> str:
 
 
 def run_replay(video: str, realtime: bool = False, json_out: bool = False, exercise: str | None = None,
-               speak_count: str = "every", mute: bool = False) -> int:
+               speak_count: str = "every", mute: bool = False, save: bool = False, date: str | None = None) -> int:
     """CLI entry: prints the sets, timing and what the voice said (or one JSON object); bad input raises
     InputError. ``mute``: the utterances are still decided and listed (``"muted": true``, ``audio_ms`` 0), no
-    audio is produced."""
-    r = replay(video, realtime=realtime, exercise=exercise, speech=SpeechConfig(count=speak_count, muted=mute))
+    audio is produced. ``save``: the session is stored (``$SPOTTER_DATA``) as the app stores an upload;
+    ``date`` (YYYY-MM-DD or an ISO date and time, local time): when it took place."""
+    when = None
+    if date is not None:
+        if not save:
+            raise InputError("--date dates a stored session: use it with --save")
+        from .progress import parse_date
+
+        try:
+            when = parse_date(date)
+        except ValueError as e:
+            raise InputError(str(e)) from None
+    store = None
+    if save:
+        from .store import Store
+
+        store = Store()
+    r = replay(video, realtime=realtime, exercise=exercise, speech=SpeechConfig(count=speak_count, muted=mute),
+               store=store, keep_video=save, date=when)
     if json_out:
         keep = ("processed_fps", "dropped_ratio", "latency_ms_p50", "latency_ms_p95")
-        print(json.dumps({"sets": r["sets"], "timing": {k: r["timing"][k] for k in keep}, "speech": r["speech"]}))
+        out = {"sets": r["sets"], "timing": {k: r["timing"][k] for k in keep}, "speech": r["speech"]}
+        if save:
+            out["session_id"] = r["session_id"]
+        print(json.dumps(out))
     else:
         print(format_replay(r))
+        if save:
+            print(f"saved as session {r['session_id']} in {store.root}")
         for u in r["speech"]:
             print(f"  said at {u['t']:7.2f}s  {u['kind']:6s} {u['text']!r}"
                   + (" (muted)" if u.get("muted") else f" ({u['audio_ms']:.0f} ms of audio)"))
@@ -342,11 +391,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--exercise", choices=list(SUPPORTED), default=None)
     p.add_argument("--speak-count", choices=["every", "5", "off"], default="every", help="spoken rep count")
     p.add_argument("--mute", action="store_true", help="no audio (utterances still listed, muted)")
+    p.add_argument("--save", action="store_true", help="store the session ($SPOTTER_DATA) as the app does")
+    p.add_argument("--date", default=None, help="with --save: when it took place (YYYY-MM-DD[THH:MM])")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     try:
         return run_replay(a.video, realtime=a.realtime, json_out=a.json, exercise=a.exercise,
-                          speak_count=a.speak_count, mute=a.mute)
+                          speak_count=a.speak_count, mute=a.mute, save=a.save, date=a.date)
     except SpotterError as e:
         print(f"spotter: error: {e}", file=sys.stderr)
         return e.exit_code

@@ -38,6 +38,7 @@ class SetEntry:
     report_s: Optional[float] = None  # seconds from set end to report ready
     error: Optional[str] = None
     report_in_store: bool = False  # the report JSON was released from memory: read it with store.report(set_id)
+    news: list = field(default_factory=list)  # personal bests this set beat, in words (realtime/progress.py)
 
     def brief(self) -> dict:
         return {"exercise": self.exercise, "reps": self.reps, "start_s": round(max(0.0, self.start_s), 3),

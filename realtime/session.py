@@ -15,7 +15,11 @@ Threads (all owned by the session, none shared between sessions):
 * the live stage ("spotter-live") runs :meth:`~pipeline.live.LivePipeline.process_pose` on each posed frame in
   order, logs landmarks and events, and publishes a new :class:`Overlay` — while the pose stage poses the next
   frame; commands reach it in order with the frames;
-* the recorder thread encodes the raw video; the reporter threads build set reports.
+* the recorder thread encodes the raw video; the reporter threads build set reports;
+* with a store, a short-lived "spotter-progress" thread reads the exercise's history once when the exercise is
+  chosen or recognised (and again after the user corrects a set): the one-line last session shown before the
+  first rep (``status().last_session``) and the personal bests a finished set is checked against ("new best", in
+  words on the set's entry and by voice), realtime/progress.py. Nothing of it runs per frame.
 
 With ``threaded=False`` :meth:`process` runs the pipeline in the caller's thread on every frame (replay as fast
 as possible, tests): same code path, no frame dropped.
@@ -39,6 +43,7 @@ from pipeline.live import LivePipeline, LiveState
 from pipeline.movement.routing import SUPPORTED
 from pipeline.movement.run import SetResult
 
+from . import progress as prog
 from .overlay import CueGate, Overlay
 from .recorder import JsonlLog, VideoRecorder
 from .reports import SetEntry, SetReporter
@@ -107,6 +112,8 @@ class LiveStatus:
     break_left_s: Optional[float] = None
     last_set_reps: Optional[int] = None
     speech_seq: int = 0
+    # the last stored session of the exercise in one line (realtime/progress.py), until a set of it is done here
+    last_session: Optional[str] = None
 
 
 def _resize_long(rgb: np.ndarray, long_side: int) -> np.ndarray:
@@ -179,6 +186,11 @@ class LiveSession:
         # optional callable(overlay) from the pose worker each time a frame's overlay is published: the page
         # channel (realtime/peer.py) sends it to the browser; it must not block
         self.result_sink = None
+        # progress (realtime/progress.py): the exercise's history, read once per exercise in the background
+        self._prog_lock = threading.Lock()
+        self._prog_ex: Optional[str] = None  # the exercise whose history is loaded or being loaded
+        self._prog: Optional[dict] = None  # {"exercise", "line", "bests", "unit"}
+        self._session_bests: dict[str, dict[int, dict]] = {}  # exercise -> set index -> this session's figures
 
         # storage: session row, folder, recording, logs
         self.session_id = None
@@ -203,6 +215,8 @@ class LiveSession:
         self.reporter = SetReporter(self.session_id, store=store, out_root=out_root, profile=cfg.profile,
                                     llm=cfg.llm if out_root is not None else False)
         self.speech = Speech(cfg.speech, threaded=threaded, log_event=self._event)  # the voice: own worker thread
+        if cfg.exercise:
+            self._want_progress(cfg.exercise)
         self._worker = self._stage2 = None
         if threaded:
             self._stage2 = threading.Thread(target=self._run_stage2, name="spotter-live", daemon=True)
@@ -390,6 +404,8 @@ class LiveSession:
             n_sets = len(self.lp.sets)
             st = self.lp.process_pose(pf, stats)
             self._t_last = t
+            if st.exercise != self._prog_ex:  # a string compare per frame; the history is read once, elsewhere
+                self._want_progress(st.exercise)
             if st.new_rep:
                 self._event("rep", t, exercise=st.exercise, count=st.count)
             joints = ()
@@ -452,6 +468,11 @@ class LiveSession:
     def _set_done(self, res: SetResult, arrival: Optional[float] = None) -> None:
         entry = SetEntry(index=res.index, exercise=res.exercise, reps=res.reps, start_s=res.t_start,
                          end_s=res.t_end, reason=res.reason, ended_at=time.monotonic())
+        best_said = None
+        try:
+            entry.news, best_said = self._check_bests(res)
+        except Exception as e:  # progress never stops the session
+            self._fail(e)
         self._event("set_end", self._t_last or res.t_end, index=res.index, exercise=res.exercise, reps=res.reps,
                     start_s=res.t_start, end_s=res.t_end, reason=res.reason)
         with self._lock:
@@ -464,9 +485,90 @@ class LiveSession:
                     old.report_in_store = True
         self.reporter.submit(res, entry)
         try:
-            self.speech.set_done(self._t_last or res.t_end, arrival or time.perf_counter(), res.reps, res.reason)
+            self.speech.set_done(self._t_last or res.t_end, arrival or time.perf_counter(), res.reps, res.reason,
+                                 best=best_said)
         except Exception as e:
             self._fail(e)
+
+    # ------------------------------------------------------------------ progress (realtime/progress.py)
+    def _want_progress(self, exercise: Optional[str]) -> None:
+        """Read ``exercise``'s history once, in a short background thread (never in the frame path)."""
+        if self.store is None or exercise not in SUPPORTED:
+            return
+        with self._prog_lock:
+            if self._prog_ex == exercise:
+                return
+            self._prog_ex = exercise
+        threading.Thread(target=self._load_progress, args=(exercise,), name="spotter-progress", daemon=True).start()
+
+    def _load_progress(self, exercise: str) -> None:
+        try:
+            sets = prog.load_sets(self.store, exercise)
+            before = [x for x in sets if x["session_id"] != self.session_id]
+            units = [x["load_unit"] for x in sets if x["load_unit"] in ("kg", "lb")]
+            unit = units[-1] if units else "kg"
+            data = {"exercise": exercise, "line": prog.last_session_line(before, exercise, unit),
+                    "bests": prog.best_values(before), "unit": unit}
+            mine = {x["index"]: x for x in sets if x["session_id"] == self.session_id}
+            stored = self._stored_indices(exercise) if mine or self._session_bests.get(exercise) else set()
+            with self._prog_lock:  # no store call while holding it: the live stage takes it at set end
+                if self._prog_ex == exercise:
+                    self._prog = data
+                # this session's stored sets as the user left them (corrected count; deleted ones gone)
+                known = self._session_bests.get(exercise, {})
+                for idx in list(known):
+                    if idx in mine:
+                        known[idx] = {**known[idx], "reps": mine[idx]["reps"]}
+                    elif idx in stored:
+                        known.pop(idx)
+        except Exception as e:  # progress never stops the session
+            log.warning("progress: could not read the history of %s: %s", exercise, e)
+
+    def _stored_indices(self, exercise: str) -> set[int]:
+        """Indices of this session's sets of ``exercise`` that reached the store (deleted ones included)."""
+        if self.store is None or not self.session_id:
+            return set()
+        return {r["idx"] for r in self.store.sets(self.session_id, include_deleted=True) if r["exercise"] == exercise}
+
+    def refresh_progress(self) -> None:
+        """The user changed a stored set (count, load, deletion): read the history again (background)."""
+        with self._prog_lock:
+            ex, self._prog_ex = self._prog_ex, None
+        if ex:
+            self._want_progress(ex)
+
+    def _check_bests(self, res: SetResult) -> tuple[list[str], Optional[str]]:
+        """A finished set against the personal bests (history read at the start + this session's earlier sets):
+        the new bests in words and the sentence to say. Nothing without a history (the first set of an exercise
+        ever is no "new best") or before the history is read. Runs once per set (a few dozen reps at most)."""
+        if self.store is None or res.exercise not in SUPPORTED:
+            return [], None
+        figs = prog.set_figures(prog.evidence_report(res.evidence), res.exercise)
+        now = {"reps": res.reps, "rom_deg": figs["rom_deg"] if figs["measured"] else None,
+               "clean_streak": figs["clean_streak"], "e1rm_kg": None}
+        with self._prog_lock:
+            p = self._prog if self._prog is not None and self._prog["exercise"] == res.exercise else None
+            mine = self._session_bests.setdefault(res.exercise, {})
+            prior = dict(p["bests"]) if p is not None else {}
+            for x in mine.values():
+                for key, field in (("most_reps", "reps"), ("deepest_range", "rom_deg"),
+                                   ("clean_streak", "clean_streak")):
+                    if x.get(field) is not None and (key not in prior or x[field] > prior[key]):
+                        prior[key] = x[field]
+            mine[res.index] = now
+        if p is None and len(mine) == 1:
+            return [], None
+        found = prog.new_bests(prior, now)
+        unit = p["unit"] if p is not None else "kg"
+        return prog.best_words(found, unit), prog.best_speech(found, unit)
+
+    def last_session(self) -> Optional[str]:
+        """The last stored session of the current exercise in one line, while no set of it is done here."""
+        with self._prog_lock:
+            p = self._prog
+            if p is None or p["exercise"] != self._prog_ex or self._session_bests.get(p["exercise"]):
+                return None
+            return p["line"]
 
     def _log_frame(self) -> None:
         if self.landmarks_log is None or not self.lp.pose_frames:
@@ -521,7 +623,7 @@ class LiveSession:
             latency_ms_p50=float(np.percentile(lat, 50)) if lat is not None else None,
             latency_ms_p95=float(np.percentile(lat, 95)) if lat is not None else None,
             rest_left_s=rest_left, error=err, session_id=self.session_id, closed=closed,
-            **self._display(st, state))
+            last_session=self.last_session(), **self._display(st, state))
 
     def _display(self, st: Optional[LiveState], state: str) -> dict:
         """The distance display's live data (see :class:`LiveStatus`), for status() and brief()."""
@@ -570,7 +672,8 @@ class LiveSession:
     def brief(self) -> dict:
         """What the page needs with every result, cheap enough to build for each processed frame (the pose
         worker calls it): state, rest left, finished sets and reps, a number that changes whenever a finished
-        set's report or summary changes (``timeline``), frame counters, processed fps."""
+        set's report or summary changes or the last-session line appears (``timeline``), frame counters, processed
+        fps, the last-session line."""
         with self._lock:
             st = self._state
             hints = bool(self._hints)
@@ -582,10 +685,14 @@ class LiveSession:
             fps = (len(pt) - 1) / (pt[-1] - pt[0]) if len(pt) > 2 and pt[-1] > pt[0] else 0.0
             counts = (self.frames_in, self.frames_processed, self.frames_dropped)
             closed, err = self._closed, self.last_error
+        last = self.last_session()
+        if last:  # the panel shows the last-session line: redraw it once the history is read
+            timeline = zlib.crc32(last.encode(), timeline)
         state, rest_left = self._state_name(st, closed, hints, n_sets > 0)
         return {"state": state, "rest_left_s": None if rest_left is None else round(rest_left, 1),
                 "sets_done": n_sets, "reps_done": done_reps, "timeline": timeline, "frames_in": counts[0],
-                "frames_processed": counts[1], "frames_dropped": counts[2], "processed_fps": round(fps, 1), "error": err, **self._display(st, state)}
+                "frames_processed": counts[1], "frames_dropped": counts[2], "processed_fps": round(fps, 1),
+                "error": err, "last_session": last, **self._display(st, state)}
 
     @property
     def sets(self) -> list[SetEntry]:

@@ -2,7 +2,7 @@
 
     sp = Speech(SpeechConfig(count="every"), threaded=True)          # one per LiveSession
     sp.frame(t, arrival, count=..., set_index=..., phase=..., cue=..., rep=..., hints=..., first_rep_pending=...)
-    sp.set_done(t, arrival, reps, reason)                             # a set closed (rest, "End set", ...)
+    sp.set_done(t, arrival, reps, reason, best=None)                  # a set closed (rest, "End set", ...)
     sp.events(after_seq)   # the page: utterances whose audio is ready, oldest first (WAV bytes in ``.wav``)
     sp.close()             # synthesises what is still queued, then stops the worker
 
@@ -26,7 +26,8 @@ utterances (``status="text_only"``, ``audio_ms=0``) with one warning in the log;
 Kinds: ``count`` (every rep, every 5th, or off), ``cue`` (only what the visual cue gate showed: confident
 issues, >= 4 s apart — and never while resting), ``set`` ("Set done, N reps"), ``rest`` (the end of the rest
 between sets), ``setup`` (camera set-up guidance before the first rep, rate-limited) and ``praise`` (a short
-positive note when the fault that was cued is gone on the next rep). See docs/voice.md.
+positive note when the fault that was cued is gone on the next rep) and ``best`` (right after "set done": a
+personal best the set beat, realtime/progress.py). See docs/voice.md and docs/progress.md.
 """
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-KINDS = ("count", "cue", "set", "rest", "setup", "praise")
+KINDS = ("count", "cue", "set", "rest", "setup", "praise", "best")
 COUNT_MODES = ("every", "5", "off")
 PRAISE = ("Good, that's it.", "Better. Keep that.", "Nice, much better.")
 REST_OVER = "Rest over. Start your next set when you're ready."
@@ -396,15 +397,18 @@ class SpeechPlanner:
             self._hint = None
         return out if c.enabled else []
 
-    def set_done(self, t: float, reps: int, reason: str) -> list[tuple[str, str, Optional[str]]]:
-        """A set closed: "Set done, N reps." and the rest between sets starts (not when the link was lost)."""
+    def set_done(self, t: float, reps: int, reason: str,
+                 best: Optional[str] = None) -> list[tuple[str, str, Optional[str]]]:
+        """A set closed: "Set done, N reps." and the rest between sets starts (not when the link was lost);
+        ``best``: the sentence for the personal bests the set beat, said right after."""
         self.last_set_reps = int(reps)
         self._cued = None
         if reason == "connection_lost":
             return []
         self.break_until = t + self.cfg.break_s
         text = f"Set done, {reps} rep{'s' if reps != 1 else ''}."
-        return [("set", text, None)] if self.cfg.enabled else []
+        out = [("set", text, None)] + ([("best", _sentence(best), None)] if best else [])
+        return out if self.cfg.enabled else []
 
     def break_left(self, t: float) -> Optional[float]:
         return None if self.break_until is None else max(0.0, self.break_until - t)
@@ -533,8 +537,8 @@ class Speech:
     def frame(self, t: float, arrival: float, **kw) -> list[Utterance]:
         return self._submit(t, arrival, self.planner.frame(t, **kw))
 
-    def set_done(self, t: float, arrival: float, reps: int, reason: str) -> list[Utterance]:
-        return self._submit(t, arrival, self.planner.set_done(t, reps, reason))
+    def set_done(self, t: float, arrival: float, reps: int, reason: str, best: Optional[str] = None) -> list[Utterance]:
+        return self._submit(t, arrival, self.planner.set_done(t, reps, reason, best))
 
     def _submit(self, t: float, arrival: float, said) -> list[Utterance]:
         out = []

@@ -1,4 +1,5 @@
-"""``spotter`` command line: analyze, eval, bench. Errors a user can fix print one line and exit 2."""
+"""``spotter`` command line: analyze, app, replay, progress, eval, bench. Errors a user can fix print one line and
+exit 2."""
 from __future__ import annotations
 
 import argparse
@@ -70,7 +71,39 @@ def cmd_replay(a: argparse.Namespace) -> int:
     from realtime.replay import run_replay
 
     return int(run_replay(a.video, realtime=a.realtime, json_out=a.json, exercise=a.exercise,
-                          speak_count=a.speak_count, mute=a.mute) or 0)
+                          speak_count=a.speak_count, mute=a.mute, save=a.save, date=a.date) or 0)
+
+
+def cmd_progress(a: argparse.Namespace) -> int:
+    """Progress across the stored sessions: the table and the bests (or JSON), and the CSV export of the sets."""
+    import json
+
+    from realtime import progress as prog
+    from realtime.store import Store
+
+    since = None
+    if a.since:
+        try:
+            since = prog.parse_date(a.since)
+        except ValueError as e:
+            raise SpotterError(str(e)) from None
+    data = prog.progress(Store(), exercise=a.exercise, since=since)
+    if a.csv:
+        text = prog.sets_csv(data)
+        if a.csv == "-":
+            sys.stdout.write(text)
+        else:
+            with open(a.csv, "w", newline="") as f:
+                f.write(text)
+            n = sum(len(d["sets"]) for d in data.values())
+            print(f"wrote {n} sets to {a.csv}", file=sys.stderr)
+        if a.csv == "-" or not a.json:
+            return 0
+    if a.json:
+        print(json.dumps(data))
+    else:
+        sys.stdout.write(prog.format_progress(data, unit=a.unit, by=a.by))
+    return 0
 
 
 def cmd_eval(a: argparse.Namespace) -> int:
@@ -165,7 +198,22 @@ def build_parser() -> argparse.ArgumentParser:
                     help="the voice counts every rep (default), every 5th, or not at all")
     rp.add_argument("--mute", action="store_true",
                     help="no audio: what the voice would say is still listed (\"muted\": true, audio_ms 0)")
+    rp.add_argument("--save", action="store_true",
+                    help="store the session ($SPOTTER_DATA) as the app does: it shows in History and Progress")
+    rp.add_argument("--date", default=None, metavar="DATE",
+                    help="with --save: when the session took place, YYYY-MM-DD or YYYY-MM-DDTHH:MM (local time)")
     rp.set_defaults(func=cmd_replay)
+
+    pg = sub.add_parser("progress", help="progress across the stored sessions: per exercise, sets, bests, trends")
+    pg.add_argument("--exercise", choices=exercises, default=None, help="one exercise (default: all)")
+    pg.add_argument("--since", default=None, metavar="DATE", help="sessions from this date on (YYYY-MM-DD)")
+    pg.add_argument("--json", action="store_true",
+                    help="print {exercise: {sessions: [...], sets: [...], bests: {...}, trends: {...}}}")
+    pg.add_argument("--csv", default=None, metavar="FILE", help="write every set as CSV to FILE ('-': stdout)")
+    pg.add_argument("--by", choices=["day", "week", "month"], default="day", help="table rows: sessions by day "
+                    "(default), or totals per ISO week or month")
+    pg.add_argument("--unit", choices=["kg", "lb"], default="kg", help="loads in the table (JSON is in kg)")
+    pg.set_defaults(func=cmd_progress)
 
     ev = sub.add_parser("eval", help="evaluate rep counting and exercise routing on manifests of clips")
     ev.add_argument("manifest", nargs="?", default=None,
