@@ -126,7 +126,7 @@ class MovementAnalyzer:
         # (the window starts a little before the descent so that the top it started from is in it)
         if rep is not None and not rep.partial:
             w = self._window(rep.start_t - 0.5, rep.end_t)[0]
-            why = self.ex.not_this(w, rep)
+            why = self.ex.not_this(w, rep, settled=False)
             if why is not None or self.ex.full_depth(w, rep) is False:
                 # another movement (a jump, a pull-up), or too shallow by the exercise's own depth measure: partial
                 self.counter.demote(rep)
@@ -174,7 +174,7 @@ class MovementAnalyzer:
         if not rep.partial:
             # once the top has settled: was the rep another movement after all (a jump takes off after the count)?
             t_close = self._close_t if math.isfinite(self._close_t) else rep.end_t + self.max_settle_s
-            why = self.ex.not_this(self._window(rep.start_t - 0.5, t_close)[0], rep)
+            why = self.ex.not_this(self._window(rep.start_t - 0.5, t_close)[0], rep, settled=True)
             if why is not None:
                 self.counter.demote(rep)
                 self.not_this.append((rep.start_t, rep.end_t, why))

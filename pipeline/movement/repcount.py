@@ -277,7 +277,9 @@ class RepCounter:
         p = self.params
         w = self.working_rom
         if math.isfinite(w):
-            partial = depth < p.partial_frac * w
+            # a rep that reached the exercise's bottom zone (start_bottom_max: thighs about parallel, the bar at the
+            # shoulders) is a full rep whatever the athlete's deeper reps did
+            partial = depth < p.partial_frac * w and self._min > p.start_bottom_max
         else:
             partial = p.first_partial_bottom is not None and self._min > p.first_partial_bottom
         rep = Rep(start_t=self._start_t, bottom_t=self._min_t, end_t=t, top_value=self._top,

@@ -161,6 +161,7 @@ def _hinge_lunge_signals(s: dict, W: np.ndarray, P: np.ndarray, v: np.ndarray, s
     wr_p = (P[L_WRIST] + P[R_WRIST]) / 2
     # heights above the ankles: the hips and shoulders rise together off the floor in a good pull
     s["hip_h"] = float(an_p[1] - hp_p[1]) / scale
+    s["hip_height"] = 100.0 * s["hip_h"]  # the lunge's counting signal: per cent of a torso length
     s["shoulder_h"] = float(an_p[1] - sh_p[1]) / scale
     shin = float(an_p[1] - kn_p[1])
     s["wrist_h"] = float(an_p[1] - wr_p[1]) / shin if shin > 0.15 * scale else NAN  # 1 = knee height

@@ -206,10 +206,11 @@ class Exercise:
         False = report it as partial (never counted as full); None = no opinion (the counter decides)."""
         return None
 
-    def not_this(self, w: Signals, rep: Rep) -> str | None:
-        """Why a rep the counter just counted is not this exercise at all (another movement that moves the same
-        joint: a jump for a squat, a pull-up for a press), or None. A rep with a reason is reported as partial, never
-        counted. ``w`` holds the signals from a little before the descent to the end of the rep."""
+    def not_this(self, w: Signals, rep: Rep, settled: bool) -> str | None:
+        """Why a counted rep is not this exercise at all (another movement that moves the same joint: a jump for a
+        squat, a pull-up for a press), or None. A rep with a reason is reported as partial, never counted. Asked
+        twice: when the rep counts (``settled`` False: ``w`` from a little before the descent to the count) and once
+        its top has settled (``w`` up to then: a jump takes off after the count)."""
         return None
 
     def rep_metrics(self, w: Signals, rep: Rep) -> dict[str, float | None]:
@@ -303,18 +304,23 @@ def _scale(w: Signals) -> float | None:
     return v if v > 1.0 else None
 
 
-def feet_rise(w: Signals) -> float | None:
-    """How far the feet left the floor during a window, in torso lengths: the lower ankle's highest point above its
-    usual (median) height in the picture. A squat or a deadlift keeps the feet down (a few hundredths); a jump lifts
-    them by a quarter of a torso or more."""
-    sc = _scale(w)
-    al, ar = w.get("ankle_px_y_l"), w.get("ankle_px_y_r")
-    if sc is None or al is None or ar is None:
+def body_rise(w: Signals, signal: str) -> float | None:
+    """How far the hips rose above standing height during a window, in torso lengths: standing is the hips' median
+    height while the counting ``signal`` is in the top tenth of its range (the athlete upright), the rise is their
+    highest point above it. A squat or a deadlift stands up to standing height and no higher (a few hundredths of
+    landmark jitter); a jump carries the whole body up by a fifth of a torso or more. The hips, not the feet: a bar
+    passing the shins hides the ankles, and their landmarks jump up with it."""
+    sc, y, x = _scale(w), w.get("hip_px_y"), w.get(signal)
+    if sc is None or y is None or x is None:
         return None
-    low = np.fmax(al, ar)  # y down: the lower ankle
-    if np.isfinite(low).sum() < 5:
+    ok = np.isfinite(y) & np.isfinite(x)
+    if ok.sum() < 5:
         return None
-    return float(np.nanmedian(low) - np.nanpercentile(low, 3)) / sc
+    hi, lo = float(np.max(x[ok])), float(np.min(x[ok]))
+    standing = ok & (x >= hi - (hi - lo) / 10.0)
+    if standing.sum() < 2:
+        return None
+    return float(np.median(y[standing]) - np.min(y[ok])) / sc  # y down: up is smaller
 
 
 def travel(w: Signals, key: str) -> float | None:
@@ -325,7 +331,7 @@ def travel(w: Signals, key: str) -> float | None:
     return float(np.nanpercentile(y, 95) - np.nanpercentile(y, 5)) / sc
 
 
-FEET_OFF = 0.25  # torso lengths: the feet left the floor (a jump), beyond landmark jitter and a heel rise
+JUMP_RISE = 0.2  # torso lengths above standing height: the body left the floor (a jump); squats and deadlifts read <= 0.12
 
 
 def median_of(reps: list[dict], key: str) -> float | None:

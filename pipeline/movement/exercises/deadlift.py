@@ -37,7 +37,8 @@ from ...pose.landmarks import (
     R_WRIST,
 )
 from ..repcount import Rep, RepParams
-from .base import FEET_OFF, Exercise, IssueRule, RangeTarget, Signals, VariationRule, agg, feet_rise, median_of, near_t
+from .base import (JUMP_RISE, Exercise, IssueRule, RangeTarget, Signals, VariationRule, agg, body_rise, median_of,
+                   near_t)
 
 SIDE_DIAG = ("side", "diagonal")
 LOCKOUT_HIP, LOCKOUT_LEAN = 140.0, 35.0  # a rep completes only standing tall: hips this open, torso this upright
@@ -138,9 +139,9 @@ class Deadlift(Exercise):
         # lockout: hips open and the torso upright (a pull that stalls before this is not a rep)
         return s.get("hip", 0) >= LOCKOUT_HIP and s.get("torso_lean", 90) <= LOCKOUT_LEAN
 
-    def not_this(self, w: Signals, rep: Rep):
-        f = feet_rise(w)
-        if f is not None and f > FEET_OFF:
+    def not_this(self, w: Signals, rep: Rep, settled: bool):
+        f = body_rise(w, self.signal) if settled else None  # standing height is known once the top has settled
+        if f is not None and f > JUMP_RISE:
             return "the feet left the floor: a jump, not a deadlift"
         return None
 

@@ -1,11 +1,11 @@
 """Lunge: everything Spotter knows about it.
 
-Counting signal: the straighter of the two knees (3D knee angles, the larger one). A lunge bends both knees, so
-even the straighter one dips deeply once per lunge, whichever leg steps, and it straightens again as soon as the
-athlete stands on one leg -- also in a walking lunge where the back leg swings straight through into the next
-step with its knee bent. Walking keeps one knee nearly straight at every moment, so the signal hardly moves and
-walking is not counted. Each leg's lunge is one rep, for static (split squat), forward, reverse and walking
-lunges.
+Counting signal: the hips' height over the feet in the picture (torso lengths). Every lunge -- forward, reverse,
+walking, a split squat, a lateral lunge -- lowers the hips by a third of a leg or more once per rep, whichever leg
+steps, and they come back up as the athlete stands on one leg; walking bobs them by a few hundredths. The straighter
+knee (the old signal) needs both knee angles, and a leg pointing at the camera reads a knee angle that jumps by 60
+degrees for a fifth of a second. A rep completes standing on one straight leg (the straighter knee >= 135 deg).
+Each leg's lunge is one rep.
 
 The front leg of each rep is the one whose hip is more flexed at the bottom (3D world landmarks: it works from
 the front and from the side). Walking lunges travel across (or toward) the picture: the module turns the
@@ -142,11 +142,12 @@ class Lunge(Exercise):
         return s.get("torso_vertical", 0) > 0.5
 
     def at_bottom(self, s):
-        return s.get(self.signal, 180) <= self.params.start_bottom_max
+        # both knees bent (the straighter one too), or the hips low over the feet
+        return s.get("knee_max", 180) <= 115 or s.get(self.signal, 999) <= self.params.start_bottom_max
 
     def valid_top(self, s):
         # standing up out of the lunge on at least one straight leg (the other may be swinging through)
-        return s.get(self.signal, 0) >= 135
+        return s.get("knee_max", 0) >= 135
 
     def rep_side(self, w: Signals, rep: Rep) -> str | None:
         return _lead(w, _bottom(w, self.signal))
@@ -198,9 +199,12 @@ class Lunge(Exercise):
 
 
 LUNGE = Lunge(
-    name="lunge", label="Lunge", signal="knee_max",
-    # walking moves the straighter knee by 15-20 degrees; a shallow lunge still moves it by 35 or more
-    params=RepParams(prior_top=160, start_bottom_max=115, min_rom=30, first_partial_bottom=130),
+    name="lunge", label="Lunge", signal="hip_height", angle_signal="knee_max",
+    # counted on the hips' height over the feet (per cent of a torso length: ~130-200 standing, 60-110 at the bottom
+    # of a lunge, whichever leg steps and whichever way: forward, back, walking, to the side); walking bobs the hips
+    # by 5-10. The knee angles of legs pointing at the camera jump by 60 degrees for a fifth of a second (a walking
+    # lunge toward the camera); the hips' height does not
+    params=RepParams(prior_top=150, start_bottom_max=90, min_rom=25, first_partial_bottom=125),
     required_landmarks=[L_SHOULDER, R_SHOULDER, L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANKLE, R_ANKLE],
     primary_angles=("knee_l", "knee_r", "torso_lean"),
     walk_gate=False,

@@ -45,7 +45,7 @@ class ShoulderPress(Exercise):
         # hands at or below the chin: the press starts from the bottom
         return s.get(self.signal, 999) <= self.params.start_bottom_max or s.get("wrist_above_nose", 1) < 0.05
 
-    def not_this(self, w: Signals, rep: Rep):
+    def not_this(self, w: Signals, rep: Rep, settled: bool):
         # a press moves the hands up over a still body; hanging from a bar (a pull-up) moves the body up to still
         # hands. Both bend and straighten the elbows overhead
         hands, body = travel(w, "wrist_px_y"), travel(w, "shoulder_px_y")

@@ -19,7 +19,7 @@ from ...pose.landmarks import (
 )
 from ..repcount import Rep, RepParams
 from .base import RangeTarget
-from .base import (FEET_OFF, Exercise, IssueRule, Signals, VariationRule, agg, feet_rise, lr_diff, near_t, pct,
+from .base import (JUMP_RISE, Exercise, IssueRule, Signals, VariationRule, agg, body_rise, lr_diff, near_t, pct,
                    threshold_variation)
 
 
@@ -60,9 +60,9 @@ class Squat(Exercise):
         # back up as in the first rep (a rep that ends bent over, or kneeling on the floor, is not a squat rep)
         return s.get("torso_vertical", 1) >= ref.get("torso_vertical", 1) - 0.3
 
-    def not_this(self, w: Signals, rep: Rep):
-        f = feet_rise(w)
-        if f is not None and f > FEET_OFF:
+    def not_this(self, w: Signals, rep: Rep, settled: bool):
+        f = body_rise(w, self.signal) if settled else None  # standing height is known once the top has settled
+        if f is not None and f > JUMP_RISE:
             return "the feet left the floor: a jump, not a squat"
         return None
 
