@@ -71,6 +71,20 @@ def frame_signals(cf: CleanFrame) -> dict[str, float]:
     s["knee"] = _side_pick(kl, kr, vleg_l, vleg_r)
     s["elbow"] = _side_pick(el, er, varm_l, varm_r)
     s["hip"] = _side_pick(hl, hr, vleg_l, vleg_r)
+    # the hip angle in the body's sagittal plane (torso and thigh projected onto the plane across the hip axis): a
+    # wide (sumo) stance abducts the thighs, which closes the plain 3D angle of a fully extended hip by 10-20 degrees
+    axis = W[L_HIP] - W[R_HIP]
+    an = float(np.linalg.norm(axis))
+    if an > 1e-6 and math.isfinite(an):
+        axis = axis / an
+        sag = []
+        for sh_i, hp_i, kn_i in ((L_SHOULDER, L_HIP, L_KNEE), (R_SHOULDER, R_HIP, R_KNEE)):
+            a, b = W[sh_i] - W[hp_i], W[kn_i] - W[hp_i]
+            a, b = a - np.dot(a, axis) * axis, b - np.dot(b, axis) * axis
+            sag.append(angle3(a, np.zeros(3), b))
+        s["hip_sagittal"] = _side_pick(sag[0], sag[1], vleg_l, vleg_r)
+    else:
+        s["hip_sagittal"] = NAN
     sh_w, hp_w = (W[L_SHOULDER] + W[R_SHOULDER]) / 2, (W[L_HIP] + W[R_HIP]) / 2
     torso = sh_w - hp_w
     tn = float(np.linalg.norm(torso)) or NAN

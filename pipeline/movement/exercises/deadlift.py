@@ -1,6 +1,6 @@
 """Deadlift: everything Spotter knows about it.
 
-Counting signal: the hip angle (shoulder-hip-knee, 3D). A rep is the floor (or the lowest point of a hinge) to
+Counting signal: the hip angle (shoulder-hip-knee, 3D) in the body's sagittal plane. A rep is the floor (or the lowest point of a hinge) to
 lockout with the hips extended; a clip that starts at lockout counts each later down-and-up; a clip that starts
 on the floor counts its first pull; a pull that stalls before lockout is never counted (a rep only completes in a
 lockout posture: hips open and torso upright).
@@ -133,11 +133,11 @@ class Deadlift(Exercise):
     def at_bottom(self, s):
         # the set starts at the bottom: hips deeply bent, or the hands at or below the knees (a sumo setup keeps the
         # torso upright enough that its hip angle can sit above start_bottom_max)
-        return s.get("hip", 180) <= self.params.start_bottom_max or s.get("wrist_h", 9.0) <= 1.0
+        return s.get(self.signal, 180) <= self.params.start_bottom_max or s.get("wrist_h", 9.0) <= 1.0
 
     def valid_top(self, s):
         # lockout: hips open and the torso upright (a pull that stalls before this is not a rep)
-        return s.get("hip", 0) >= LOCKOUT_HIP and s.get("torso_lean", 90) <= LOCKOUT_LEAN
+        return s.get(self.signal, 0) >= LOCKOUT_HIP and s.get("torso_lean", 90) <= LOCKOUT_LEAN
 
     def not_this(self, w: Signals, rep: Rep, settled: bool):
         f = body_rise(w, self.signal) if settled else None  # standing height is known once the top has settled
@@ -199,13 +199,15 @@ class Deadlift(Exercise):
 
 
 DEADLIFT = Deadlift(
-    name="deadlift", label="Deadlift", signal="hip",
+    # counted on the hip angle in the body's sagittal plane (a sumo stance's abducted thighs do not read as a hip that
+    # never locks out)
+    name="deadlift", label="Deadlift", signal="hip_sagittal",
     # a lifter may rest with the bar on the floor between pulls: a phase may last up to 20 s before the machine
     # decides the athlete stopped
     params=RepParams(prior_top=165, start_bottom_max=100, min_rom=45, first_partial_bottom=125,
                      max_phase_s=20.0),
     required_landmarks=[L_SHOULDER, R_SHOULDER, L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANKLE, R_ANKLE],
-    primary_angles=("hip", "knee", "torso_lean"),
+    primary_angles=("hip_sagittal", "knee", "torso_lean"),
     walk_gate=False,  # nobody walks mid-pull; from the front the hinge foreshortens the torso and fools the gate
     range_target=RangeTarget("lockout", 165.0, floor=60.0),  # live range bar: full with the hips locked out
     issue_rules=[
@@ -219,7 +221,7 @@ DEADLIFT = Deadlift(
                   view_reason="the torso angle is judged from the side or a diagonal"),
         IssueRule("soft_lockout", "Hips not locked out", "hip_angle_lockout", "<", 160.0, "deg",
                   "Squeeze your glutes to finish", (L_SHOULDER, R_SHOULDER, L_HIP, R_HIP, L_KNEE, R_KNEE),
-                  views=SIDE_DIAG, severity_span=20, weight=0.8, noise=4.0, moment="top", signal="hip",
+                  views=SIDE_DIAG, severity_span=20, weight=0.8, noise=4.0, moment="top", signal="hip_sagittal",
                   view_reason="hip extension at lockout is judged from the side or a diagonal"),
         IssueRule("bar_drift", "Bar drifting away from the legs", "bar_drift", ">", 0.45, "torso lengths",
                   "Keep the bar close", (L_WRIST, R_WRIST, L_ANKLE, R_ANKLE), views=("side",), severity_span=0.4,

@@ -98,7 +98,7 @@ PUSH_UP = PushUp(
     # a rep completes at 65 % of the way back up: on the dev clips counted push-ups come back 76-100 % of the way to
     # the top they started from (a set's first top is often higher than its working top), and the only ascents that
     # stalled at 72-74 % were real reps
-    params=RepParams(prior_top=110, start_bottom_max=55, min_rom=30, first_partial_bottom=85, enter_abs=10,
+    params=RepParams(prior_top=110, start_bottom_max=55, min_rom=20, first_partial_bottom=75, enter_abs=10,
                      turn_abs=8, finish_frac=0.65),
     range_target=RangeTarget("depth", 40.0),  # live range bar: full with the shoulders ~0.4 torso over the hands
     required_landmarks=[L_SHOULDER, R_SHOULDER, L_ELBOW, R_ELBOW, L_WRIST, R_WRIST, L_HIP, R_HIP],
