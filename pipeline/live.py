@@ -191,7 +191,8 @@ class LivePipeline:
         commit) to its last rep's end, or to now while a rep is in progress."""
         mv = self.movement
         reps = mv.counter.reps if mv is not None else []
-        t0 = reps[0].start_t if reps else (self.t_commit if self.t_commit is not None else t_now)
+        t0 = reps[0].start_t if reps else max(self.t_commit if self.t_commit is not None else t_now,
+                                               self._replay_after)  # not the windows of a set already closed
         if mv is not None and mv.counter.phase in ("lowering", "rising"):
             return t0, t_now
         return t0, reps[-1].end_t if reps else t_now

@@ -132,3 +132,53 @@ def codec_track(path: str | os.PathLike, kbps: int = DEFAULT_KBPS, size: tuple[i
         except OSError as e:
             log.warning("could not write codec cache: %s", e)
     return info, track
+
+
+# ------------------------------------------------------------------------------------------- how far the codec moves
+NOISE_SIGNALS = ("elbow", "knee", "hip", "hip_sagittal", "knee_max", "shoulder_height", "hand_reach", "hip_height")
+NOISE_JOINTS = {"shoulders": (11, 12), "elbows": (13, 14), "wrists": (15, 16), "hips": (23, 24), "knees": (25, 26),
+                "ankles": (27, 28)}
+
+
+def codec_noise(path: str | os.PathLike, kbps: int = DEFAULT_KBPS) -> dict:
+    """How the webcam's codec moves one clip's landmarks and signals: the same moments (matched by timestamp) posed
+    from the file and from the VP8 round trip, both cleaned as live. Per joint group, the displacement in torso lengths
+    (median, 95th percentile); per signal, the RMS difference and the signal's own range over the clip (5th to 95th
+    percentile), whose ratio says how much of a rep the codec can fake or hide. Brightness of the clip (mean luma)."""
+    from ..movement.signals import frame_signals
+    from ..pose.track import clean_track, extract_pose
+
+    _, a = extract_pose(path, use_cache=True)
+    _, b = codec_track(path, kbps=kbps)
+    ca, _ = clean_track(a)
+    cb, _ = clean_track(b)
+    ta = np.array([c.t for c in ca])
+    disp = {k: [] for k in NOISE_JOINTS}
+    sig_a = {k: [] for k in NOISE_SIGNALS}
+    sig_b = {k: [] for k in NOISE_SIGNALS}
+    for c in cb:
+        i = int(np.argmin(np.abs(ta - c.t))) if len(ta) else -1
+        if i < 0 or abs(ta[i] - c.t) > 0.01 or not (c.valid and ca[i].valid):
+            continue
+        d = np.linalg.norm(c.norm - ca[i].norm, axis=1)
+        for k, js in NOISE_JOINTS.items():
+            disp[k].append(float(np.nanmean(d[list(js)])))
+        sa, sb = frame_signals(ca[i]), frame_signals(c)
+        for k in NOISE_SIGNALS:
+            sig_a[k].append(sa.get(k, np.nan))
+            sig_b[k].append(sb.get(k, np.nan))
+    out: dict = {"frames": len(disp["hips"]), "brightness": float(np.nanmean(a.stats[:, 0])) if len(a) else None,
+                 "joints": {}, "signals": {}}
+    for k, v in disp.items():
+        v = np.array(v, float)
+        v = v[np.isfinite(v)]
+        if len(v):
+            out["joints"][k] = {"median": float(np.median(v)), "p95": float(np.percentile(v, 95))}
+    for k in NOISE_SIGNALS:
+        x, y = np.array(sig_a[k], float), np.array(sig_b[k], float)
+        ok = np.isfinite(x) & np.isfinite(y)
+        if ok.sum() < 10:
+            continue
+        rng = float(np.percentile(x[ok], 95) - np.percentile(x[ok], 5))
+        out["signals"][k] = {"rms": float(np.sqrt(np.mean((x[ok] - y[ok]) ** 2))), "range": rng}
+    return out

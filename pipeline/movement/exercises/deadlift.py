@@ -142,7 +142,7 @@ class Deadlift(Exercise):
     def not_this(self, w: Signals, rep: Rep, settled: bool):
         f = body_rise(w, self.signal) if settled else None  # standing height is known once the top has settled
         if f is not None and f > JUMP_RISE:
-            return "the feet left the floor: a jump, not a deadlift"
+            return "the body left the floor: a jump, not a deadlift"
         return None
 
     def rep_metrics(self, w: Signals, rep: Rep):
@@ -211,7 +211,8 @@ DEADLIFT = Deadlift(
     walk_gate=False,  # nobody walks mid-pull; from the front the hinge foreshortens the torso and fools the gate
     range_target=RangeTarget("lockout", 165.0, floor=60.0),  # live range bar: full with the hips locked out
     issue_rules=[
-        IssueRule("hips_rise_first", "Hips rising first", "early_lean_increase", ">", 12.0, "deg",
+        # (correct conventional pulls on the dev clips read -1..7 degrees; a Romanian deadlift 12-14, explained away)
+        IssueRule("hips_rise_first", "Hips rising first", "early_lean_increase", ">", 10.0, "deg",
                   "Chest and hips up together", (L_SHOULDER, R_SHOULDER, L_HIP, R_HIP, L_KNEE, R_KNEE),
                   views=SIDE_DIAG, severity_span=15, weight=0.9, noise=3.0, moment="bottom",
                   view_reason="the torso angle off the floor is judged from the side or a diagonal"),
@@ -219,9 +220,12 @@ DEADLIFT = Deadlift(
                   "Chest up before you pull", (L_SHOULDER, R_SHOULDER, L_HIP, R_HIP), views=SIDE_DIAG,
                   severity_span=10, weight=0.6, noise=3.0, moment="bottom", signal="torso_lean",
                   view_reason="the torso angle is judged from the side or a diagonal"),
-        IssueRule("soft_lockout", "Hips not locked out", "hip_angle_lockout", "<", 160.0, "deg",
+        # (locked-out pulls on the dev clips read 152-176 degrees in the sagittal plane, a sumo lockout filmed from
+        # a rear diagonal the lowest, and a pull that ends on the toes just short of lockout 150: inside the measuring
+        # noise both are borderline; raised below ~147. 160 raised the sumo lift its source calls correct)
+        IssueRule("soft_lockout", "Hips not locked out", "hip_angle_lockout", "<", 155.0, "deg",
                   "Squeeze your glutes to finish", (L_SHOULDER, R_SHOULDER, L_HIP, R_HIP, L_KNEE, R_KNEE),
-                  views=SIDE_DIAG, severity_span=20, weight=0.8, noise=4.0, moment="top", signal="hip_sagittal",
+                  views=SIDE_DIAG, severity_span=20, weight=0.8, noise=5.0, moment="top", signal="hip_sagittal",
                   view_reason="hip extension at lockout is judged from the side or a diagonal"),
         IssueRule("bar_drift", "Bar drifting away from the legs", "bar_drift", ">", 0.45, "torso lengths",
                   "Keep the bar close", (L_WRIST, R_WRIST, L_ANKLE, R_ANKLE), views=("side",), severity_span=0.4,
@@ -234,9 +238,12 @@ DEADLIFT = Deadlift(
                   "Long arms, pull with the legs", (L_SHOULDER, R_SHOULDER, L_ELBOW, R_ELBOW, L_WRIST, R_WRIST),
                   views=("side", "diagonal", "front"), severity_span=25, weight=0.6, noise=5.0, moment="peak",
                   signal="elbow"),
-        IssueRule("fast_lowering", "Lowering without control", "lowering_s", "<", 0.8, "s",
+        # dropping the bar, not lowering it briskly: a bar falling freely from the hips reaches the floor in ~0.3 s; a
+        # controlled touch-and-go lowering (or a pair of dumbbells set down briskly) takes 0.5-1 s and is normal (0.8 s
+        # flagged most correct sets)
+        IssueRule("fast_lowering", "Lowering without control", "lowering_s", "<", 0.4, "s",
                   "Lower the bar with control", (L_HIP, R_HIP, L_KNEE, R_KNEE), views=("side", "diagonal", "front"),
-                  severity_span=0.5, weight=0.5, noise=0.1, moment="bottom",
+                  severity_span=0.2, weight=0.5, noise=0.05, moment="bottom",
                   unmeasured_reason="the lowering before this pull is not in the video (the set starts on the floor "
                                     "or part-way down)"),
         IssueRule("rounded_back", "Rounded back", "spine_flexion", ">", 0.0, "deg", "Brace, back flat",

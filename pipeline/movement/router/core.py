@@ -68,7 +68,7 @@ class DecisionParams:
     # of each exercise moves (squat, push_up, shoulder_press, deadlift, lunge: knees, elbows, elbows, hips, knees) must
     # reach these, and a lower-body exercise needs its knees and ankles seen (median visibility); a label that fails is
     # counted as unknown in that vote
-    min_rom: tuple = (40.0, 25.0, 30.0, 40.0, 60.0)
+    min_rom: tuple = (30.0, 25.0, 30.0, 40.0, 60.0)  # (squat 30: a set of quarter squats is a squat, judged shallow)
     min_leg_vis: float = 0.5
     # a push-up is done on the hands: at some moment of its windows (75th percentile over the span) the wrists are this
     # far below the shoulders in the picture (body-scale units; real push-ups seen from the side or the front: 0.85-2.6,
@@ -347,6 +347,15 @@ class Router:
             raise ValueError(f"unknown router kind: {kind}")
 
     # -- window scoring ---------------------------------------------------
+    def member_logits(self, feats: np.ndarray) -> np.ndarray:
+        """(members, M, len(labels)) raw logits of each network (before the calibration temperature), in the weights'
+        label order (models/calibrate.py fits the temperature on them)."""
+        if self.kind != "model":
+            raise ValueError("logits exist for the network only")
+        with self._torch.inference_mode():
+            x = self._torch.from_numpy(np.ascontiguousarray(feats, np.float32))
+            return np.stack([net(x).numpy() for net in self.nets])
+
     def window_probs(self, feats: np.ndarray, energy: np.ndarray) -> np.ndarray:
         """(M, len(LABELS)) probabilities in ``LABELS`` order (labels the weights do not know get 0)."""
         if len(feats) == 0:
