@@ -177,3 +177,37 @@ def test_jumping_is_never_a_squat_or_a_deadlift_even_forced(seed):
     m, tr = _synthetic(m_jump, seed)
     for ex in ("squat", "deadlift"):
         assert live_count(tr, ex)[0] == 0, (m.kind, ex)
+
+
+def _push_ups_then_getting_up(seed: int) -> PoseTrack:
+    """Three push-ups, a rest lying at the bottom, then getting up: a push onto the knees (a knee push-up's top for a
+    moment) and standing up. Key poses of the synthetic body, one random camera per seed."""
+    from models import synth as S
+
+    rng = np.random.default_rng(seed)
+    b = S.Body.random(rng)
+    tt = np.linspace(0, 8, 241)
+    pu, kn, sq = (S.m_push_up(b, tt, rng, kind="full"), S.m_push_up(b, tt, rng, kind="knee"), S.m_squat(b, tt, rng))
+    top, low = pu.P[int(np.argmin(pu.active))], pu.P[int(np.argmax(pu.active))]
+    ktop = kn.P[int(np.argmin(kn.active))]
+    ktop = ktop + (top[[15, 16]].mean(0) - ktop[[15, 16]].mean(0))  # the hands where the plank's were
+    stand = sq.P[int(np.argmin(sq.active))]
+    stand = stand + (ktop[[25, 26]].mean(0) - stand[[27, 28]].mean(0)) * np.array([1, 0, 1])
+    keys, cur = [(0.0, top), (1.0, top)], 1.0
+    for _ in range(3):
+        for dt, pose in ((1.0, low), (1.0, top), (0.6, top)):
+            cur += dt
+            keys.append((cur, pose))
+    for dt, pose in ((1.0, low), (1.0, low), (0.8, ktop), (1.2, stand), (2.0, stand)):
+        cur += dt
+        keys.append((cur, pose))
+    t = np.arange(0, cur, 1 / 30)
+    m = S.Motion(P=S._keyposes(t, keys), active=np.zeros(len(t)), label="push_up", kind="getup")
+    return PoseTrack.from_frames(S.to_pose_frames(S.render(m, t, rng)))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_getting_up_after_the_last_push_up_is_not_a_rep(seed):
+    tr = _push_ups_then_getting_up(seed)
+    assert live_count(tr, "push_up")[0] == 3
+    assert _batch(clean_track(tr)[0], "push_up")[0] == 3

