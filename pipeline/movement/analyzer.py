@@ -106,6 +106,8 @@ class MovementAnalyzer:
     # -- live ---------------------------------------------------------------
     def update(self, cf: CleanFrame, signals: dict | None = None, frame_index: int | None = None) -> MovementState:
         s = signals if signals is not None else frame_signals(cf)
+        if s:
+            self.ex.prepare(s, cf)
         idx = self._n if frame_index is None else frame_index
         self._n += 1
         self._t.append(cf.t)
@@ -122,6 +124,9 @@ class MovementAnalyzer:
         top_ok = bool(s) and self.ex.valid_top(s) and (self._ref_top is None or self.ex.same_posture(s, self._ref_top))
         rep = self.counter.update(cf.t, x, ok, at_bottom=bool(s) and self.ex.at_bottom(s), top_ok=top_ok)
         # (the window starts a little before the descent so that the top it started from is in it)
+        if rep is not None and not self.ex.accept(self._window(rep.start_t - 0.5, rep.end_t)[0], rep):
+            self.counter.discard(rep)  # not this exercise's movement: forgotten
+            rep = None
         if rep is not None and not rep.partial and \
                 self.ex.full_depth(self._window(rep.start_t - 0.5, rep.end_t)[0], rep) is False:
             self.counter.demote(rep)  # too shallow by the exercise's own depth measure: a partial rep
