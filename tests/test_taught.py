@@ -119,7 +119,7 @@ def test_live_session_counts_a_taught_exercise_like_the_batch_with_range_bar_voi
     s.close("stream_ended")
     (entry,) = s.sets
     assert entry.exercise == curl.name and entry.reps == batch.reps.count
-    live_items = [(i.start_s, i.end_s, i.partial) for i in entry.report["reps"]["items"]]
+    live_items = [(i["start_s"], i["end_s"], i["partial"]) for i in entry.report["reps"]["items"]]
     assert live_items == [(i.start_s, i.end_s, i.partial) for i in batch.reps.items]
     # the range bar fills toward the demonstration's far point
     assert kinds == {"depth"} and max(prog) >= 0.9 and min(prog) <= 0.1

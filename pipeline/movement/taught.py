@@ -70,11 +70,11 @@ FEATURES = tuple(f"{f}_l" for f in SIDE_FEATURES) + tuple(f"{f}_r" for f in SIDE
 NS = len(SIDE_FEATURES)
 NF = len(FEATURES)
 MIRROR = np.r_[np.arange(NS, 2 * NS), np.arange(0, NS), 2 * NS]  # left block <-> right block
-# how much each feature counts in the distances between postures: the arm's and the thigh's elevation, the elbow,
+# how much each moving feature counts along and off the rep's line: the arm's and the thigh's elevation, the elbow,
 # the knee and the torso fully; the plane they move in (out to the side, forward) half, as it varies between
 # people and variants of the same movement (elbows out or forward in a press, a wider stance) and between the
-# camera's views of them (the depth of a limb moving toward the camera); a different plane by far (a front raise
-# against a lateral one) still sets two movements apart
+# camera's views of them (the depth of a limb moving toward the camera). The joints that stay still are held at full
+# weight: a front raise taught keeps the arm out of the side plane
 FEATURE_W = np.array([1.0, 1.0, 1.0, 0.5, 0.5, 1.0, 0.5, 0.5] * 2 + [1.0])
 WORDS = {"elbow": "elbow", "knee": "knee", "arm_raise": "shoulder (arm raised)",
          "arm_out": "shoulder (arm out to the side)", "arm_forward": "shoulder (arm forward)",
@@ -346,7 +346,7 @@ TOL_MOVE_DEG = 30.0  # the moving joints may leave the demo's line by this much 
 TOL_MOVE_REL = 0.45
 TOL_STATIC_DEG = 35.0  # a joint that stayed still in the demo may differ from its demo value by this much
 MIN_VIS = 0.5  # features of landmarks less visible than this are not held against a frame
-PROGRESS_RANGE = (-40.0, 170.0)  # progress outside this is far past either end of the demo's range
+PROGRESS_RANGE = (-50.0, 170.0)  # progress outside this is far past either end of the demo's range
 
 
 @dataclass
@@ -390,8 +390,8 @@ class Scorer:
         """The frame's progress and fit, in each orientation at once (one-sided: the demo's side working, or the
         other); the orientation kept is the one nearer the demonstration's whole posture."""
         G = f[self._oix]  # (orientations, NF)
-        Z = (G - self.start) * self.w
-        zm = np.where(self.moving, Z, 0.0)
+        Z = G - self.start
+        zm = np.where(self.moving, Z * self.w, 0.0)  # the moving joints, weighted: along and off the rep's line
         a = zm @ self.dir
         prog = 100.0 * (1.0 - a / self.depth)
         off_line = np.linalg.norm(zm - a[:, None] * self.dir, axis=1)
@@ -465,12 +465,15 @@ def learn(t, F, V, valid, *, name: str, label: str, source: str = "") -> TaughtM
     """Learn a movement from a demonstration's body features (:func:`frames_features`)."""
     t = np.asarray(t, float)
     valid = np.asarray(valid, bool) & np.isfinite(F).all(1)
-    if len(t) < 2 or t[-1] - t[0] < 1.5 or valid.sum() < 20:
-        raise TeachError("the demonstration is too short: record two or three slow, full repetitions (at least a "
-                         "few seconds)")
+    short = TeachError("the demonstration is too short: record two or three slow, full repetitions (at least a few "
+                       "seconds)")
+    if len(t) < 2 or t[-1] - t[0] < 1.5:
+        raise short
     if valid.mean() < 0.5:
         raise TeachError(f"Spotter saw you clearly on only {valid.mean():.0%} of the demonstration: stand so that "
                          "your whole body is in view, in good light, and record it again")
+    if valid.sum() < 20:
+        raise short
     X = _interp(t, np.where(valid[:, None], F, np.nan))
     rom = _rom(X[valid])
     big = float(np.max(rom))
@@ -478,29 +481,23 @@ def learn(t, F, V, valid, *, name: str, label: str, source: str = "") -> TaughtM
         raise TeachError(f"the demonstration barely moves: no joint moved more than {big:.0f}°. Show two or three "
                          "full repetitions of the movement, through its whole range")
     params = counting_params()
-    # 1. a first progress signal: the demo's main direction of movement (principal components of the joints that
-    #    moved), its start posture the end nearer a neutral stance; the reps it shows
+    # 1. a first progress signal: the demo's main direction of movement (the first principal component of the joints
+    #    that moved), its start posture the end nearer a neutral stance; the reps it shows
     cand = rom >= MIN_MOVE_DEG
     Z = (X * FEATURE_W)[valid][:, cand]
     vt = np.linalg.svd(Z - Z.mean(0), full_matrices=False)[2]
-    reps, prog0 = [], None
-    for k in range(min(2, len(vt))):
-        u = np.zeros(NF)
-        u[cand] = vt[k]
-        p = (X * FEATURE_W) @ u
-        lo, hi = np.percentile(p[valid], [3, 97])
-        if hi - lo < 1e-6:
-            continue
-        r = (p - lo) / (hi - lo)
-        far_hi = np.nanmedian(X[valid & (r >= 0.85)], 0)
-        far_lo = np.nanmedian(X[valid & (r <= 0.15)], 0)
-        near_hi = np.linalg.norm(NEUTRAL_W * (far_hi - NEUTRAL)) <= np.linalg.norm(NEUTRAL_W * (far_lo - NEUTRAL))
-        pr = 100.0 * (r if near_hi else 1.0 - r)
-        found = _count(t, pr, valid, params)
-        if len(found) > len(reps):
-            reps, prog0 = found, pr
-        if len(reps) >= MIN_REPS:
-            break
+    u = np.zeros(NF)
+    u[cand] = vt[0]
+    p = (X * FEATURE_W) @ u
+    lo, hi = np.percentile(p[valid], [3, 97])
+    if hi - lo < 1e-6:
+        raise TeachError(_no_repeat(0))
+    r = (p - lo) / (hi - lo)
+    far_hi = np.nanmedian(X[valid & (r >= 0.85)], 0)
+    far_lo = np.nanmedian(X[valid & (r <= 0.15)], 0)
+    near_hi = np.linalg.norm(NEUTRAL_W * (far_hi - NEUTRAL)) <= np.linalg.norm(NEUTRAL_W * (far_lo - NEUTRAL))
+    prog0 = 100.0 * (r if near_hi else 1.0 - r)
+    reps = _count(t, prog0, valid, params)
     if len(reps) < MIN_REPS:
         raise TeachError(_no_repeat(len(reps)))
 
@@ -607,6 +604,7 @@ FIT_GAP_S = 0.3  # the longest stretch off the path a rep may have
 TOL_COORD_DEG = 40.0  # coordination: a moving joint's part of a rep may differ from the demo's by this much ...
 TOL_COORD_REL = 0.4  # ... or by this share of its expected part
 COORD_RESID = 0.4  # ... and all of them together by this share of the rep's expected movement
+OVER_RANGE = 1.5  # a rep that moved this many times the demonstration's range is not the demonstrated movement
 TOL_COORD_STILL = 40.0  # a joint of a moving limb that stayed (nearly) still in the demo may move this much more or less
 NOT_JUDGED = ("no form rules exist for this movement: Spotter learnt it from your demonstration and judges only "
               "range and tempo against it")
@@ -624,7 +622,7 @@ class TaughtExercise(Exercise):
         self._fit = self.signal + ":fit"
         self._side = self.signal + ":side"
         self._W = np.asarray(self.model.weights, float)
-        self._D = (np.asarray(self.model.far, float) - np.asarray(self.model.start, float)) * self._W
+        self._D = np.asarray(self.model.far, float) - np.asarray(self.model.start, float)
         self._spread = np.asarray(self.model.spread, float)
 
     # -- per frame
@@ -761,17 +759,20 @@ class TaughtExercise(Exercise):
         ihi, ilo = int(np.nanargmax(pp)), int(np.nanargmin(pp))
         g_ref = np.nanmedian(G[np.abs(tt - tt[ihi]) <= 0.1], 0)
         g_far = np.nanmedian(G[np.abs(tt - tt[ilo]) <= 0.1], 0)
-        d = (g_far - g_ref) * self._W
+        d = g_far - g_ref
         mv = self.scorer.moving
-        Dm = np.where(mv, self._D, 0.0)
-        scale = float(np.nansum(np.where(mv, d, 0.0) * Dm) / max(float(Dm @ Dm), 1e-9))
+        dw, Dw = d * self._W, self._D * self._W  # the moving joints weighted (FEATURE_W), the still ones not
+        Dm = np.where(mv, Dw, 0.0)
+        scale = float(np.nansum(np.where(mv, dw, 0.0) * Dm) / max(float(Dm @ Dm), 1e-9))
         if not math.isfinite(scale) or scale <= 0:
             return False, "moved the other way"
-        e = d - scale * self._D
+        if scale > OVER_RANGE:  # a demonstration shows the full range: far past it is another movement
+            return False, f"went {scale:.0%} of the demonstration's range"
+        e = np.where(mv, dw - scale * Dw, d - scale * self._D)
         self.last_stats = st = {"scale": scale,
                                 "resid": float(np.linalg.norm(np.where(mv & np.isfinite(e), e, 0.0))) /
                                 max(scale * float(np.linalg.norm(Dm)), 1e-9)}
-        bad_m = [(abs(e[j]) - max(TOL_COORD_DEG, TOL_COORD_REL * scale * abs(self._D[j])), j)
+        bad_m = [(abs(e[j]) - max(TOL_COORD_DEG, TOL_COORD_REL * scale * abs(Dw[j])), j)
                  for j in np.flatnonzero(mv) if math.isfinite(e[j])]
         bad_s = [(abs(e[j]) - TOL_COORD_STILL, j) for j in np.flatnonzero(self.scorer.gated) if math.isfinite(e[j])]
         st["move_excess"] = max(bad_m)[0] if bad_m else -99.0
