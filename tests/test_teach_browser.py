@@ -85,11 +85,11 @@ def test_teach_from_the_webcam_name_save_then_count_a_set(app, sync_api, tmp_pat
                 time.sleep(0.2)
             _record(page, set_s - 2.0)
             sess, rows = stored_sets(app.data, source="webcam", timeout=120)
+            assert [(r["exercise"], r["reps"]) for r in rows] == [("bicep_curl", SET_REPS)], (rows, app.log_tail())
             page.get_by_text(f"Set 1: bicep curl — {SET_REPS} reps").first.wait_for(timeout=120000)
             page.screenshot(path=str(tmp_path / "counted.png"))
         finally:
             browser.close()
-    assert [(r["exercise"], r["reps"]) for r in rows] == [("bicep_curl", SET_REPS)], (rows, app.log_tail())
     rep = json.loads(rows[0]["report_json"])
     assert rep["exercise"]["taught"]["label"] == "Bicep curl" and any(n["code"] == "form" for n in rep["not_judged"])
 

@@ -719,10 +719,11 @@ class TaughtExercise(Exercise):
         if t is None or fit is None or not len(t):
             return False, "no frames"
         t0 = rep.start_t if rep.first_ascent else rep.start_t - 0.5
-        sel = (t >= t0 - 1e-6) & (t <= rep.end_t + 1e-6)
+        # the frames with a pose (no one in view before the rep, a frame dropped: neither for nor against)
+        sel = (t >= t0 - 1e-6) & (t <= rep.end_t + 1e-6) & np.isfinite(fit)
         if sel.sum() < 3:
             return False, "too few frames"
-        ok = np.nan_to_num(fit[sel]) > 0
+        ok = fit[sel] > 0
         share = float(ok.mean())
         gap, run_start = 0.0, None
         for tt, o in zip(t[sel], ok):

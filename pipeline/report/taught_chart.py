@@ -43,7 +43,7 @@ def taught_chart_png(m: TaughtModel, dpi: int = 100) -> bytes:
     ax1.set_ylim(-15, 118)
     ax1.set_xlabel("seconds")
     ax1.set_ylabel("% of the way to the far point")
-    ax1.set_title(f"{m.label}: {len(m.demo_reps)} reps found in your demonstration", fontsize=10)
+    ax1.set_title(f"your demonstration: {len(m.demo_reps)} reps found", fontsize=10)
     ax1.grid(alpha=0.3)
     x = np.linspace(0, 100, len(m.template))
     tpl = np.asarray(m.template, float)
