@@ -605,6 +605,7 @@ TOL_COORD_DEG = 40.0  # coordination: a moving joint's part of a rep may differ 
 TOL_COORD_REL = 0.4  # ... or by this share of its expected part
 COORD_RESID = 0.4  # ... and all of them together by this share of the rep's expected movement
 OVER_RANGE = 1.5  # a rep that moved this many times the demonstration's range is not the demonstrated movement
+REP_ASYMMETRIC = 0.35  # a two-sided exercise's rep whose movement is this far from its mirror image is one-sided
 TOL_COORD_STILL = 40.0  # a joint of a moving limb that stayed (nearly) still in the demo may move this much more or less
 NOT_JUDGED = ("no form rules exist for this movement: Spotter learnt it from your demonstration and judges only "
               "range and tempo against it")
@@ -769,6 +770,13 @@ class TaughtExercise(Exercise):
             return False, "moved the other way"
         if scale > OVER_RANGE:  # a demonstration shows the full range: far past it is another movement
             return False, f"went {scale:.0%} of the demonstration's range"
+        if self.model.sided == "both":  # both sides in step in the demonstration: a one-sided rep is another movement
+            both = mv | mv[MIRROR]
+            a, b = np.where(both, dw, 0.0), np.where(both, dw[MIRROR], 0.0)
+            if np.isfinite(a).all():
+                asym = float(np.linalg.norm(a - b)) / max(float(np.linalg.norm(a) + np.linalg.norm(b)), 1e-9)
+                if asym > REP_ASYMMETRIC:
+                    return False, f"one side moved unlike the other ({asym:.2f})"
         e = np.where(mv, dw - scale * Dw, d - scale * self._D)
         self.last_stats = st = {"scale": scale,
                                 "resid": float(np.linalg.norm(np.where(mv & np.isfinite(e), e, 0.0))) /
