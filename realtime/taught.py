@@ -128,8 +128,8 @@ class TaughtLibrary:
     def save(self, model: tm.TaughtModel, replace: bool = False) -> Path:
         p = self.path(model.name)
         if p.exists() and not replace:
-            raise InputError(f"an exercise named {model.label!r} ({model.name}) already exists: choose another name, or "
-                             "replace it")
+            raise InputError(f"an exercise named {model.label!r} ({model.name}) already exists: choose another "
+                             "name, or replace it")
         data = model.model_dump_json(indent=1).encode()
         try:
             self.dir.mkdir(parents=True, exist_ok=True)

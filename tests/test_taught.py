@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -59,23 +60,37 @@ def curl():
 
 
 # ------------------------------------------------------------------------------------------ counting other sources
-@pytest.mark.parametrize("movement", TAUGHT_MOVEMENTS)
-def test_taught_from_one_clip_counts_clips_of_other_sources_and_nothing_else(movement):
+_RESULTS: dict = {}
+
+
+def _result(movement: str):
     from pipeline.tools.teach_eval import evaluate
 
-    (r,) = evaluate(MANIFEST, [movement])
+    if movement not in _RESULTS:
+        (_RESULTS[movement],) = evaluate(MANIFEST, [movement])
+    return _RESULTS[movement]
+
+
+@pytest.mark.parametrize("movement", TAUGHT_MOVEMENTS)
+def test_taught_from_one_clip_counts_clips_of_other_sources_and_nothing_else(movement):
+    r = _result(movement)
     assert r.refused is None, r.refused
     assert r.demo_reps >= 2
     wrong = [t for t in r.tests if abs(t[2] - t[1]) > 1]
     assert not wrong, f"{movement}: more than one rep off on {wrong}"
-    assert r.exact * 3 >= len(r.tests) * 2 or r.exact == len(r.tests) - 1, f"{movement}: exact on {r.exact}/{len(r.tests)}: {r.tests}"
     counted = [n for n in r.negatives if n[2]]
-    assert not counted, f"{movement} counted on clips of other movements: {counted}"
+    assert len(r.negatives) >= 55 and not counted, f"{movement} counted on clips of other movements: {counted}"
+
+
+def test_taught_movements_are_counted_exactly_on_most_clips_of_other_sources():
+    tests = [t for m in TAUGHT_MOVEMENTS for t in _result(m).tests]
+    exact = sum(t[1] == t[2] for t in tests)
+    assert len(tests) >= 6 and exact * 3 >= len(tests) * 2, f"exact on {exact}/{len(tests)}: {tests}"
 
 
 def test_built_in_exercises_taught_from_one_clip_against_their_hand_built_counters():
-    """The method's best measure: each built-in exercise taught from one dev clip, counted on its other dev clips next to
-    the hand-built counter (the figures are the README's table; this checks the floor they stand on)."""
+    """The method's best measure: each built-in exercise taught from one dev clip, counted on its other dev clips next
+    to the hand-built counter (the figures are the README's table; this checks the floor they stand on)."""
     from pipeline.tools.teach_eval import evaluate
 
     res = {r.movement: r for r in evaluate(MANIFEST, ["squat", "push_up", "shoulder_press", "deadlift", "lunge"],
@@ -164,7 +179,8 @@ def test_idle_time_walking_and_another_movement_between_reps_are_not_counted(cur
     from pipeline.live import LivePipeline
 
     parts = ["clips/unknown/un13_dumbbell_bicep_curl_side.mp4", "clips/unknown/un06_treadmill_walking.mp4",
-             "more_clips/squat/sq_12reps_side_stock_msalihk.mp4", "more_clips/unknown/neg_jumping_jacks_outdoor_rjsong.mp4",
+             "more_clips/squat/sq_12reps_side_stock_msalihk.mp4",
+             "more_clips/unknown/neg_jumping_jacks_outdoor_rjsong.mp4",
              "more_clips2/unknown/neg_ezbar_curl_sebitzu.mp4"]
     lp = LivePipeline(exercise=curl.name, router=None, rest_s=1000.0)
     t0 = 0.0
@@ -237,10 +253,7 @@ def test_export_import_round_trip_and_damaged_files(curl, tmp_path):
 
 
 def test_command_line_teach_analyze_and_exercises(tmp_path):
-    env = {"SPOTTER_DATA": str(tmp_path / "data"), "PYTHONPATH": str(ROOT)}
-    import os
-
-    env = {**os.environ, **env}
+    env = {**os.environ, "SPOTTER_DATA": str(tmp_path / "data"), "PYTHONPATH": str(ROOT)}
 
     def spotter(*args, ok=True):
         p = subprocess.run([sys.executable, "-m", "pipeline.tools.cli", *args], cwd=ROOT, env=env,
@@ -305,6 +318,8 @@ def test_body_features_do_not_depend_on_camera_direction_distance_or_body_size()
     a = np.radians(50.0)
     rot = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])  # about the vertical
     assert np.allclose(tm.body_features(W @ rot.T * 1.7), f, atol=1e-6, equal_nan=True)
-    mirror = W[:, [int(i) for i in __import__("pipeline.pose.landmarks", fromlist=["MIRROR"]).MIRROR]] * [-1, 1, 1]
+    from pipeline.pose.landmarks import MIRROR
+
+    mirror = W[:, MIRROR] * [-1, 1, 1]  # the body's mirror image: left and right landmarks swapped
     assert np.allclose(tm.body_features(mirror), f[:, tm.MIRROR], atol=1e-6, equal_nan=True)
     assert np.allclose(np.stack([tm.body_features(w) for w in W]), f, atol=1e-9, equal_nan=True)

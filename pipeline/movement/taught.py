@@ -6,32 +6,33 @@
   arm's and thigh's elevation from the torso, its sideways and its forward component; the torso's tilt), from
   MediaPipe's 3D world landmarks. They do not depend on where the camera stands, how far away it is or how tall the
   person is;
-* which features move and over what range (robust 5-95 % range), and whether the movement is two-sided (both sides
-  in step) or one-sided (one side works, or the sides take turns: each side's repetition is a rep);
-* the rep's direction in that space: the first principal component of the demonstration, refined to the mean
-  displacement from the start posture to the far point of the demo's own reps; the *progress* of a frame is its
-  position along that direction, 100 at the start posture and 0 at the demonstration's far point;
-* the start posture (where the demo's reps begin and end: the end of the range the demonstration starts in), the
-  far posture, the rep's shape (the mean trajectory of the 17 features over a rep, time-normalised), its tempo;
-* the demo's reps, found by the same :class:`~pipeline.movement.repcount.RepCounter` that counts every exercise.
+* a first progress signal along the demonstration's first principal component finds its reps (the same
+  :class:`~pipeline.movement.repcount.RepCounter` that counts every exercise); from those reps: the features that
+  moved consistently, the *start posture* (the end of the movement nearer a neutral stance: ``NEUTRAL``) and the far
+  posture, the direction between them, one side or both (a movement unlike its mirror image is one-sided: each rep
+  is counted in the orientation it was done in), the mean rep (all 17 features, time-normalised) and the tempo;
+* the *progress* of a frame is its position along that direction: 100 at the start posture, 0 at the
+  demonstration's far point.
 
-A demonstration is refused with a plain reason (:class:`TeachError`) when no one is seen clearly, when it barely
-moves, when it does not repeat (fewer than two reps) or when its reps are not alike.
+A demonstration is refused with a plain reason (:class:`TeachError`) when it is too short, when no one is seen
+clearly, when it barely moves, when it does not repeat (fewer than two reps) or when its reps are not alike.
 
 **How it counts** (:class:`TaughtExercise`, an :class:`~pipeline.movement.exercises.base.Exercise`): the progress
 signal goes through the generic rep machine with thresholds in per cent of the demonstration's range (so live
 equals batch, partial reps, tempo and the range bar come from the shared machinery). Other movements are kept out
 by three checks:
 
-* *posture* (:meth:`TaughtExercise.gate`): the frame's features must lie near the demonstration's path: the moving
-  joints off the rep's direction, and the joints that stayed still in the demo away from their demo values, each by
-  less than a tolerance; a frame far past either end of the demo's range is not this movement either;
-* *coordination* (:meth:`TaughtExercise.full_depth`): at the end of a rep, the joints must have moved together as
-  in the demonstration (each moving joint's share of the rep within a tolerance of the demo's, and no joint that
-  stayed still in the demo moving a lot): a squat taught does not count a deadlift;
-* *range*: a rep well short of the demonstration's range is a partial rep.
+* *posture* (:meth:`Scorer.score`, :meth:`TaughtExercise.gate`): every frame's moving joints must lie near the
+  demonstration's line, and the still joints of the limbs that move near their demo values; a frame far past either
+  end of the demo's range does not fit either;
+* *coordination* (:meth:`TaughtExercise.accept`): a rep (from a little before it) must stay on that path, and its
+  joints must have moved together as in the demonstration (each within a tolerance, no still joint of a moving limb
+  moving a lot, not far past the demonstration's range, both sides in step if they were): a rep that fails is
+  forgotten, neither counted nor reported;
+* *range*: a rep under half of the demonstration's range is a partial rep.
 
-Nothing here judges form: a taught exercise has no form rules, and its report says so.
+Nothing here judges form: a taught exercise has no form rules, and its report says so (``NOT_JUDGED``). See
+``docs/taught.md``.
 """
 from __future__ import annotations
 
@@ -411,9 +412,6 @@ class Scorer:
         fit = bool(off_line[k] <= self.tol_line and off_still[k] <= 0.0 and PROGRESS_RANGE[0] <= p <= PROGRESS_RANGE[1])
         return Score(p, k, float(off_line[k]), float(off_still[k]), fit)
 
-    def series(self, F: np.ndarray, V: np.ndarray | None = None) -> list[Score]:
-        return [self.score(F[i], None if V is None else V[i]) for i in range(len(F))]
-
 
 def counting_params(rep_s: float | None = None, phase_s: float | None = None) -> RepParams:
     """The rep machine's thresholds for a taught exercise, in per cent of the demonstration's range. A set may be
@@ -457,11 +455,11 @@ def frames_features(clean) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarr
 def learn_frames(clean, *, name: str, label: str, source: str = "") -> TaughtModel:
     """Learn from cleaned frames (``pipeline.pose.track.clean_track`` of a clip, or the frames of a live
     recording). Raises :class:`TeachError` with a plain reason."""
-    t, F, V, valid = frames_features(clean)
-    return learn(t, F, V, valid, name=name, label=label, source=source)
+    t, F, _, valid = frames_features(clean)
+    return learn(t, F, valid, name=name, label=label, source=source)
 
 
-def learn(t, F, V, valid, *, name: str, label: str, source: str = "") -> TaughtModel:
+def learn(t, F, valid, *, name: str, label: str, source: str = "") -> TaughtModel:
     """Learn a movement from a demonstration's body features (:func:`frames_features`)."""
     t = np.asarray(t, float)
     valid = np.asarray(valid, bool) & np.isfinite(F).all(1)
@@ -606,7 +604,7 @@ TOL_COORD_REL = 0.4  # ... or by this share of its expected part
 COORD_RESID = 0.4  # ... and all of them together by this share of the rep's expected movement
 OVER_RANGE = 1.5  # a rep that moved this many times the demonstration's range is not the demonstrated movement
 REP_ASYMMETRIC = 0.35  # a two-sided exercise's rep whose movement is this far from its mirror image is one-sided
-TOL_COORD_STILL = 40.0  # a joint of a moving limb that stayed (nearly) still in the demo may move this much more or less
+TOL_COORD_STILL = 40.0  # a joint of a moving limb that stayed (nearly) still in the demo may move this much more/less
 NOT_JUDGED = ("no form rules exist for this movement: Spotter learnt it from your demonstration and judges only "
               "range and tempo against it")
 
@@ -616,7 +614,6 @@ class TaughtExercise(Exercise):
     """A movement learnt from a demonstration (:func:`taught_exercise` builds one from a :class:`TaughtModel`)."""
 
     model: Optional[TaughtModel] = None
-    taught: bool = True
 
     def __post_init__(self):
         self.scorer = Scorer(self.model)
@@ -778,7 +775,7 @@ class TaughtExercise(Exercise):
                 if asym > REP_ASYMMETRIC:
                     return False, f"one side moved unlike the other ({asym:.2f})"
         e = np.where(mv, dw - scale * Dw, d - scale * self._D)
-        self.last_stats = st = {"scale": scale,
+        self.last_check = st = {"scale": scale,
                                 "resid": float(np.linalg.norm(np.where(mv & np.isfinite(e), e, 0.0))) /
                                 max(scale * float(np.linalg.norm(Dm)), 1e-9)}
         bad_m = [(abs(e[j]) - max(TOL_COORD_DEG, TOL_COORD_REL * scale * abs(Dw[j])), j)

@@ -169,7 +169,8 @@ def evaluate(manifest: str | os.PathLike, movements: list[str] | None = None, ne
 def format_results(results: list[Result]) -> str:
     lines = ["movement | demo clip | test clip | true | taught | built-in", "--- | --- | --- | --- | --- | ---"]
     for r in results:
-        win = "" if r.window == (None, None) else f" [{r.window[0] or 0:g}-{'' if r.window[1] is None else r.window[1]:}s]"
+        end = "" if r.window[1] is None else f"{r.window[1]:g}"
+        win = "" if r.window == (None, None) else f" [{r.window[0] or 0:g}-{end}s]"
         if r.refused:
             lines.append(f"{r.movement} | {Path(r.demo).stem}{win} | refused: {r.refused} | | |")
             continue
