@@ -76,6 +76,13 @@ def _text(s) -> str:
     return html.escape(str(s))
 
 
+def _md(s) -> str:
+    """User text (a taught exercise's name, a file name) inside Markdown: its Markdown characters escaped."""
+    import re
+
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$])", r"\\\1", str(s))
+
+
 def _taught_choices() -> dict[str, str]:
     """The taught exercises for the chooser ("<label> (taught)" -> name), loaded into the pipeline on every run (a few
     small files in the data folder's exercises/; realtime/taught.py)."""
@@ -443,7 +450,8 @@ def teach_page() -> None:
                "each rep's range and time with your demonstration; it has no form rules for a movement it was shown.")
     saved = st.session_state.pop("teach_saved", None)
     if saved:
-        st.success(f"Saved “{saved}”. Choose it in the sidebar's Exercise list, then count a set on the Live page.")
+        st.success(f"Saved “{_md(saved)}”. Choose it in the sidebar's Exercise list, then count a set on the Live "
+                   "page.")
     how = st.radio("Demonstration", ["Record with the camera", "Upload a clip"], horizontal=True, key="teach_how")
     if how == "Record with the camera":
         _teach_record(store)
@@ -491,6 +499,8 @@ def _teach_watch(link) -> None:
             st.session_state["teach_error"] = None
         except SpotterError as e:
             st.session_state["teach_model"], st.session_state["teach_error"] = None, str(e)
+        if st.session_state.get("teach_session") not in (None, s.session_id):
+            _drop_teach_recording(get_store())  # the previous demonstration, not saved: replaced by this one
         st.session_state["teach_session"] = s.session_id
         st.rerun()
     st.caption("Recorded. Press START to record it again.")
@@ -551,7 +561,7 @@ def _teach_result(lib, store) -> None:
     label = st.text_input("Name of the exercise", key="teach_name", placeholder="e.g. Bicep curl", max_chars=60)
     replace = False
     if label and slug(label) and lib.exists(slug(label)):
-        replace = st.checkbox(f"Replace the exercise “{label}” you already have", key="teach_replace")
+        replace = st.checkbox(f"Replace the exercise “{_md(label)}” you already have", key="teach_replace")
     c1, c2 = st.columns(2)
     if c1.button("Save exercise", type="primary", disabled=not label.strip()):
         try:
@@ -593,7 +603,7 @@ def _taught_list(lib) -> None:
     from pipeline.report.taught_chart import describe
 
     for m in models:
-        with st.expander(f"{m.label} — taught from {m.source or 'a demonstration'}, {m.created_at[:10]}"):
+        with st.expander(f"{_md(m.label)} — taught from {_md(m.source or 'a demonstration')}, {m.created_at[:10]}"):
             st.text("\n".join(describe(m)[1:]))
             c1, c2 = st.columns(2)
             try:
@@ -616,7 +626,7 @@ def _taught_list(lib) -> None:
         if st.button("Import"):
             try:
                 got = lib.import_bytes(imp.getvalue(), replace=replace)
-                st.success("Imported: " + ", ".join(m.label for m in got))
+                st.success("Imported: " + ", ".join(_md(m.label) for m in got))
             except SpotterError as e:
                 st.error(str(e))
 

@@ -323,3 +323,28 @@ def test_body_features_do_not_depend_on_camera_direction_distance_or_body_size()
     mirror = W[:, MIRROR] * [-1, 1, 1]  # the body's mirror image: left and right landmarks swapped
     assert np.allclose(tm.body_features(mirror), f[:, tm.MIRROR], atol=1e-6, equal_nan=True)
     assert np.allclose(np.stack([tm.body_features(w) for w in W]), f, atol=1e-9, equal_nan=True)
+
+
+def test_new_exercise_page_lists_exports_and_deletes_taught_exercises(curl, tmp_path, monkeypatch):
+    """The app's New exercise page (Streamlit AppTest) over a data folder with one taught exercise: it is in the
+    exercise chooser and listed with an export button; Delete removes its file and its chooser entry. A name with
+    Markdown in it is shown as text."""
+    from streamlit.testing.v1 import AppTest
+
+    from realtime.taught import TaughtLibrary
+
+    lib = TaughtLibrary(tmp_path / "data")
+    lib.save(curl.model_copy(update={"label": "Curl *fast* [x](y)", "name": "curl_fast_x_y"}))
+    monkeypatch.setenv("SPOTTER_DATA", str(tmp_path / "data"))
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at.run()
+    assert "Curl *fast* [x](y) (taught)" in at.sidebar.selectbox[3].options
+    at.sidebar.radio[0].set_value("New exercise").run()
+    assert not at.exception, at.exception
+    (exp,) = at.expander
+    assert exp.label.startswith(r"Curl \*fast\* \[x\]\(y\) — taught from")
+    assert len(at.get("download_button")) == 1
+    at.button(key="del-curl_fast_x_y").click().run()
+    assert not at.exception and not at.expander and not lib.exists("curl_fast_x_y")
+    assert not any("taught" in o for o in at.sidebar.selectbox[3].options)
+    tm.use(curl)  # (the page's load forgot what the data folder no longer holds)
