@@ -48,6 +48,9 @@ if not client_allowed(getattr(st.context, "ip_address", None)):
 @st.cache_resource(show_spinner=False)
 def _store(root: str | None):
     store = Store(root or None)
+    from realtime.taught import load_taught
+
+    load_taught(store.root)  # a recovered session of a taught exercise is rebuilt with it
     # once per server start: sessions a crash or a restart left open (their process is gone) are recovered
     # (recording finalised, sets rebuilt from the landmark log and stored with their reports)
     try:
@@ -73,8 +76,32 @@ def _text(s) -> str:
     return html.escape(str(s))
 
 
+def _md(s) -> str:
+    """User text (a taught exercise's name, a file name) inside Markdown: its Markdown characters escaped."""
+    import re
+
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$])", r"\\\1", str(s))
+
+
+def _taught_choices() -> dict[str, str]:
+    """The taught exercises for the chooser ("<label> (taught)" -> name), loaded into the pipeline on every run (a few
+    small files in the data folder's exercises/; realtime/taught.py)."""
+    try:
+        from pipeline.movement.taught import model_of
+        from realtime.taught import TaughtLibrary
+
+        store = get_store()
+        names = TaughtLibrary(store.root if store is not None else None).load()
+        return {f"{model_of(n).label} (taught)": n for n in names if model_of(n) is not None}
+    except (SpotterError, OSError) as e:
+        st.warning(f"Taught exercises could not be loaded: {e}")
+        return {}
+
+
+EXERCISES.update(_taught_choices())
+
 # ---------------------------------------------------------------------------------------------- sidebar
-PAGES = ["Live", "History", "Upload", "Progress"]
+PAGES = ["Live", "History", "Upload", "Progress", "New exercise"]
 _asked = str(st.query_params.get("page", "Live"))  # a link can open a page (the Progress page's links to a set)
 page = st.sidebar.radio("Page", PAGES, key="page", index=PAGES.index(_asked) if _asked in PAGES else 0)
 st.sidebar.subheader("Training context")
@@ -109,7 +136,8 @@ def _profile_for_report() -> dict | None:
     try:
         from pipeline.schema import Profile
 
-        p = dict(profile, intended_exercise=exercise) if exercise else dict(profile)
+        builtin = exercise in exercise_registry.REGISTRY  # the profile names built-in exercises only
+        p = dict(profile, intended_exercise=exercise) if builtin else dict(profile)
         return Profile(**p).model_dump(exclude_none=True)
     except Exception:
         return None
@@ -675,4 +703,201 @@ def upload_page() -> None:
                 show_report(rep, f"up-{res['session_id']}-{k}")
 
 
-{"Live": live_page, "History": history_page, "Upload": upload_page, "Progress": progress_page}[page]()
+# ---------------------------------------------------------------------------------------------- new exercise
+def teach_page() -> None:
+    """New exercise: Spotter learns a movement from a demonstration (pipeline/movement/taught.py), shows what it learnt
+    (a chart and the reps it found), and the user names and saves it; below, the taught exercises (delete, export,
+    import: realtime/taught.py)."""
+    from realtime.taught import TaughtLibrary
+
+    store = get_store()
+    lib = TaughtLibrary(store.root if store is not None else None)
+    st.subheader("New exercise")
+    st.caption("Show Spotter a movement it does not know and it learns to count it: two or three slow, full "
+               "repetitions, each from your start posture out and back. It then counts your sets of it and compares "
+               "each rep's range and time with your demonstration; it has no form rules for a movement it was shown.")
+    saved = st.session_state.pop("teach_saved", None)
+    if saved:
+        st.success(f"Saved “{_md(saved)}”. Choose it in the sidebar's Exercise list, then count a set on the Live "
+                   "page.")
+    how = st.radio("Demonstration", ["Record with the camera", "Upload a clip"], horizontal=True, key="teach_how")
+    if how == "Record with the camera":
+        _teach_record(store)
+    else:
+        _teach_upload()
+    _teach_result(lib, store)
+    st.divider()
+    _taught_list(lib)
+
+
+def _teach_record(store) -> None:
+    if store is None:
+        st.error("Recording a demonstration needs the data folder (see the error above); upload a clip instead.")
+        return
+    st.markdown("1. Press **START** and step back until your whole body is in view.  \n"
+                "2. Stand in your start posture, then do **two or three slow, full repetitions**.  \n"
+                "3. Press **STOP**: Spotter learns the movement and shows you what it learnt.")
+    link = _link("teach_link")
+    link.configure(SessionConfig(exercise=None, rest_s=60.0, source="teach", title="demonstration", llm=False,
+                                 record_video=False))
+    left, right = st.columns([3, 2])
+    with left:
+        page_channel(link, "spotter-teach")
+    with right:
+        st.fragment(run_every=2.0)(_teach_watch)(link)
+
+
+def _teach_watch(link) -> None:
+    """Beside the camera: recording, then (once the recording is stored) learning from it."""
+    s = link.current()
+    if s is None:
+        st.info("Press START when you are ready.")
+        return
+    if not s.finished.is_set():
+        st.markdown("<div data-testid='spotter-teach-state'>Recording: press STOP after your repetitions.</div>",
+                    unsafe_allow_html=True)
+        return
+    if st.session_state.get("teach_from") != s.session_id:
+        from realtime.taught import learn_session
+
+        st.session_state["teach_from"] = s.session_id
+        try:
+            with st.spinner("Learning the movement…"):
+                st.session_state["teach_model"] = learn_session(get_store(), s.session_id)
+            st.session_state["teach_error"] = None
+        except SpotterError as e:
+            st.session_state["teach_model"], st.session_state["teach_error"] = None, str(e)
+        if st.session_state.get("teach_session") not in (None, s.session_id):
+            _drop_teach_recording(get_store())  # the previous demonstration, not saved: replaced by this one
+        st.session_state["teach_session"] = s.session_id
+        st.rerun()
+    st.caption("Recorded. Press START to record it again.")
+
+
+def _teach_upload() -> None:
+    from pipeline.intake.config import IntakeLimits
+    from realtime.history import check_upload
+    from realtime.taught import learn_upload
+
+    up = st.file_uploader("A clip of your demonstration", type=["mp4", "mov", "m4v", "webm", "avi", "mkv"],
+                          key="teach_upload")
+    if up is None:
+        return
+    try:
+        ext = check_upload(up.name, up.size, bytes(up.getbuffer()[:16]), IntakeLimits().max_bytes)
+    except SpotterError as e:
+        st.error(str(e))
+        return
+    c1, c2 = st.columns(2)
+    t_from = c1.number_input("The demonstration starts at (s)", min_value=0.0, value=0.0, step=0.5)
+    t_to = c2.number_input("… and ends at (s; 0: the end of the clip)", min_value=0.0, value=0.0, step=0.5)
+    if not st.button("Learn from this clip"):
+        return
+    bar = st.progress(0.0, "Finding your pose in the clip…")
+    try:
+        model = learn_upload(up.name, up.getbuffer(), ext, t_from or None, t_to or None,
+                             progress=lambda done, total: bar.progress(min(1.0, done / max(total, 1))))
+        st.session_state["teach_model"], st.session_state["teach_error"] = model, None
+    except SpotterError as e:
+        st.session_state["teach_model"], st.session_state["teach_error"] = None, str(e)
+    finally:
+        bar.empty()
+    st.session_state["teach_session"] = None
+
+
+def _teach_result(lib, store) -> None:
+    """What Spotter learnt: the chart, the reps it found, the joints and their range; the name; Save."""
+    from pipeline.movement.taught import slug
+    from pipeline.report.taught_chart import describe, taught_chart_png
+    from realtime.taught import named
+
+    if st.session_state.get("teach_error"):
+        st.markdown("<div data-testid='spotter-teach-refused'></div>", unsafe_allow_html=True)
+        st.error(st.session_state["teach_error"])
+    m = st.session_state.get("teach_model")
+    if m is None:
+        return
+    st.markdown("#### What Spotter learnt")
+    st.image(taught_chart_png(m), width="stretch")
+    st.markdown(f"<div data-testid='spotter-teach-learnt' data-reps='{len(m.demo_reps)}'>"
+                f"{len(m.demo_reps)} repetitions found in your demonstration.</div>", unsafe_allow_html=True)
+    st.text("\n".join(describe(m)[1:]))
+    with st.expander("Details"):
+        st.dataframe([{"rep": i, "start (s)": r.start_s, "far point (s)": r.far_s, "end (s)": r.end_s,
+                       "range (% of the mean)": r.range_pct} for i, r in enumerate(m.demo_reps, 1)],
+                     hide_index=True)
+    label = st.text_input("Name of the exercise", key="teach_name", placeholder="e.g. Bicep curl", max_chars=60)
+    replace = False
+    if label and slug(label) and lib.exists(slug(label)):
+        replace = st.checkbox(f"Replace the exercise “{_md(label)}” you already have", key="teach_replace")
+    c1, c2 = st.columns(2)
+    if c1.button("Save exercise", type="primary", disabled=not label.strip()):
+        try:
+            lib.save(named(m, label), replace=replace)
+        except SpotterError as e:
+            st.error(str(e))
+            return
+        _drop_teach_recording(store)
+        st.session_state["teach_saved"] = label.strip()
+        st.session_state["teach_model"] = None
+        st.rerun()
+    if c2.button("Discard"):
+        _drop_teach_recording(store)
+        st.session_state["teach_model"] = st.session_state["teach_error"] = None
+        st.rerun()
+
+
+def _drop_teach_recording(store) -> None:
+    """The demonstration's recording is not a training session: once its exercise is saved or discarded it goes."""
+    sid = st.session_state.pop("teach_session", None)
+    if sid and store is not None:
+        try:
+            store.delete_session(check_id(sid))
+        except SpotterError:
+            pass
+
+
+def _taught_list(lib) -> None:
+    st.markdown("#### Your exercises")
+    try:
+        models = lib.list()
+    except OSError as e:
+        st.error(f"The taught exercises cannot be read: {e}")
+        return
+    for f, why in lib.errors:
+        st.warning(f"{f} was skipped: {why}")
+    if not models:
+        st.caption("None yet. A coach can send you an exercise file to import below.")
+    from pipeline.report.taught_chart import describe
+
+    for m in models:
+        with st.expander(f"{_md(m.label)} — taught from {_md(m.source or 'a demonstration')}, {m.created_at[:10]}"):
+            st.text("\n".join(describe(m)[1:]))
+            c1, c2 = st.columns(2)
+            try:
+                fname, data = lib.export([m.name])
+                c1.download_button("Export", data, file_name=fname, mime="application/json", key=f"exp-{m.name}")
+            except SpotterError as e:
+                c1.error(str(e))
+            if c2.button("Delete", key=f"del-{m.name}"):
+                try:
+                    lib.delete(m.name)
+                except SpotterError as e:
+                    st.error(str(e))
+                st.rerun()
+    if len(models) > 1:
+        fname, data = lib.export(None)
+        st.download_button("Export all as one file", data, file_name=fname, mime="application/json", key="exp-all")
+    imp = st.file_uploader("Import an exercise file", type=["json"], key="teach_import")
+    if imp is not None:
+        replace = st.checkbox("Replace exercises of the same name", key="teach_import_replace")
+        if st.button("Import"):
+            try:
+                got = lib.import_bytes(imp.getvalue(), replace=replace)
+                st.success("Imported: " + ", ".join(_md(m.label) for m in got))
+            except SpotterError as e:
+                st.error(str(e))
+
+
+{"Live": live_page, "History": history_page, "Upload": upload_page, "Progress": progress_page,
+ "New exercise": teach_page}[page]()

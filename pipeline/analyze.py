@@ -12,6 +12,7 @@ from pathlib import Path
 from .errors import OutputError
 from .intake.config import IntakeLimits
 from .intake.video import VideoInfo
+from .movement.exercises import known as known_exercises
 from .movement.exercises import names as exercise_names
 from .movement.routing import batch_decision
 from .movement.run import MovementRun
@@ -91,7 +92,7 @@ def analyze_movement(report: Report, track: PoseTrack | None, clean: list[CleanF
                      info: VideoInfo | None, run: "MovementRun | None" = None):
     """Route, count and judge; fills ``exercise``, ``reps``, ``issues``, ``variations``, ``not_judged``."""
     label = decision.label
-    if label not in exercise_names():
+    if label not in known_exercises():  # built-in or taught
         report.exercise = decision.model()
         return None
     run = run or MovementRun(label, clean)

@@ -19,6 +19,7 @@ from .movement.exercises import get as get_exercise
 from .movement.routing import SUPPORTED, live_router
 from .movement.run import SetResult
 from .movement.signals import frame_signals
+from .movement.taught import TaughtWatch, is_taught, model_of
 from .pose.cleaning import PoseCleaner
 from .pose.estimator import PoseEstimator, PoseFrame
 from .pose.framestore import Column, FrameStore
@@ -59,10 +60,11 @@ class LivePipeline:
         self.cleaner = PoseCleaner()
         self.meter = ImageStatsMeter()
         self.qc = QCMonitor(keep_s=30.0)
-        self.user_exercise = exercise if exercise in SUPPORTED else None
+        self.user_exercise = exercise if _choosable(exercise) else None
         self.router = live_router() if router == "auto" else router
-        if self.router is not None and self.user_exercise:
+        if self.router is not None and self.user_exercise in SUPPORTED:
             self.router.override(self.user_exercise)
+        self.watch = TaughtWatch()  # Automatic mode: proposes a taught exercise the movement matches
         self.replay_s = replay_s
         self._recent: deque = deque()  # (cf, signals, index) for the router's replay into a new exercise
         self._replay_after = -math.inf  # frames up to here belong to a closed set or to a movement the router dropped
@@ -128,6 +130,8 @@ class LivePipeline:
             new_label = rs.label if rs.committed else self.label
             if new_label in SUPPORTED and (new_label != self.label or self.movement is None):
                 self._switch(new_label, cf.t)
+            if self.movement is None and s:  # nothing built-in claimed the movement: is it a taught one?
+                self._suggestion = _with_taught(self._suggestion, self.watch.update(cf, s, idx))
         self._recent.append((cf, s, idx))
         while self._recent and self._recent[0][0].t < cf.t - self.replay_s:
             self._recent.popleft()
@@ -225,10 +229,10 @@ class LivePipeline:
                 self.movement.update(cf, s, idx)
 
     def override(self, label: str | None) -> None:
-        """The user picks the exercise (or None to go back to automatic)."""
-        self.user_exercise = label if label in SUPPORTED else None
+        """The user picks the exercise (a built-in or a taught one; None to go back to automatic)."""
+        self.user_exercise = label if _choosable(label) else None
         if self.router is not None:
-            self.router.override(self.user_exercise)
+            self.router.override(self.user_exercise if self.user_exercise in SUPPORTED else None)
         if self.user_exercise and self.user_exercise != self.label:
             self._switch(self.user_exercise, self._recent[-1][0].t if self._recent else 0.0)
 
@@ -292,3 +296,20 @@ class LivePipeline:
         if self.estimator is not None and hasattr(self.estimator, "close"):
             self.estimator.close()
             self.estimator = None
+
+
+def _choosable(label) -> bool:
+    """An exercise the user may choose: a built-in one or one taught by demonstration."""
+    return label in SUPPORTED or is_taught(label)
+
+
+def _with_taught(suggestion, taught: list[str]):
+    """The router's suggestion, with the taught exercises the movement matches (no probability: a match is not a
+    calibrated one); a proposal of taught exercises alone says whose they are."""
+    if not taught:
+        return suggestion
+    opts = [[n, None] for n in taught]
+    if suggestion:
+        return [*[list(o) for o in suggestion], *opts]
+    labels = ", ".join(m.label for m in (model_of(n) for n in taught) if m is not None)
+    return {"text": f"This looks like your exercise {labels}. Count it?", "options": opts}

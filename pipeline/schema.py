@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 SCHEMA_VERSION = "1.0"
 ExerciseLabel = Literal["squat", "push_up", "shoulder_press", "deadlift", "lunge", "unknown"]
+# an exercise the user taught Spotter by showing it (pipeline/movement/taught.py): its name
+TaughtName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 
 
 class VideoMeta(BaseModel):
@@ -52,8 +54,21 @@ class WindowDecision(BaseModel):
     confidence: float
 
 
+class TaughtInfo(BaseModel):
+    """A taught exercise: the set is compared with the user's demonstration, and no form rule exists for it."""
+    label: str = Field(description="the name the user gave it")
+    source: str = Field("", description="the demonstration it was learnt from (a file name or 'webcam')")
+    created_at: str = ""
+    sided: Literal["both", "one"] = "both"
+    demo_reps: int = Field(description="reps in the demonstration")
+    demo_rep_s: float = Field(description="the demonstration's median rep duration (seconds)")
+    judged: str = Field("range and tempo against the demonstration", description="what Spotter judges")
+    note: str = Field(description="what it does not judge, in words")
+
+
 class ExerciseModel(BaseModel):
-    label: ExerciseLabel
+    label: Union[ExerciseLabel, TaughtName]
+    taught: Optional[TaughtInfo] = Field(None, description="set for an exercise taught by demonstration")
     confidence: float
     source: Literal["model", "baseline", "user", "manifest", "rules"] = "model"
     view: Optional[Literal["front", "side", "diagonal", "unknown"]] = None

@@ -35,6 +35,7 @@ import numpy as np
 
 from pipeline.errors import InputError, SpotterError
 from pipeline.movement.routing import SUPPORTED
+from pipeline.movement.taught import is_taught, taught_names
 
 from .session import LiveSession, SessionConfig
 from .speech import SpeechConfig
@@ -250,8 +251,8 @@ def replay(video: str, realtime: bool = False, exercise: str | None = None, *, w
     ``estimator``: a pose estimator to use instead of MediaPipe (tests: known landmarks).
     ``keep_video`` (with a store): the session keeps a copy of the file as its recording instead of re-encoding what
     it received (an import); ``date``: the session's start time (epoch seconds) instead of now."""
-    if exercise is not None and exercise not in SUPPORTED:
-        raise InputError(f"unknown exercise {exercise!r} (choose from {', '.join(SUPPORTED)})")
+    if exercise is not None and exercise not in SUPPORTED and not is_taught(exercise):
+        raise InputError(f"unknown exercise {exercise!r} (choose from {', '.join(SUPPORTED + tuple(taught_names()))})")
     reader = _open_reader(video)  # validates the file before any connection is made
     reader.close()
     cfg = SessionConfig(exercise=exercise, rest_s=rest_s, source="replay", title=os.path.basename(video),

@@ -42,6 +42,7 @@ import numpy as np
 from pipeline.live import LivePipeline, LiveState
 from pipeline.movement.routing import SUPPORTED
 from pipeline.movement.run import SetResult
+from pipeline.movement.taught import is_taught
 
 from . import progress as prog
 from .overlay import CueGate, Overlay
@@ -62,7 +63,7 @@ class SessionConfig:
     cue_show_s: float = 2.0
     cue_gap_s: float = 4.0
     llm: object = False  # False: deterministic summary; None: $SPOTTER_LLM_MODEL in a background worker
-    source: str = "webcam"
+    source: str = "webcam"  # webcam | upload | replay | teach (a demonstration: recorded, nothing counted)
     title: Optional[str] = None
     record_fps: float = 30.0
     record_video: bool = True  # False when the source is already a file (upload, replay of a recording)
@@ -155,7 +156,7 @@ class LiveSession:
         self.store = store
         self.threaded = threaded
         self.lp = LivePipeline(exercise=cfg.exercise, estimator=estimator,
-                               router=None if cfg.exercise else router, rest_s=cfg.rest_s)
+                               router=None if cfg.exercise or cfg.source == "teach" else router, rest_s=cfg.rest_s)
         self.cues = CueGate(show_s=cfg.cue_show_s, gap_s=cfg.cue_gap_s)
         self._lock = threading.Lock()  # guards the published overlay/status and the mailbox
         self._wake = threading.Condition(self._lock)
@@ -298,8 +299,8 @@ class LiveSession:
         self._command(("end_set",))
 
     def set_exercise(self, label: Optional[str]) -> None:
-        """The user chose an exercise (or None for automatic)."""
-        self._command(("override", label if label in SUPPORTED else None))
+        """The user chose an exercise: a built-in or a taught one (or None for automatic)."""
+        self._command(("override", label if label in SUPPORTED or is_taught(label) else None))
 
     def _command(self, cmd: tuple) -> None:
         if self.threaded:

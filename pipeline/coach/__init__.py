@@ -43,7 +43,10 @@ def write_summary(report: Report, cards: Optional[CardSet] = None, llm: Any = No
     attempts: list[VerificationAttempt] = []
     from .llm import resolve_llm, run_model
 
-    model, why = resolve_llm(llm)
+    if ev.taught_label:  # taught by demonstration: no knowledge card for a model to word; the facts are written
+        model, why = None, "taught exercise: the summary is written from the evidence (no knowledge card for a model)"
+    else:
+        model, why = resolve_llm(llm)
     model_name = None
     gen = None
     if model is not None:
@@ -58,7 +61,12 @@ def write_summary(report: Report, cards: Optional[CardSet] = None, llm: Any = No
                 s.reason = "local model wrote the wording; it passed the verifier"
                 return s, Verification(passed=True, checks=list(CHECKS), failures=[], attempts=attempts)
             why = f"verifier rejected the model text ({_fmt_failures(fails)})"
-    s = deterministic_summary(report, cards, reason=why, evidence=ev)
+    if ev.taught_label:  # no card, no rules: the count, range and tempo against the demonstration
+        from .taught import taught_summary
+
+        s = taught_summary(report, cards, reason=why, ev=ev)
+    else:
+        s = deterministic_summary(report, cards, reason=why, evidence=ev)
     s.model = model_name
     if gen is not None:  # the model ran: keep its timing so benchmarks and the UI can show it
         s.generation_s, s.tokens, s.tokens_per_s = round(gen.seconds, 3), gen.tokens, round(gen.tokens_per_s, 2)

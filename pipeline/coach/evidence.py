@@ -56,6 +56,7 @@ class Evidence:
     plain: list[float] = field(default_factory=list)
     borderline: list[IssueFacts] = field(default_factory=list)  # inside the measurement uncertainty: not faults
     sides: dict[str, list[int]] = field(default_factory=dict)  # "left"/"right" -> counted reps it led (lunges)
+    taught_label: Optional[str] = None  # an exercise taught by demonstration: the name the user gave it
 
     @property
     def issue_codes(self) -> list[str]:
@@ -183,7 +184,8 @@ def extract_evidence(report: Report) -> Evidence:
                   partial=reps.partial if reps else 0, rep_numbers=rep_numbers, issues=issues,
                   variations={v.code: v.label for v in report.variations},
                   not_judged={n.code: n.reason for n in report.not_judged}, required_notes=required,
-                  duration_s=float(report.video.duration_s), borderline=borderline)
+                  duration_s=float(report.video.duration_s), borderline=borderline,
+                  taught_label=ex.taught.label if ex is not None and ex.taught is not None else None)
     for it in (reps.items if reps else []):
         if getattr(it, "side", None) and it.index > 0 and not it.partial:
             ev.sides.setdefault(it.side, []).append(it.index)

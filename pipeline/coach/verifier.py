@@ -278,7 +278,12 @@ def check_text(section: str, text: str, ev: Evidence, cards: CardSet,
                         break
         # --- exercise
         if ev.exercise != "unknown":
+            # a taught exercise's own name may contain a built-in one's ("Wide squat"): not another exercise
+            own = [(x.start(), x.end()) for x in re.finditer(re.escape(ev.taught_label), sent, re.I)] \
+                if ev.taught_label else []
             for m in _mentions(sent, lex, "exercise", post=False):
+                if any(a <= m.start and m.end <= b for a, b in own):
+                    continue
                 if ev.exercise not in m.term.codes and m.positive:
                     _fail(fails, "exercise", section, sent,
                           f"names '{sent[m.start:m.end]}' but the exercise was {ev.exercise}")

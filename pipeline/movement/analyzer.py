@@ -107,6 +107,8 @@ class MovementAnalyzer:
     # -- live ---------------------------------------------------------------
     def update(self, cf: CleanFrame, signals: dict | None = None, frame_index: int | None = None) -> MovementState:
         s = signals if signals is not None else frame_signals(cf)
+        if s:
+            self.ex.prepare(s, cf)
         idx = self._n if frame_index is None else frame_index
         self._n += 1
         self._t.append(cf.t)
@@ -124,6 +126,9 @@ class MovementAnalyzer:
         rep = self.counter.update(cf.t, x, ok, at_bottom=bool(s) and self.ex.at_bottom(s), top_ok=top_ok,
                                   bottom_ok=bool(s) and self.ex.valid_bottom(s))
         # (the window starts a little before the descent so that the top it started from is in it)
+        if rep is not None and not self.ex.accept(self._window(rep.start_t - 0.5, rep.end_t)[0], rep):
+            self.counter.discard(rep)  # not this (taught) exercise's movement: forgotten
+            rep = None
         if rep is not None and not rep.partial:
             w = self._window(rep.start_t - 0.5, rep.end_t)[0]
             why = self.ex.not_this(w, rep, settled=False)

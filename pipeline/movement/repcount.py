@@ -266,6 +266,14 @@ class RepCounter:
             self._bottoms.pop()
         self._last_rom_added = False
 
+    def discard(self, rep: Rep) -> None:
+        """The exercise found that a rep the machine just returned (counted or partial) was not its movement at all:
+        forget it. Call it before the next ``update``."""
+        if not self.reps or self.reps[-1] is not rep:
+            return
+        self.demote(rep)
+        self.reps.pop()
+
     def _restart_top(self, t: float, x: float) -> None:
         self.phase = TOP
         self._top = x

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from ..schema import ExerciseModel, WindowDecision
 from .exercises import names as _exercise_names
+from .taught import is_taught
 
 log = logging.getLogger(__name__)
 SUPPORTED = tuple(_exercise_names())  # the exercise modules registered in exercises/ (one place for the labels)
@@ -62,7 +63,7 @@ def _load(kind: str = "model"):
 
 def batch_decision(clean, forced: str | None = None, kind: str = "model", with_live_commit: bool = True) -> Decision:
     if forced:
-        if forced not in SUPPORTED:
+        if forced not in SUPPORTED and not is_taught(forced):
             raise ValueError(f"unsupported exercise {forced!r}")
         return Decision(forced, 1.0, "user", note="chosen by the user")
     router = _load(kind)

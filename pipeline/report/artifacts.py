@@ -18,7 +18,7 @@ from ..movement.run import MovementRun
 from ..pose.cleaning import CleanFrame, PoseCleaner
 from ..pose.qc import QCResult
 from ..pose.track import PoseTrack, atomic_write
-from ..schema import PoseModel, QCModel, QCWarningModel, Report, VideoMeta
+from ..schema import NotJudged, PoseModel, QCModel, QCWarningModel, Report, VideoMeta
 
 
 def _progress_bar(enabled: bool, desc: str):
@@ -70,6 +70,12 @@ def fill_evidence(report: Report, ev, decision, live_commit_s: float | None = No
     report.borderline = list(getattr(ev, "borderline", []))
     report.variations = ev.variations
     report.not_judged = ev.not_judged
+    from ..movement.taught import report_info  # a taught exercise: judged against its demonstration, no form rules
+
+    info = report_info(ev.exercise)
+    if info is not None:
+        report.exercise.taught = info
+        report.not_judged = [*ev.not_judged, NotJudged(code="form", reason=info.note)]
     return report
 
 

@@ -22,6 +22,7 @@ def _rep_items(reps: RepsModel | Sequence[RepItem] | None) -> list[RepItem]:
 
 def _pretty(name: str) -> str:
     n = name[:-4] if name.endswith("_deg") else name
+    n = n.split(":", 1)[-1]  # a taught exercise's body features: "tf:elbow_l"
     return n.replace("_", " ")
 
 

@@ -17,11 +17,15 @@ def _quiet_native_logs() -> None:
 
 def cmd_analyze(a: argparse.Namespace) -> int:
     from ..analyze import analyze_file
+    from ..movement.exercises import names as builtin
     from ..report.artifacts import report_json
+    from .teach import resolve_exercise
 
+    a.exercise = resolve_exercise(a.exercise)  # a built-in or a taught exercise
+    intended = a.exercise if a.exercise in builtin() else None  # the profile names built-in exercises only
     profile = {k: v for k, v in (("goal", a.goal), ("experience", a.experience),
                                  ("equipment", a.equipment.split(",") if a.equipment else None),
-                                 ("intended_exercise", a.exercise), ("intended_variation", a.variation)) if v}
+                                 ("intended_exercise", intended), ("intended_variation", a.variation)) if v}
     llm = False if a.no_llm else (a.llm or None)
     res = analyze_file(a.video, a.out, exercise=a.exercise, use_cache=a.cache, progress=not a.no_progress,
                        render=not a.no_video, profile=profile or None, llm=llm)
@@ -70,6 +74,9 @@ def cmd_app(a: argparse.Namespace) -> int:
 def cmd_replay(a: argparse.Namespace) -> int:
     from realtime.replay import run_replay
 
+    from .teach import resolve_exercise
+
+    a.exercise = resolve_exercise(a.exercise)
     return int(run_replay(a.video, realtime=a.realtime, json_out=a.json, exercise=a.exercise,
                           speak_count=a.speak_count, mute=a.mute, save=a.save, date=a.date) or 0)
 
@@ -107,6 +114,10 @@ def cmd_progress(a: argparse.Namespace) -> int:
 
 
 def cmd_eval(a: argparse.Namespace) -> int:
+    if a.taught:
+        from .teach_eval import run_taught_eval
+
+        return run_taught_eval(a.manifest, a.json, movements=a.more or None)
     if a.faults:
         from .faults import run_faults
 
@@ -170,8 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("video")
     an.add_argument("--out", default="out", help="output folder (default: ./out)")
     an.add_argument("--json", action="store_true", help="also print the report to stdout")
-    an.add_argument("--exercise", choices=exercises, default=None,
-                    help="force the exercise instead of detecting it")
+    an.add_argument("--exercise", default=None, metavar="NAME",
+                    help=f"force the exercise instead of detecting it: {', '.join(exercises)} or a taught one "
+                         "(spotter exercises)")
     an.add_argument("--no-video", action="store_true", help="skip the annotated video")
     an.add_argument("--no-progress", action="store_true", help="no progress bar")
     an.add_argument("--cache", action="store_true", help="keep pose results in the cache folder (SPOTTER_CACHE)")
@@ -193,7 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("video")
     rp.add_argument("--realtime", action="store_true", help="pace frames at the video's speed")
     rp.add_argument("--json", action="store_true")
-    rp.add_argument("--exercise", choices=exercises, default=None)
+    rp.add_argument("--exercise", default=None, metavar="NAME",
+                    help=f"{', '.join(exercises)} or a taught exercise (default: automatic)")
     rp.add_argument("--speak-count", choices=["every", "5", "off"], default="every",
                     help="the voice counts every rep (default), every 5th, or not at all")
     rp.add_argument("--mute", action="store_true",
@@ -222,6 +235,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--faults", action="store_true",
                     help="judge form faults: the manifest's fault column vs the issues raised, per rule and per clip, "
                          "plus constructed faults (see docs/judgement.md)")
+    ev.add_argument("--taught", action="store_true",
+                    help="taught exercises: teach each movement of the manifest (tests/data/taught_manifest.csv) from "
+                         "its demonstration clip and count it on the other clips (more: only these movements)")
     ev.add_argument("--assume-clean", action="store_true",
                     help="--faults: score a manifest without a fault column as clean sets")
     ev.add_argument("--no-constructed", action="store_true", help="--faults: skip the constructed-fault table")
@@ -237,6 +253,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--no-heldout", action="store_true",
                     help="route with the shipped ensemble instead of the fold model that never saw each clip's source")
     ev.set_defaults(func=cmd_eval)
+
+    from .teach import add_parsers as add_teach
+
+    add_teach(sub)
 
     be = sub.add_parser("bench", help="speed benchmarks that print figures")
     be.add_argument("what", choices=["pose", "live", "concurrent", "report", "browser"])

@@ -26,14 +26,27 @@ for _ex in (SQUAT, PUSH_UP, SHOULDER_PRESS, DEADLIFT, LUNGE):
 
 
 def get(name: str) -> Exercise:
-    try:
-        return REGISTRY[name]
-    except KeyError:
-        raise KeyError(f"unknown exercise {name!r}; known: {', '.join(REGISTRY)}") from None
+    """A built-in exercise module, or a fresh instance of a taught exercise (``pipeline/movement/taught.py``)."""
+    ex = REGISTRY.get(name)
+    if ex is None:
+        from ..taught import lookup
+
+        ex = lookup(name)
+    if ex is None:
+        raise KeyError(f"unknown exercise {name!r}; known: {', '.join(known())}") from None
+    return ex
 
 
 def names() -> list[str]:
+    """The built-in exercises (the router's labels, the knowledge cards)."""
     return list(REGISTRY)
 
 
-__all__ = ["Exercise", "IssueRule", "VariationRule", "REGISTRY", "register", "get", "names"]
+def known() -> list[str]:
+    """The built-in exercises and the taught ones this process has loaded."""
+    from ..taught import taught_names
+
+    return list(REGISTRY) + taught_names()
+
+
+__all__ = ["Exercise", "IssueRule", "VariationRule", "REGISTRY", "register", "get", "names", "known"]

@@ -180,6 +180,15 @@ class Exercise:
         return self.angle_signal or self.signal
 
     # -- hooks an exercise overrides --------------------------------------
+    def prepare(self, s: dict, cf) -> None:
+        """Add this exercise's own per-frame signals to the frame's signals ``s`` (computed from the cleaned frame
+        ``cf``) before anything reads them; a taught exercise adds its progress signal here."""
+
+    def accept(self, w: Signals, rep: Rep) -> bool:
+        """Was a rep (counted or partial) this exercise's movement at all? False = forget it: neither counted nor
+        reported (a taught exercise rejects other movements this way)."""
+        return True
+
     def gate(self, s: dict) -> bool:
         """Is this frame's posture compatible with the exercise (else the rep in progress is dropped)?"""
         return True
