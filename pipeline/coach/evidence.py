@@ -56,6 +56,7 @@ class Evidence:
     plain: list[float] = field(default_factory=list)
     borderline: list[IssueFacts] = field(default_factory=list)  # inside the measurement uncertainty: not faults
     sides: dict[str, list[int]] = field(default_factory=dict)  # "left"/"right" -> counted reps it led (lunges)
+    not_judged_reps: dict[str, list[int]] = field(default_factory=dict)  # code -> reps not judged ([]: whole set)
 
     @property
     def issue_codes(self) -> list[str]:
@@ -184,6 +185,11 @@ def extract_evidence(report: Report) -> Evidence:
                   variations={v.code: v.label for v in report.variations},
                   not_judged={n.code: n.reason for n in report.not_judged}, required_notes=required,
                   duration_s=float(report.video.duration_s), borderline=borderline)
+    for n in report.not_judged:
+        if not n.reps:
+            ev.not_judged_reps[n.code] = []
+        elif ev.not_judged_reps.get(n.code, None) != []:
+            ev.not_judged_reps[n.code] = sorted({*ev.not_judged_reps.get(n.code, []), *n.reps})
     for it in (reps.items if reps else []):
         if getattr(it, "side", None) and it.index > 0 and not it.partial:
             ev.sides.setdefault(it.side, []).append(it.index)

@@ -321,7 +321,9 @@ def check_text(section: str, text: str, ev: Evidence, cards: CardSet,
                 if not negated(sent, m.start(), m.end()):
                     _fail(fails, "medical_claim", section, sent, f"{cat}: '{m.group(0)}'")
                     break
-        # --- numbers
+        # --- numbers (a fix's sentences are about its issue: a rep there must be one the issue was seen on)
+        if section.startswith("fix_first:") and section.split(":", 1)[1] in detected:
+            sent_issue_codes.add(section.split(":", 1)[1])
         fails += _check_numbers(section, sent, ev, sent_issue_codes)
     return fails
 

@@ -74,6 +74,12 @@ def cmd_replay(a: argparse.Namespace) -> int:
 
 
 def cmd_eval(a: argparse.Namespace) -> int:
+    if a.coach:  # the coach's words: the local model's summaries through the verifier (docs/coach.md)
+        from .coach_eval import run_coach_eval
+
+        return run_coach_eval([m for m in [a.manifest, *a.more] if m], a.llm, a.json, limit=a.limit)
+    if not a.manifest:
+        raise SpotterError("eval needs a MANIFEST (or --coach)")
     if a.faults:
         from .faults import run_faults
 
@@ -164,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.set_defaults(func=cmd_replay)
 
     ev = sub.add_parser("eval", help="evaluate rep counting and exercise routing on a manifest of clips")
-    ev.add_argument("manifest")
+    ev.add_argument("manifest", nargs="?", help="manifest.csv of clips (--coach: default, every dev clip)")
     ev.add_argument("more", nargs="*", help="--faults: more manifests, scored together")
     ev.add_argument("--faults", action="store_true",
                     help="judge form faults: the manifest's fault column vs the issues raised, per rule and per clip, "
@@ -174,6 +180,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--no-constructed", action="store_true", help="--faults: skip the constructed-fault table")
     ev.add_argument("--exercise-from-manifest", action="store_true",
                     help="count reps with the manifest's exercise instead of the router's")
+    ev.add_argument("--coach", action="store_true",
+                    help="the coach summary: local model's text through the verifier on every dev clip's report and "
+                         "a few training profiles (pass rate, failures by check, tokens per second)")
+    ev.add_argument("--llm", default=None, metavar="GGUF",
+                    help="--coach: model to evaluate (default: $SPOTTER_LLM_MODEL, else SmolLM2 if installed)")
+    ev.add_argument("--limit", type=int, default=None, help="--coach: only the first N reports")
     ev.add_argument("--json", action="store_true")
     ev.add_argument("--no-router-report", action="store_true",
                     help="skip the router's network-vs-baseline evaluation")
