@@ -1,4 +1,5 @@
-"""The deterministic summary: built only from the evidence and the knowledge cards.
+"""What code writes: every structured part of a summary (:func:`compose`, for both writers) and the
+deterministic writer's prose. Built only from the evidence and the knowledge cards.
 
 It is the fallback for every failure of the model path, so it must always pass the verifier; the tests
 check that for every issue and variation code of every exercise.
@@ -14,12 +15,12 @@ from .prose import (  # noqa: F401 - re-exported: these lived here before the pr
     DISCLAIMER,
     VIEW_WORDS,
     Prose,
-    compose,
     exercise_title,
     fix_text,
     headline,
     plural as _plural,
     rep_list,
+    written_by,
 )
 
 
@@ -189,6 +190,22 @@ def borderline_text(ev: Evidence, cards: CardSet) -> str:
 
 def suppressed_codes(report: Report, ev: Evidence) -> set[str]:
     return {c for v in report.variations for c in v.suppresses if c not in ev.issue_codes}
+
+
+def compose(report: Report, ev: Evidence, cards: CardSet, prose: Prose, *, source: str, reason: str,
+            model: Optional[str] = None) -> Summary:
+    """The summary: code's structured parts + the writer's prose. The same code path for both writers, so the
+    structured parts cannot differ between them."""
+    fixes = fix_items(ev, cards)
+    if fixes and prose.fix is not None:
+        fixes[0].text = fix_text(ev.issues[0], cards, prose.fix)
+    s = Summary(source=source, reason=reason, model=model, headline=headline(ev, cards),
+                what_you_did=prose.what_you_did, looked_good=list(prose.looked_good), fix_first=fixes,
+                variation_notes=variation_notes(ev, cards), next_session=list(prose.next_session),
+                confidence_notes=confidence_notes(ev, cards, report), disclaimer=DISCLAIMER)
+    s.written_by = written_by(s)
+    return s
+
 
 
 def deterministic_prose(ev: Evidence, cards: CardSet, report: Report) -> Prose:

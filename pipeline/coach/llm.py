@@ -26,7 +26,8 @@ from typing import Any, Optional
 from ..schema import Report, Summary
 from .cards import CardSet
 from .evidence import Evidence
-from .prose import SLOT_HELP, SLOT_RE, Prose, compose, exercise_title, fill_slots, slot_values
+from .deterministic import compose
+from .prose import SLOT_HELP, SLOT_RE, Prose, exercise_title, fill_slots, slot_values
 
 log = logging.getLogger(__name__)
 
@@ -250,7 +251,8 @@ _EXAMPLE_CLEAN = (
 )
 _EXAMPLE_ISSUE = (
     "Facts:\n{exercise} = shoulder press\n{reps} = 5 shoulder press reps\n{duration} = 18.4 s\n"
-    "First issue: {issue} = incomplete lockout, on {issue_reps} = reps 4 and 5, cue {cue} = \u201cFinish the press overhead\u201d"
+    "First issue: {issue} = incomplete lockout, on {issue_reps} = reps 4 and 5, "
+    "cue {cue} = \u201cFinish the press overhead\u201d"
     "\nHow to fix it: Press until the elbows are straight and the weight is over the middle of the head. "
     "Pick a weight you can lock out on every rep.\nGood form: the ribs stay down.\n"
     "Write what_you_did, looked_good, fix, next.",

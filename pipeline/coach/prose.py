@@ -1,5 +1,5 @@
 """Who owns what in a summary: code writes every fact, a writer (the local model or the deterministic one) writes
-only short prose fields, and :func:`compose` puts the two together the same way for both writers.
+only short prose fields, and ``deterministic.compose`` puts the two together the same way for both writers.
 
 Structured parts (code, identical whichever writer ran): ``headline``; every ``fix_first`` item's code, label,
 severity, reps, focus rep, value, threshold, unit and cue, the facts line that opens its text, the cue that closes
@@ -142,23 +142,6 @@ def fix_text(f, cards: CardSet, words: Optional[str] = None) -> str:
     """Facts (code) + explanation (the writer's, or the card's) + cue (code)."""
     words = card_fix_words(f, cards) if words is None else words
     return " ".join(x for x in (fix_facts(f, cards), words.strip(), cue_sentence(f, cards)) if x)
-
-
-def compose(report: Report, ev: Evidence, cards: CardSet, prose: Prose, *, source: str, reason: str,
-            model: Optional[str] = None) -> Summary:
-    """The summary: code's structured parts + the writer's prose. The same code path for both writers, so the
-    structured parts cannot differ between them."""
-    from .deterministic import confidence_notes, fix_items, variation_notes
-
-    fixes = fix_items(ev, cards)
-    if fixes and prose.fix is not None:
-        fixes[0].text = fix_text(ev.issues[0], cards, prose.fix)
-    s = Summary(source=source, reason=reason, model=model, headline=headline(ev, cards),
-                what_you_did=prose.what_you_did, looked_good=list(prose.looked_good), fix_first=fixes,
-                variation_notes=variation_notes(ev, cards), next_session=list(prose.next_session),
-                confidence_notes=confidence_notes(ev, cards, report), disclaimer=DISCLAIMER)
-    s.written_by = written_by(s)
-    return s
 
 
 def written_by(s: Summary) -> str:

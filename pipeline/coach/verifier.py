@@ -32,8 +32,8 @@ from ..schema import CheckFailure, Report, Summary
 from .cards import CardSet, load_cards
 from .evidence import Evidence, extract_evidence
 
-CHECKS = ("issue_label", "variation_as_fault", "borderline_as_fault", "placement", "exercise", "rep_count", "rep_number",
-          "number", "medical_claim", "confidence_note", "fix_coverage", "disclaimer")
+CHECKS = ("issue_label", "variation_as_fault", "borderline_as_fault", "placement", "exercise", "rep_count",
+          "rep_number", "number", "medical_claim", "confidence_note", "fix_coverage", "disclaimer")
 
 # where each kind of fact Spotter's code owns may be named (``placement``)
 BORDERLINE_HOME = "confidence_notes:borderline"
