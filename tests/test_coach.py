@@ -307,6 +307,16 @@ def test_word_boundaries_and_negation():
         assert check in {f.check for f in check_text("x", t, ev, CARDS)}, t
 
 
+def test_an_ordinal_inside_an_issue_name_is_not_a_rep_number():
+    """'Hips rising first on reps 2 and 3' named no first rep (the deterministic fix text failed rep_number)."""
+    r = sample_report("deadlift", reps=6, issues={"hips_rise_first": [2, 3], "bar_drift": [5]})
+    ev = extract_evidence(r)
+    s = deterministic_summary(r, CARDS)
+    assert s.fix_first[0].text.startswith("Hips rising first on reps 2 and 3") and not verify_summary(s, r, CARDS)
+    assert {f.check for f in check_text("x", "Hips rising first on the first rep.", ev, CARDS)} == {"rep_number"}
+    assert {f.check for f in check_text("fix_first:hips_rise_first", "Watch rep 5.", ev, CARDS)} == {"rep_number"}
+
+
 # ------------------------------------------------------------------ schema
 
 def test_schema_file_is_current():

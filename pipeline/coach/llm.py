@@ -133,10 +133,10 @@ class LocalLLM:
         return self.path.name
 
     def generate(self, messages: list[dict], grammar: str, timeout_s: float, max_tokens: int = MAX_TOKENS,
-                 temperature: float = 0.3, seed: int = 0) -> Generation:
+                 temperature: float = 0.3, seed: int = 0, banned: tuple[str, ...] = ()) -> Generation:
         """Grammar-constrained chat completion (``grammar``: GBNF text), streamed so it can stop at
-        ``timeout_s``."""
-        from llama_cpp import LlamaGrammar
+        ``timeout_s``. ``banned``: words the model may not write (their token sequences are masked)."""
+        from llama_cpp import LlamaGrammar, LogitsProcessorList
 
         with self._lock:
             t0 = time.perf_counter()
@@ -145,10 +145,11 @@ class LocalLLM:
             timed_out = False
             finish = None
             first = None
+            procs = LogitsProcessorList([BadWords(self._word_tokens(banned))]) if banned else None
             stream = self._llm.create_chat_completion(
                 messages=messages, grammar=LlamaGrammar.from_string(grammar, verbose=False),
                 temperature=temperature, top_p=0.9, repeat_penalty=1.15, max_tokens=max_tokens, stream=True,
-                seed=seed)
+                seed=seed, logits_processor=procs)
             for chunk in stream:
                 ch = chunk["choices"][0]
                 d = ch.get("delta", {}).get("content")
@@ -167,6 +168,42 @@ class LocalLLM:
                 except Exception:  # noqa: BLE001 - best effort
                     pass
             return Generation("".join(parts), n, time.perf_counter() - t0, timed_out, finish, first)
+
+
+    def _word_tokens(self, words: tuple[str, ...]) -> list[tuple[int, ...]]:
+        """Token sequences of ``words`` as they appear in running text (after a space or a quote, lower case and
+        capitalised), cached per word."""
+        cache = self.__dict__.setdefault("_bad_cache", {})
+        out: list[tuple[int, ...]] = []
+        for w in words:
+            if w not in cache:
+                seqs = set()
+                # after a space, in lower case and capitalised; at the start of a string (no space) capitalised only:
+                # a lower-case token without a space is often part of another word ("d" + "one")
+                for texts in ((" " + w,), (" " + w.capitalize(), w.capitalize())):
+                    for text in texts:
+                        toks = self._llm.tokenize(text.encode(), add_bos=False, special=False)
+                        if toks:
+                            seqs.add(tuple(toks))
+                cache[w] = sorted(seqs)
+            out += cache[w]
+        return out
+
+
+class BadWords:
+    """A logits processor that masks the last token of a banned sequence when the tokens before it were just
+    generated (whole-word bans without touching words that merely share a first token)."""
+
+    def __init__(self, seqs: list[tuple[int, ...]]):
+        self.seqs = seqs
+
+    def __call__(self, input_ids, scores):
+        tail = input_ids[-8:].tolist() if hasattr(input_ids, "tolist") else list(input_ids)[-8:]
+        for seq in self.seqs:
+            k = len(seq) - 1
+            if k == 0 or (k <= len(tail) and tuple(tail[-k:]) == seq[:-1]):
+                scores[seq[-1]] = -float("inf")
+        return scores
 
 
 _LOADED: dict[str, LocalLLM] = {}
@@ -205,6 +242,9 @@ def load_llm(path: str | os.PathLike, n_ctx: int = 4096, n_threads: Optional[int
 
         t0 = time.perf_counter()
         llm = Llama(model_path=str(p), n_ctx=n_ctx, n_threads=threads, verbose=False, seed=0)
+        md = getattr(llm, "metadata", {}) or {}
+        if "tokenizer.chat_template" not in md and "gemma" in str(md.get("general.name", p.name)).lower():
+            llm.chat_format = "gemma"  # the base Gemma GGUF carries no template: llama.cpp would guess llama-2
         m = LocalLLM(path=p, n_ctx=n_ctx, n_threads=threads, load_s=time.perf_counter() - t0, _llm=llm)
     except Exception as e:  # noqa: BLE001 - any load failure means "use the fallback"
         raise LLMUnavailable(f"model failed to load: {type(e).__name__}: {e}") from None
@@ -271,6 +311,26 @@ FIELD_SLOTS = {
     "fix": ("issue", "issue_reps", "cue", "exercise"),
     "next": ("exercise", "cue", "issue"),
 }
+
+
+# words a prose field never needs: counts and reps go in through slots, health is not Spotter's business
+NUMBER_WORDS = tuple("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+                     "sixteen seventeen eighteen nineteen twenty thirty hundred dozen".split())
+REP_WORDS = ("rep", "reps", "repetition", "repetitions")
+HEALTH_WORDS = tuple("injury injuries injured injure pain painful pains hurt hurts harm harmful damage risk risky "
+                     "safe safer safety unsafe dangerous prevent prevents preventing prevention medical doctor therapy "
+                     "therapist rehab heal healing diagnose diagnosis treatment cure symptom symptoms strain strains "
+                     "sprain tear torn condition conditions".split())
+EXERCISE_WORDS = {"squat": ("squat", "squats", "squatting"), "push_up": ("push-up", "push-ups", "pushup", "pushups"),
+                  "shoulder_press": ("shoulder press", "overhead press"), "deadlift": ("deadlift", "deadlifts", "RDL"),
+                  "lunge": ("lunge", "lunges", "lunging")}
+
+
+def banned_words(ev: Evidence) -> tuple[str, ...]:
+    """What the model may not write for this set: number and rep words, health words, other exercises' names."""
+    others = tuple(w for ex, ws in EXERCISE_WORDS.items() if ex != ev.exercise for w in ws
+                   if not (ev.exercise == "lunge" and w.startswith("squat")))  # "split squat" is a lunge
+    return NUMBER_WORDS + REP_WORDS + HEALTH_WORDS + (others if ev.exercise != "unknown" else ())
 
 
 def prose_keys(ev: Evidence) -> list[str]:
@@ -350,6 +410,10 @@ def build_messages(ev: Evidence, cards: CardSet, report: Report) -> list[dict]:
         tips = _safe("next_session", [f for f in ex.fixes if not f.lower().startswith("film")], ev, cards)[:1]
         if tips and ev.exercise != "unknown":
             lines.append("Tip: " + tips[0])
+    prof = report.profile
+    if prof is not None and (prof.experience or prof.goal):  # user data, never instructions: words only, short
+        who = [prof.experience or "", re.sub(r"[^A-Za-z ]+", " ", prof.goal or "")[:40].strip()]
+        lines.append("Athlete: " + ", goal ".join(x for x in who if x) + ".")
     lines.append("Write " + ", ".join(prose_keys(ev)) + ".")
     msgs = [{"role": "system", "content": SYSTEM_PROMPT}]
     for user, answer in (_EXAMPLE_CLEAN, _EXAMPLE_ISSUE):  # always the same prefix: llama.cpp reuses its cache
@@ -393,7 +457,7 @@ def run_model(model: LocalLLM, report: Report, ev: Evidence, cards: CardSet, tim
     """Run the model once: (summary, generation, "") or (None, generation|None, why it failed)."""
     try:
         gen = model.generate(build_messages(ev, cards, report), build_grammar(ev, cards), timeout_s=timeout_s,
-                             seed=seed)
+                             seed=seed, banned=banned_words(ev))
     except Exception as e:  # noqa: BLE001 - a crash in generation means "fall back"
         return None, None, f"model generation failed: {type(e).__name__}: {e}"
     if gen.timed_out:

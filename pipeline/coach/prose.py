@@ -67,7 +67,7 @@ def slot_values(ev: Evidence, cards: CardSet) -> dict[str, str]:
         if ev.partial:
             s += f" plus {plural(ev.partial, 'partial rep')}"
         out["reps"] = s
-    out["duration"] = f"{ev.duration_s:.1f} s"
+        out["duration"] = f"{ev.duration_s:.1f} s"
     if ev.view in VIEW_WORDS:
         out["view"] = VIEW_WORDS[ev.view]
     if ev.variations:

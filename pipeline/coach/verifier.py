@@ -324,7 +324,7 @@ def check_text(section: str, text: str, ev: Evidence, cards: CardSet,
         # --- numbers (a fix's sentences are about its issue: a rep there must be one the issue was seen on)
         if section.startswith("fix_first:") and section.split(":", 1)[1] in detected:
             sent_issue_codes.add(section.split(":", 1)[1])
-        fails += _check_numbers(section, sent, ev, sent_issue_codes)
+        fails += _check_numbers(section, sent, ev, sent_issue_codes, [(m.start, m.end) for m in iss])
     return fails
 
 
@@ -364,7 +364,10 @@ def _fault_word(sent: str) -> str:
     return ""
 
 
-def _check_numbers(section: str, sent: str, ev: Evidence, issue_codes: set[str]) -> list[CheckFailure]:
+def _check_numbers(section: str, sent: str, ev: Evidence, issue_codes: set[str],
+                   names: list[tuple[int, int]] = ()) -> list[CheckFailure]:
+    """``names``: spans of issue names; an ordinal inside one is part of the name ("hips rising first on reps 2
+    and 3" names no first rep)."""
     fails: list[CheckFailure] = []
     used: list[tuple[int, int]] = []
     valid_reps = set(ev.rep_numbers)
@@ -378,6 +381,8 @@ def _check_numbers(section: str, sent: str, ev: Evidence, issue_codes: set[str])
         for n in _expand_rep_list(m.group(1), m.group(2) or ""):
             _rep_number(fails, section, sent, n, valid_reps, issue_reps, issue_codes)
     for m in ORD_RE.finditer(sent):
+        if any(a <= m.start(1) < b for a, b in names):
+            continue
         w = m.group(1).lower()
         n = ev.rep_count if w in ("last", "final") else ORDINALS.get(w) or int(re.sub(r"\D", "", w))
         _rep_number(fails, section, sent, n, valid_reps, issue_reps, issue_codes)
