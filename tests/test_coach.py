@@ -378,3 +378,24 @@ def test_cards_and_summary_match_the_exercise_rules():
             s, v = write_summary(r, llm=False)
             assert v.passed, (ex, var and var.code, [(f.check, f.text, f.detail) for f in v.failures])
             assert [f.code for f in s.fix_first] == [i.code for i in r.issues]
+
+
+# ------------------------------------------------------------------ the app: choose the writer, see who wrote it
+
+def test_the_app_offers_the_writers_and_says_who_wrote_the_summary(tmp_path, monkeypatch):
+    from conftest import history_page
+
+    from pipeline.coach.llm import model_choices
+
+    monkeypatch.delenv("SPOTTER_LLM_MODEL", raising=False)
+    r = sample_report("squat", reps=3, issues={"knee_valgus": [2]})
+    fake = FakeLLM(_model_text(fix="On {issue_reps}, spread the floor apart with your feet.",
+                               what_you_did="You did {reps} in {duration}."))
+    r.summary, r.verification = write_summary(r, llm=fake)
+    assert r.summary.source == "model"
+    at = history_page(tmp_path, monkeypatch, json.loads(r.model_dump_json()), reps=3, end_s=12)
+    box = next(s for s in at.sidebar.selectbox if s.label == "Coach summary written by")
+    assert box.options == [label for label, _ in model_choices()] and box.value.startswith("Spotter's built-in")
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith("Written by the local model fake-model on this computer") for c in captions), captions
+    assert any("You did 3 squat reps in" in t.value for t in at.text)

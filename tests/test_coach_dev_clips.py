@@ -113,3 +113,54 @@ def test_structured_parts_are_the_same_whichever_writer_ran(dev_reports):
         assert structured_parts(s, ev, CARDS) == structured_parts(det, ev, CARDS), name
         assert s.headline == det.headline and s.confidence_notes == det.confidence_notes
     assert by_source["model"] >= len(dev_reports) - 2, by_source
+
+
+class _HeldWriter(_SlotWriter):
+    """Writes like _SlotWriter, but only once the test lets it (so the page's "for now" state can be seen)."""
+    def __init__(self):
+        super().__init__()
+        import threading
+
+        self.go = threading.Event()
+
+    def generate(self, *a, **k):
+        assert self.go.wait(60)
+        return super().generate(*a, **k)
+
+
+def test_live_set_shows_the_built_in_text_at_once_then_the_models(tmp_path):
+    import time
+
+    from pipeline.intake.video import VideoReader
+    from pipeline.pose.track import extract_pose
+    from realtime.session import LiveSession, SessionConfig
+    from realtime.sources import ReplayedPose
+    from realtime.store import Store
+
+    clip = SHARED / "data" / "clips" / "squat" / "sq05_barbell_highbar_front.mp4"
+    if not clip.exists():
+        pytest.skip("../shared/data/clips not found")
+    writer = _HeldWriter()
+    _, track = extract_pose(clip, use_cache=True)
+    store = Store(tmp_path / "data")
+    s = LiveSession(SessionConfig(exercise="squat", llm=writer, record_video=False), store=store,
+                    estimator=ReplayedPose(track.frames()), threaded=False)
+    for fr in VideoReader(clip):
+        s.on_frame(fr.image, fr.t)
+    s.close("stream_ended")
+    e = s.sets[0]
+    deadline = time.time() + 60
+    while time.time() < deadline and e.report is None:
+        time.sleep(0.05)
+    assert e.summary_status == "pending"
+    first = e.report["summary"]
+    assert first["source"] == "deterministic" and "for now" in first["written_by"]
+    writer.go.set()
+    while time.time() < deadline and e.summary_status == "pending":
+        time.sleep(0.05)
+    assert e.summary_status == "model", (e.summary_status, e.error)
+    final = e.report["summary"]
+    assert final["source"] == "model" and final["written_by"].startswith("Written by the local model slot-writer")
+    assert final["headline"] == first["headline"] and final["confidence_notes"] == first["confidence_notes"]
+    stored = json.loads(store.sets(s.session_id)[0]["report_json"])
+    assert stored["summary"]["written_by"] == final["written_by"]
