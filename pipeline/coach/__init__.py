@@ -23,7 +23,7 @@ from .evidence import Evidence, extract_evidence
 from .prose import structured_parts, written_by
 from .verifier import CHECKS, verify_summary
 
-DEFAULT_TIMEOUT_S = 60.0
+DEFAULT_TIMEOUT_S = 120.0  # all tries together; the deterministic text shows meanwhile
 
 __all__ = ["write_summary", "attach_summary", "load_cards", "Card", "CardSet", "deterministic_summary",
            "verify_summary", "extract_evidence", "Evidence", "CHECKS", "DISCLAIMER", "DEFAULT_TIMEOUT_S",

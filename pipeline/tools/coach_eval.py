@@ -18,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
-from ..coach import load_cards, verify_summary, write_summary
+from ..coach import DEFAULT_TIMEOUT_S, load_cards, verify_summary, write_summary
 from ..coach.deterministic import deterministic_summary
 from ..coach.samples import sample_report
 from ..schema import Profile, Report
@@ -97,7 +97,7 @@ def default_model() -> Optional[str]:
     return str(p) if p else None
 
 
-def evaluate_coach(reports: list[tuple[str, Report]], llm: Any, timeout_s: float = 120.0,
+def evaluate_coach(reports: list[tuple[str, Report]], llm: Any, timeout_s: float = DEFAULT_TIMEOUT_S,
                    attempts: Optional[int] = None, progress: bool = True) -> dict:
     """Model summary (when ``llm``) and deterministic summary of each report, verified."""
     from ..coach.llm import load_llm
