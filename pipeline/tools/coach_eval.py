@@ -69,8 +69,10 @@ def training_profiles() -> list[tuple[str, Report]]:
     return out
 
 
-def dev_reports(manifests: Iterable[Path] = DEV_MANIFESTS, progress: bool = True) -> list[tuple[str, Report]]:
-    """Every dev clip's report (no summary), by the normal batch analysis with the pose cache."""
+def dev_reports(manifests: Iterable[Path] = DEV_MANIFESTS, progress: bool = True,
+                limit: Optional[int] = None) -> list[tuple[str, Report]]:
+    """Every dev clip's report (no summary), by the normal batch analysis with the pose cache (the first
+    ``limit`` only, when given)."""
     from models.manifest import read_manifest
 
     from ..analyze import analyze_file
@@ -82,6 +84,8 @@ def dev_reports(manifests: Iterable[Path] = DEV_MANIFESTS, progress: bool = True
             continue
         rows = read_manifest(m)
         for k, r in enumerate(rows):
+            if limit is not None and len(out) >= limit:
+                return out
             if progress:
                 print(f"[{m.parent.name} {k + 1}/{len(rows)}] {r.file}", file=sys.stderr, flush=True)
             a = analyze_file(r.path, None, use_cache=True)
@@ -201,7 +205,8 @@ def run_coach_eval(manifests: Optional[list[str]], llm: Optional[str], json_out:
                    profiles: bool = True) -> int:
     from ..coach.llm import llama_available
 
-    reps = dev_reports([Path(m) for m in manifests] if manifests else DEV_MANIFESTS, progress=not json_out)
+    reps = dev_reports([Path(m) for m in manifests] if manifests else DEV_MANIFESTS, progress=not json_out,
+                       limit=limit)
     if profiles:
         reps += training_profiles()
     if limit:
