@@ -278,16 +278,17 @@ SYSTEM_PROMPT = (
     "injury or health. Answer with JSON only."
 )
 
-# Two worked examples (chat turns before the real one). They are written in slots and general words only, so a
-# model that copies them still writes true sentences about any set.
+# Two worked examples (chat turns before the real one). They are written in slots and words true of any set, with no
+# advice of one exercise and no banned word: small models copy them (Gemma 3 270M copied an earlier example's press
+# advice into squat fixes), and a copy must still be true.
 _EXAMPLE_CLEAN = (
     "Facts:\n{exercise} = lunge\n{reps} = 6 lunge reps\n{duration} = 21.0 s\n{view} = the side\n"
     "Form issues: none found.\nGood form: the torso tall over the hips; a steady drive back up through the front foot."
     "\nTip: Start with body weight until every rep is steady, then add dumbbells.\n"
     "Write what_you_did, looked_good, next.",
     '{"what_you_did": "You did {reps} in {duration}, filmed from {view}.", '
-    '"looked_good": "You stayed tall over your hips and drove back up steadily on every rep.", '
-    '"next": "Keep every rep this steady, then add a little weight."}',
+    '"looked_good": "Your movement looked smooth and controlled from start to finish.", '
+    '"next": "Keep this control next time, then add a little weight."}',
 )
 _EXAMPLE_ISSUE = (
     "Facts:\n{exercise} = shoulder press\n{reps} = 5 shoulder press reps\n{duration} = 18.4 s\n"
@@ -296,11 +297,10 @@ _EXAMPLE_ISSUE = (
     "\nHow to fix it: Press until the elbows are straight and the weight is over the middle of the head. "
     "Pick a weight you can lock out on every rep.\nGood form: the ribs stay down.\n"
     "Write what_you_did, looked_good, fix, next.",
-    '{"what_you_did": "You pressed {reps} in {duration}.", '
-    '"looked_good": "Your ribs stayed down while you pressed.", '
-    '"fix": "Press until your elbows are straight and the weight sits over your head, with a weight you can lock '
-    'out every time.", '
-    '"next": "Next time, say {cue} to yourself on every rep."}',
+    '{"what_you_did": "You did {reps} in {duration}.", '
+    '"looked_good": "You kept a steady pace through the whole set.", '
+    '"fix": "On {issue_reps}, lighten the load a little and think {cue} all the way through.", '
+    '"next": "Next time, say {cue} to yourself before each lift."}',
 )
 
 
