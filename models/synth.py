@@ -319,7 +319,8 @@ def m_squat(b, t, rng):
     stance = b.hip_w * rng.uniform(1.1, 2.6)
     c = _standing(b, t, rng, stance=stance, toe_out=rng.uniform(0, 35))
     s = rep_signal(t, rng, period=(1.3, 4.5), pause_top=(0.1, 1.5), pause_bottom=(0.1, 1.2), start_bottom=0.2)
-    depth = rng.uniform(0.3, 0.52) * b.leg
+    # one set in five is deliberately shallow (quarter and half squats: a squat all the same, its depth judged apart)
+    depth = (rng.uniform(0.12, 0.3) if rng.random() < 0.2 else rng.uniform(0.3, 0.52)) * b.leg
     back = depth * rng.uniform(0.25, 0.7)
     lean = np.deg2rad(rng.uniform(8, 45)) * smoothstep(s * 1.1)
     c["pelvis"] = c["pelvis"] + np.stack([0 * s, -depth * s, -back * s], -1)
@@ -493,7 +494,7 @@ def m_lunge(b, t, rng, kind=None):
     alternate = kind != "split" and rng.random() < 0.85
     lead = (starts % 2) if alternate else np.full(Tn, int(rng.integers(0, 2)))
     ext = smoothstep(s * 2.5)  # stepping phase: the foot travels early in the rep
-    drop = s * b.leg * rng.uniform(0.3, 0.47)
+    drop = s * b.leg * (rng.uniform(0.2, 0.3) if rng.random() < 0.15 else rng.uniform(0.3, 0.47))  # some shallow
     ank = c["ankle"].copy()
     back_leg = np.zeros((Tn, 2))  # how much each leg is the back leg (heel up, knee toward the floor)
     if kind == "walking":

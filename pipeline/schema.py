@@ -190,6 +190,7 @@ class Summary(BaseModel):
     generation_s: Optional[float] = None
     tokens: Optional[int] = None
     tokens_per_s: Optional[float] = None
+    written_by: str = Field("", description="who wrote the wording, in plain words (shown with the summary)")
 
 
 class CheckFailure(BaseModel):

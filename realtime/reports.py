@@ -1,5 +1,7 @@
 """Set reports in the background: the deterministic report first (milliseconds + ~0.4 s of files), then, if a
-local model is configured, the coach summary in a second, slower worker that updates the stored report.
+local model is configured (the app's settings: a GGUF path), the coach summary in a second, slower worker that
+updates the stored report. Each summary says who wrote it (``Summary.written_by``): the built-in writer "for now"
+while the model works, then the model, or the built-in writer with the reason the model's text was not used.
 
 Both run on the landmarks the live pipeline already computed (no second pose pass). One reporter per session.
 """
@@ -18,6 +20,8 @@ from pipeline.movement.run import SetResult
 
 log = logging.getLogger(__name__)
 _STOP = object()
+PENDING_WRITTEN_BY = ("Written by Spotter's built-in writer from its own measurements, for now: the local model is "
+                      "writing its version, which replaces this one when it is ready and passes Spotter's checks.")
 
 
 @dataclass
@@ -100,6 +104,9 @@ class SetReporter:
                     from pipeline.coach import write_summary
 
                     report.summary, report.verification = write_summary(report, llm=False)
+                if self._slow_th is not None and report.summary is not None:
+                    # the deterministic text shows at once; say so, and that the model's version is on its way
+                    report.summary.written_by = PENDING_WRITTEN_BY
                 data = json.loads(report.model_dump_json())
                 status = "pending" if self._slow_th is not None else "deterministic"
                 # the store first, the entry after: whoever sees the entry's status finds the same in the store
@@ -166,6 +173,10 @@ class SetReporter:
                     except Exception:
                         log.exception("store update failed")
                 entry.error = f"coach summary: {type(e).__name__}: {e}"
+                summ = (entry.report or {}).get("summary")
+                if isinstance(summ, dict):  # no longer "for now": the built-in writer's text stays
+                    summ["written_by"] = ("Written by Spotter's built-in writer from its own measurements (the "
+                                          "local model's answer could not be used).")
                 entry.summary_status = "deterministic"
             finally:
                 _release(res)

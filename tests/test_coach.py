@@ -11,7 +11,8 @@ import pytest
 from pipeline.coach import CHECKS, load_cards, verify_summary, write_summary
 from pipeline.coach.deterministic import deterministic_summary
 from pipeline.coach.evidence import extract_evidence
-from pipeline.coach.llm import Generation, LocalLLM, build_schema
+from pipeline.coach.llm import Generation, LocalLLM, build_grammar, build_messages
+from pipeline.coach.prose import structured_parts, who_wrote
 from pipeline.coach.samples import EXERCISE_ISSUES, EXERCISE_VARIATIONS, sample_report
 from pipeline.coach.verifier import _MED_RE, check_text, negated
 from pipeline.schema import Profile, Report
@@ -136,71 +137,112 @@ def test_deterministic_summary_content():
     assert "not a medical device" in s.disclaimer
 
 
-# ------------------------------------------------------------------ write_summary fallback chain (faked model)
+# ------------------------------------------------------------------ write_summary with a model (faked)
 
 class FakeLLM(LocalLLM):
-    def __init__(self, text="", timed_out=False, raise_=False):
+    """Answers with ``texts`` in turn (the last one again when they run out)."""
+    def __init__(self, *texts, timed_out=False, raise_=False):
         super().__init__(path=Path("fake-model.gguf"))
-        self.text, self.timed_out, self.raise_ = text, timed_out, raise_
+        self.texts, self.timed_out, self.raise_ = list(texts) or [""], timed_out, raise_
         self.calls = []
 
-    def generate(self, messages, schema, timeout_s, **kw):
-        self.calls.append((messages, schema, timeout_s))
+    def generate(self, messages, grammar, timeout_s, **kw):
+        self.calls.append((messages, grammar, timeout_s, kw))
         if self.raise_:
             raise RuntimeError("boom")
-        return Generation(self.text, tokens=max(1, len(self.text) // 4), seconds=0.5, timed_out=self.timed_out)
+        text = self.texts[min(len(self.calls) - 1, len(self.texts) - 1)]
+        return Generation(text, tokens=max(1, len(text) // 4), seconds=0.5, timed_out=self.timed_out,
+                          first_token_s=0.1)
 
 
 REPORT = sample_report("squat", reps=8, issues={"knee_valgus": [2, 4, 5], "shallow_squat": [7]},
-                       variations=["pause_squat"])
+                       variations=["pause_squat"], borderline={"forward_lean": [3]}, not_judged=["lateral_shift"])
 
-GOOD = {"what_you_did": "You did 8 squat reps with a pause at the bottom.",
-        "looked_good": ["No forward lean on any rep."],
-        "fixes": {"knee_valgus": {"advice": "Your knees drifted in; push them out as you stand.", "rep": 4},
-                  "shallow_squat": {"advice": "Sit a little deeper on every rep.", "rep": 7}},
-        "variation_notes": {"pause_squat": "Pausing at the bottom is a valid variation."},
-        "next_session": ["Film again from the side and use the cue on every rep."]}
+GOOD = {"what_you_did": "You did {reps} in {duration}, filmed from {view}.",
+        "looked_good": "Your heels stayed down and you kept a steady pace.",
+        "fix": "On {issue_reps}, think of spreading the floor apart with your feet as you stand up.",
+        "next": "Say {cue} to yourself on every rep of your next {exercise} set."}
 
 
-def test_model_text_that_passes_is_used_with_facts_from_code():
-    fake = FakeLLM(json.dumps(GOOD))
+def _model_text(**kw) -> str:
+    return json.dumps({**GOOD, **kw})
+
+
+def test_model_writes_only_prose_and_code_writes_every_fact():
+    fake = FakeLLM(_model_text())
     s, v = write_summary(REPORT, llm=fake, timeout_s=5)
-    assert s.source == "model" and s.model == "fake-model.gguf" and v.passed
+    assert s.source == "model" and s.model == "fake-model.gguf" and v.passed, v.attempts
     assert [a.source for a in v.attempts] == ["model"] and v.checks == list(CHECKS)
-    assert s.fix_first[0].text == GOOD["fixes"]["knee_valgus"]["advice"]
-    # facts are filled by code, not the model
-    assert s.fix_first[0].reps == [2, 4, 5] and s.fix_first[0].label == "Knees caving in"
-    assert s.fix_first[0].focus_rep == 4 and s.fix_first[0].cue == "Push your knees out"
-    assert fake.calls and fake.calls[0][2] == 5
-    schema = fake.calls[0][1]
-    assert schema["properties"]["fixes"]["properties"]["knee_valgus"]["properties"]["rep"] == {"enum": [2, 4, 5]}
-    assert schema["properties"]["fixes"]["required"] == ["knee_valgus", "shallow_squat"]
+    # the slots are filled by code from the evidence
+    assert s.what_you_did == "You did 8 squat reps in 28.4 s, filmed from the side."
+    assert s.next_session == ["Say \u201cPush your knees out\u201d to yourself on every rep of your next squat set."]
+    assert s.fix_first[0].text == ("Knees caving in on reps 2, 4 and 5 (at its most severe 14°, threshold 8°). On reps "
+                                   "2, 4 and 5, think of spreading the floor apart with your feet as you stand up. "
+                                   "Cue: \u201cPush your knees out\u201d.")
+    # every structured part is the deterministic writer's, to the letter
+    det = deterministic_summary(REPORT, CARDS)
+    ev = extract_evidence(REPORT)
+    assert structured_parts(s, ev, CARDS) == structured_parts(det, ev, CARDS)
+    assert structured_parts(s, ev, CARDS)["fix_first"][0]["opens_with_facts"]
+    assert {c.reason for c in s.confidence_notes} == {"borderline", "not_judged"}
+    assert s.fix_first[1].text == det.fix_first[1].text and s.variation_notes == det.variation_notes
+    assert s.written_by.startswith("Written by the local model fake-model") and "checker approved" in s.written_by
+    assert det.written_by.startswith("Written by Spotter's built-in writer")
+    # the model was held to this report's grammar: its keys, its slots, no digits
+    grammar = fake.calls[0][1]
+    assert '"\\"fix\\":"' in grammar and '"{issue_reps}"' in grammar and "0-9" not in grammar
+    assert fake.calls[0][2] == 5
 
 
-@pytest.mark.parametrize("fake,reason,failed", [
-    (FakeLLM("{not json"), "invalid JSON", None),
-    (FakeLLM(json.dumps({**GOOD, "fixes": {}})), "no advice for knee_valgus", None),
-    (FakeLLM(json.dumps(GOOD), timed_out=True), "timed out", None),
-    (FakeLLM(raise_=True), "generation failed", None),
-    (FakeLLM(json.dumps({**GOOD, "what_you_did": "You did 11 reps and this will prevent injuries."})),
-     "verifier rejected", {"rep_count", "medical_claim"}),
-    (FakeLLM(json.dumps({**GOOD, "variation_notes": {"pause_squat": "The pause is a mistake."}})),
-     "verifier rejected", {"variation_as_fault"}),
+@pytest.mark.parametrize("bad,checks", [
+    ({"what_you_did": "You did 11 squat reps."}, {"rep_count"}),                           # a wrong number
+    ({"looked_good": "Your knees stayed clean but your hips sagged on the way down."}, {"issue_label"}),  # invented
+    ({"next": "Pushing your knees out keeps your knees safe and prevents injury."}, {"medical_claim"}),
+    ({"fix": "On rep 3, push your knees out."}, {"rep_number"}),                             # a rep without it
+    ({"looked_good": "Your forward lean was borderline at most."}, {"placement"}),          # borderline out of place
+    ({"looked_good": "No shifting to one side on any rep."}, {"placement"}),                # an unjudged check
+    ({"next": "The pause at the bottom is a mistake, drop it."}, {"variation_as_fault"}),
+    ({"what_you_did": "You did {reps} of push-ups."}, {"exercise"}),
 ])
-def test_model_failures_fall_back_to_deterministic(fake, reason, failed):
+def test_model_text_with_a_wrong_fact_is_rejected(bad, checks):
+    fake = FakeLLM(_model_text(**bad))
+    s, v = write_summary(REPORT, llm=fake, attempts=1)
+    assert s.source == "deterministic" and "verifier rejected" in s.reason
+    assert v.attempts[0].source == "model" and not v.attempts[0].passed
+    assert {f.check for f in v.attempts[0].failures} == checks, v.attempts[0].failures
+    assert v.passed and v.attempts[-1].source == "deterministic" and not verify_summary(s, REPORT)
+    assert "did not pass Spotter's checks" in s.written_by
+
+
+def test_rejected_try_is_followed_by_another_seed():
+    fake = FakeLLM(_model_text(next="This prevents injury."), _model_text())
+    s, v = write_summary(REPORT, llm=fake)
+    assert s.source == "model" and "on try 2" in s.reason
+    assert [a.passed for a in v.attempts] == [False, True]
+    assert [c[3].get("seed") for c in fake.calls] == [0, 1]
+    assert s.tokens == sum(max(1, len(t) // 4) for t in fake.texts)
+
+
+@pytest.mark.parametrize("fake,reason", [
+    (FakeLLM("{not json"), "invalid JSON"),
+    (FakeLLM(json.dumps({k: v for k, v in GOOD.items() if k != "fix"})), "no fix"),
+    (FakeLLM(_model_text(fix="See {variation} and {sides}.")), "unknown slot"),
+    (FakeLLM(_model_text(), timed_out=True), "timed out"),
+    (FakeLLM(raise_=True), "generation failed"),
+])
+def test_model_failures_fall_back_to_deterministic(fake, reason):
     s, v = write_summary(REPORT, llm=fake)
     assert s.source == "deterministic" and reason in s.reason and s.model == "fake-model.gguf"
     assert v.passed and v.failures == [] and v.attempts[-1].source == "deterministic"
-    if failed:
-        assert v.attempts[0].source == "model" and not v.attempts[0].passed
-        assert {f.check for f in v.attempts[0].failures} == failed
     assert not verify_summary(s, REPORT)
+    assert len(fake.calls) == (1 if reason in ("timed out", "generation failed") else 3)
 
 
 def test_no_model_configured(monkeypatch):
     monkeypatch.delenv("SPOTTER_LLM_MODEL", raising=False)
     s, v = write_summary(REPORT)
     assert s.source == "deterministic" and "SPOTTER_LLM_MODEL" in s.reason and v.passed
+    assert s.written_by.endswith("(no local model chosen).")
     s, v = write_summary(REPORT, llm=False)
     assert s.reason == "model disabled"
     monkeypatch.setenv("SPOTTER_LLM_MODEL", "/nonexistent/model.gguf")
@@ -216,19 +258,44 @@ def test_summary_fits_report_and_roundtrips():
     assert r2.summary == r.summary and r2.verification.passed
 
 
-def test_build_schema_only_lists_evidence():
+def test_grammar_and_prompt_only_offer_this_report():
     r = sample_report("push_up", reps=5, issues={"hip_sag": [1, 3]}, variations=["knee_push_up"], view=None)
-    sch = build_schema(extract_evidence(r))
-    assert list(sch["properties"]["fixes"]["properties"]) == ["hip_sag"]
-    assert sch["properties"]["fixes"]["properties"]["hip_sag"]["properties"]["rep"]["enum"] == [1, 3]
-    assert list(sch["properties"]["variation_notes"]["properties"]) == ["knee_push_up"]
-    assert list(sch["properties"]["confidence_notes"]["properties"]) == ["view"]
+    ev = extract_evidence(r)
+    g = build_grammar(ev, CARDS)
+    keys = re.findall(r'\\"(\w+)\\":', g)
+    assert keys == ["what_you_did", "looked_good", "fix", "next"]
+    assert '"{view}"' not in g and '"{variation}"' in g and '"{issue}"' in g and not re.search(r"\[[^]]*0-9", g)
+    clean = extract_evidence(sample_report("squat", reps=3))
+    assert re.findall(r'\\"(\w+)\\":', build_grammar(clean, CARDS)) == ["what_you_did", "looked_good", "next"]
+    unknown = extract_evidence(sample_report("unknown", reps=0, confidence=0.2, view=None))
+    assert re.findall(r'\\"(\w+)\\":', build_grammar(unknown, CARDS)) == ["what_you_did", "next"]
+    prompt = build_messages(ev, CARDS, r)[-1]["content"]
+    assert "{issue} = hips sagging" in prompt and "{issue_reps} = reps 1 and 3" in prompt
+    # retrieved card sentences are only those the verifier accepts for this set, and the good-form points leave
+    # out the body parts a finding concerns
+    nj = sample_report("squat", reps=4, not_judged=["knee_valgus"])
+    assert "knee" not in build_messages(extract_evidence(nj), CARDS, nj)[-1]["content"].split("Good form:")[1]
+
+
+def test_grammar_compiles_and_holds_the_model_to_it():
+    pytest.importorskip("llama_cpp")
+    from llama_cpp import LlamaGrammar
+
+    for r in (REPORT, sample_report("unknown", reps=0, confidence=0.2, view=None),
+              sample_report("lunge", reps=4, variations=["walking_lunge"])):
+        assert LlamaGrammar.from_string(build_grammar(extract_evidence(r), CARDS), verbose=False)
+
+
+def test_who_wrote_reads_old_reports_too():
+    assert who_wrote({"source": "model", "model": "m.gguf"}).startswith("Written by the local model m on")
+    assert "took too long" in who_wrote({"source": "deterministic", "reason": "model timed out after 60 s"})
+    assert who_wrote({"written_by": "X"}) == "X"
 
 
 # ------------------------------------------------------------------ verifier unit behaviour
 
 def test_word_boundaries_and_negation():
-    ev = extract_evidence(REPORT)
+    ev = extract_evidence(sample_report("squat", reps=8, issues={"knee_valgus": [2, 4, 5], "shallow_squat": [7]}))
     ok = ["This is not medical advice.", "No tears were shed.", "Spotter does not diagnose or claim to prevent injury.",
           "There was no forward lean.", "Knees caving in on rep 4."]
     bad = {"This helps prevent injury.": "medical_claim", "Not only is it good, it prevents injury.": "medical_claim",
@@ -238,6 +305,16 @@ def test_word_boundaries_and_negation():
         assert not check_text("x", t, ev, CARDS), t
     for t, check in bad.items():
         assert check in {f.check for f in check_text("x", t, ev, CARDS)}, t
+
+
+def test_an_ordinal_inside_an_issue_name_is_not_a_rep_number():
+    """'Hips rising first on reps 2 and 3' named no first rep (the deterministic fix text failed rep_number)."""
+    r = sample_report("deadlift", reps=6, issues={"hips_rise_first": [2, 3], "bar_drift": [5]})
+    ev = extract_evidence(r)
+    s = deterministic_summary(r, CARDS)
+    assert s.fix_first[0].text.startswith("Hips rising first on reps 2 and 3") and not verify_summary(s, r, CARDS)
+    assert {f.check for f in check_text("x", "Hips rising first on the first rep.", ev, CARDS)} == {"rep_number"}
+    assert {f.check for f in check_text("fix_first:hips_rise_first", "Watch rep 5.", ev, CARDS)} == {"rep_number"}
 
 
 # ------------------------------------------------------------------ schema
@@ -301,3 +378,24 @@ def test_cards_and_summary_match_the_exercise_rules():
             s, v = write_summary(r, llm=False)
             assert v.passed, (ex, var and var.code, [(f.check, f.text, f.detail) for f in v.failures])
             assert [f.code for f in s.fix_first] == [i.code for i in r.issues]
+
+
+# ------------------------------------------------------------------ the app: choose the writer, see who wrote it
+
+def test_the_app_offers_the_writers_and_says_who_wrote_the_summary(tmp_path, monkeypatch):
+    from conftest import history_page
+
+    from pipeline.coach.llm import model_choices
+
+    monkeypatch.delenv("SPOTTER_LLM_MODEL", raising=False)
+    r = sample_report("squat", reps=3, issues={"knee_valgus": [2]})
+    fake = FakeLLM(_model_text(fix="On {issue_reps}, spread the floor apart with your feet.",
+                               what_you_did="You did {reps} in {duration}."))
+    r.summary, r.verification = write_summary(r, llm=fake)
+    assert r.summary.source == "model"
+    at = history_page(tmp_path, monkeypatch, json.loads(r.model_dump_json()), reps=3, end_s=12)
+    box = next(s for s in at.sidebar.selectbox if s.label == "Coach summary written by")
+    assert box.options == [label for label, _ in model_choices()] and box.value.startswith("Spotter's built-in")
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith("Written by the local model fake-model on this computer") for c in captions), captions
+    assert any("You did 3 squat reps in" in t.value for t in at.text)

@@ -1,4 +1,5 @@
-"""The deterministic summary: built only from the evidence and the knowledge cards.
+"""What code writes: every structured part of a summary (:func:`compose`, for both writers) and the
+deterministic writer's prose. Built only from the evidence and the knowledge cards.
 
 It is the fallback for every failure of the model path, so it must always pass the verifier; the tests
 check that for every issue and variation code of every exercise.
@@ -9,41 +10,18 @@ from typing import Optional
 
 from ..schema import ConfidenceNote, FixItem, Report, Summary, VariationNote
 from .cards import CardSet, load_cards
-from .evidence import Evidence, IssueFacts, extract_evidence, fmt_value, unit_kind
-
-DISCLAIMER = ("Spotter is a form coach, not a medical device: it does not diagnose and does not claim to prevent "
-              "injury. If something hurts, stop and ask a qualified professional.")
-
-VIEW_WORDS = {"side": "the side", "front": "the front", "diagonal": "a diagonal angle"}
-
-
-def exercise_title(ev: Evidence, cards: CardSet) -> str:
-    c = cards.exercises.get(ev.exercise)
-    return c.title if c else ev.exercise.replace("_", " ")
-
-
-def rep_list(reps: list[int]) -> str:
-    """'rep 3' / 'reps 2 and 5' / 'reps 2, 4 and 5' (a form the verifier parses)."""
-    if not reps:
-        return ""
-    if len(reps) == 1:
-        return f"rep {reps[0]}"
-    return "reps " + ", ".join(map(str, reps[:-1])) + f" and {reps[-1]}"
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
-
-
-def headline(ev: Evidence, cards: CardSet) -> str:
-    title = exercise_title(ev, cards)
-    if ev.exercise == "unknown":
-        return "Exercise not recognised; no reps counted."
-    s = f"{title}: {_plural(ev.rep_count, 'rep')}"
-    if ev.partial:
-        s += f" plus {_plural(ev.partial, 'partial rep')}"
-    s += f", {_plural(len(ev.issues), 'issue')}" if ev.issues else ", no issues detected"
-    return s + "."
+from .evidence import Evidence, extract_evidence, fmt_value, unit_kind
+from .prose import (  # noqa: F401 - re-exported: these lived here before the prose/facts split
+    DISCLAIMER,
+    VIEW_WORDS,
+    Prose,
+    exercise_title,
+    fix_text,
+    headline,
+    plural as _plural,
+    rep_list,
+    written_by,
+)
 
 
 def what_you_did(ev: Evidence, cards: CardSet) -> str:
@@ -82,19 +60,6 @@ def looked_good(ev: Evidence, cards: CardSet, suppressed: set[str]) -> list[str]
         for c in clean[:2]:
             out.append(f"Spotter did not flag {c.title.lower()} on any rep.")
     return out[:3]
-
-
-def fix_text(f: IssueFacts, cards: CardSet) -> str:
-    card = cards.issues.get(f.code)
-    where = f" on {rep_list(f.reps)}" if f.reps else " across the set"
-    s = f"{f.label}{where}"
-    if unit_kind(f.unit) != "plain":
-        s += f" (at its most severe {fmt_value(f.value, f.unit)}, threshold {fmt_value(f.threshold, f.unit)})"
-    s += "."
-    if card is not None:
-        s += " " + " ".join(card.fixes[:2])
-    s += f" Cue: \u201c{f.cue or (card.cue if card else '')}\u201d."
-    return s
 
 
 def fix_items(ev: Evidence, cards: CardSet, texts: Optional[dict[str, str]] = None,
@@ -183,16 +148,29 @@ def _title(code: str, cards: CardSet, ev: Evidence) -> str:
     return f.label.lower() if f else code.replace("_", " ")
 
 
+NOT_JUDGED_WHY = (  # (words in the movement core's reason, the words of the note); the first that matches
+    (("not in the video",), "because the moment that decides it is not in the video"),
+    (("body landmarks",), "because it cannot be measured from body landmarks"),
+    (("variation",), "because it is explained by a variation you chose"),
+    (("frame",), "because too few video frames covered the moment that decides it"),
+    (("view", "judged from", "front", "side"), "from this camera view"),
+)
+NOT_JUDGED_ELSE = "because the body parts it needs were not clearly visible"
+
+
+def not_judged_why(reason: str) -> str:
+    r = reason.lower()
+    return next((why for keys, why in NOT_JUDGED_WHY if any(k in r for k in keys)), NOT_JUDGED_ELSE)
+
+
 def not_judged_text(ev: Evidence, cards: CardSet) -> str:
     """Which checks were not judged and why, in words (the reasons' numbers stay in the report)."""
     groups: dict[str, list[str]] = {}
     for code, reason in ev.not_judged.items():
-        r = reason.lower()
-        why = ("from this camera view" if "view" in r or "judged from" in r or "front" in r or "side" in r
-               else "because too few video frames covered the moment that decides it" if "frame" in r
-               else "because it is explained by a variation you chose" if "variation" in r
-               else "because the body parts it needs were not clearly visible")
-        groups.setdefault(why, []).append(_title(code, cards, ev))
+        why = not_judged_why(reason)
+        reps = [r for r in ev.not_judged_reps.get(code, []) if r in ev.rep_numbers]
+        where = f" on {rep_list(reps)}" if reps and len(reps) < len(ev.rep_numbers) else ""
+        groups.setdefault(why, []).append(_title(code, cards, ev) + where)
     return " ".join(f"Spotter could not judge {' or '.join(names)} {why}." for why, names in groups.items())
 
 
@@ -214,13 +192,32 @@ def suppressed_codes(report: Report, ev: Evidence) -> set[str]:
     return {c for v in report.variations for c in v.suppresses if c not in ev.issue_codes}
 
 
+def compose(report: Report, ev: Evidence, cards: CardSet, prose: Prose, *, source: str, reason: str,
+            model: Optional[str] = None) -> Summary:
+    """The summary: code's structured parts + the writer's prose. The same code path for both writers, so the
+    structured parts cannot differ between them."""
+    fixes = fix_items(ev, cards)
+    if fixes and prose.fix is not None:
+        fixes[0].text = fix_text(ev.issues[0], cards, prose.fix)
+    s = Summary(source=source, reason=reason, model=model, headline=headline(ev, cards),
+                what_you_did=prose.what_you_did, looked_good=list(prose.looked_good), fix_first=fixes,
+                variation_notes=variation_notes(ev, cards), next_session=list(prose.next_session),
+                confidence_notes=confidence_notes(ev, cards, report), disclaimer=DISCLAIMER)
+    s.written_by = written_by(s)
+    return s
+
+
+
+def deterministic_prose(ev: Evidence, cards: CardSet, report: Report) -> Prose:
+    """The deterministic writer's prose (the first fix keeps the card's words)."""
+    return Prose(what_you_did=what_you_did(ev, cards),
+                 looked_good=looked_good(ev, cards, suppressed_codes(report, ev)), fix=None,
+                 next_session=next_session(ev, cards, report))
+
+
 def deterministic_summary(report: Report, cards: Optional[CardSet] = None, reason: str = "",
                           evidence: Optional[Evidence] = None) -> Summary:
     cards = cards or load_cards()
     ev = evidence or extract_evidence(report)
-    return Summary(source="deterministic", reason=reason or "deterministic summary requested",
-                   headline=headline(ev, cards), what_you_did=what_you_did(ev, cards),
-                   looked_good=looked_good(ev, cards, suppressed_codes(report, ev)),
-                   fix_first=fix_items(ev, cards), variation_notes=variation_notes(ev, cards),
-                   next_session=next_session(ev, cards, report), confidence_notes=confidence_notes(ev, cards, report),
-                   disclaimer=DISCLAIMER)
+    return compose(report, ev, cards, deterministic_prose(ev, cards, report), source="deterministic",
+                   reason=reason or "deterministic summary requested")

@@ -57,6 +57,7 @@ class Evidence:
     borderline: list[IssueFacts] = field(default_factory=list)  # inside the measurement uncertainty: not faults
     sides: dict[str, list[int]] = field(default_factory=dict)  # "left"/"right" -> counted reps it led (lunges)
     taught_label: Optional[str] = None  # an exercise taught by demonstration: the name the user gave it
+    not_judged_reps: dict[str, list[int]] = field(default_factory=dict)  # code -> reps not judged ([]: whole set)
 
     @property
     def issue_codes(self) -> list[str]:
@@ -186,6 +187,11 @@ def extract_evidence(report: Report) -> Evidence:
                   not_judged={n.code: n.reason for n in report.not_judged}, required_notes=required,
                   duration_s=float(report.video.duration_s), borderline=borderline,
                   taught_label=ex.taught.label if ex is not None and ex.taught is not None else None)
+    for n in report.not_judged:
+        if not n.reps:
+            ev.not_judged_reps[n.code] = []
+        elif ev.not_judged_reps.get(n.code, None) != []:
+            ev.not_judged_reps[n.code] = sorted({*ev.not_judged_reps.get(n.code, []), *n.reps})
     for it in (reps.items if reps else []):
         if getattr(it, "side", None) and it.index > 0 and not it.partial:
             ev.sides.setdefault(it.side, []).append(it.index)

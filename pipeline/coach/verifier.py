@@ -12,6 +12,9 @@ Always on. It reads a :class:`~pipeline.schema.Summary` as text, sentence by sen
                        any other number must be an evidence number
 ``borderline_as_fault`` a borderline finding (past the threshold but inside the measurement uncertainty) is
                        mentioned only as borderline, never as a fault and never as a fix
+``placement``          each borderline finding is named in the borderline note and nowhere else; each check that
+                       was not judged is named in the not-judged note and nowhere else (not even as "no ..."); a
+                       variation has exactly one note of its own and is never named in a confidence note
 ``medical_claim``      no diagnosis, injury(-prevention) or medical/treatment claims; negation-aware
 ``confidence_note``    a note present for each low-confidence reason (pose, view, router, ...)
 ``fix_coverage``       exactly one fix per detected issue, ordered by severity, facts as in evidence
@@ -29,8 +32,13 @@ from ..schema import CheckFailure, Report, Summary
 from .cards import CardSet, load_cards
 from .evidence import Evidence, extract_evidence
 
-CHECKS = ("issue_label", "variation_as_fault", "borderline_as_fault", "exercise", "rep_count", "rep_number", "number",
-          "medical_claim", "confidence_note", "fix_coverage", "disclaimer")
+CHECKS = ("issue_label", "variation_as_fault", "borderline_as_fault", "placement", "exercise", "rep_count",
+          "rep_number", "number", "medical_claim", "confidence_note", "fix_coverage", "disclaimer")
+
+# where each kind of fact Spotter's code owns may be named (``placement``)
+BORDERLINE_HOME = "confidence_notes:borderline"
+NOT_JUDGED_HOME = "confidence_notes:not_judged"
+NO_VARIATION_SECTIONS = ("confidence_notes:",)
 
 ANGLE_TOL_DEG, ANGLE_TOL_REL = 3.0, 0.05
 TIME_TOL_S, TIME_TOL_REL = 0.3, 0.10
@@ -230,11 +238,16 @@ def check_text(section: str, text: str, ev: Evidence, cards: CardSet,
     fails: list[CheckFailure] = []
     detected = set(ev.issue_codes)
     border = set(ev.borderline_codes)
+    unjudged = set(ev.not_judged) - detected
+    own_codes = detected | border | unjudged
     suppressed = suppressed or {}
     for sent in sentences(text):
         # --- issues
         iss = _mentions(sent, lex, "issue", post=True)
-        ok_spans = [(m.start, m.end) for m in iss if m.term.codes & detected]
+        # a span that names one of this report's own findings (detected, borderline or not judged) is read as that
+        # finding: another exercise's card may word the same thing ("heels lifting" is a squat's heel rise and a
+        # deadlift's heel lift), and that other card's code was never in question
+        own_spans = [(m.start, m.end) for m in iss if m.term.codes & own_codes]
         sent_issue_codes: set[str] = set()
         reported: set[frozenset] = set()
         for m in iss:
@@ -242,13 +255,22 @@ def check_text(section: str, text: str, ev: Evidence, cards: CardSet,
                 if m.positive:
                     sent_issue_codes |= m.term.codes & detected
                 continue
-            if not m.positive:
-                continue
-            if any(a < m.end and m.start < b for a, b in ok_spans) or m.term.codes in reported:
-                continue  # part of a longer mention of a detected issue, or already reported
-            reported.add(m.term.codes)
             bl = m.term.codes & border
-            if bl:
+            nj = m.term.codes & unjudged
+            if bl or nj:
+                key = frozenset(bl | nj)
+                if key in reported:
+                    continue
+                reported.add(key)
+                fails += _placement(section, sent, m, bl, nj, suppressed)
+                if nj and not bl:
+                    if m.positive and section == "confidence_notes:not_judged":
+                        _fail(fails, "issue_label", section, sent,
+                              f"'{sent[m.start:m.end]}' ({sorted(nj)[0]}) was not judged, so it cannot have "
+                              "been found")
+                    continue
+                if not m.positive and section != "confidence_notes:borderline":
+                    continue
                 fault = _fault_word(sent)
                 if BORDER_RE.search(sent) and not fault and not section.startswith("fix_first"):
                     sent_issue_codes |= bl
@@ -257,6 +279,11 @@ def check_text(section: str, text: str, ev: Evidence, cards: CardSet,
                           f"'{sent[m.start:m.end]}' ({sorted(bl)[0]}) is borderline (inside the measurement "
                           f"uncertainty): " + (f"called '{fault}'" if fault else "not said to be borderline"))
                 continue
+            if not m.positive:
+                continue
+            if any(a < m.end and m.start < b for a, b in own_spans) or m.term.codes in reported:
+                continue  # part of a mention of this report's own finding, or already reported
+            reported.add(m.term.codes)
             sup = [c for c in m.term.codes if c in suppressed]
             if sup:
                 _fail(fails, "variation_as_fault", section, sent,
@@ -264,7 +291,13 @@ def check_text(section: str, text: str, ev: Evidence, cards: CardSet,
             else:
                 _fail(fails, "issue_label", section, sent,
                       f"'{sent[m.start:m.end]}' ({'/'.join(sorted(m.term.codes))}) was not detected")
-        # --- variations called faults (a fault word next to a variation, or anywhere in its own note)
+        # --- variations: only where a variation belongs, never called a fault
+        if ev.variations and section.startswith(NO_VARIATION_SECTIONS):
+            for m in _mentions(sent, lex, "variation", post=False):
+                if m.term.codes & set(ev.variations):
+                    _fail(fails, "placement", section, sent,
+                          f"the variation '{sent[m.start:m.end]}' belongs in its variation note, not in {section}")
+                    break
         if ev.variations and FAULT_RE.search(sent):
             vars_ = [sent[m.start:m.end] for m in _mentions(sent, lex, "variation", post=False)
                      if m.term.codes & set(ev.variations)]
@@ -293,9 +326,39 @@ def check_text(section: str, text: str, ev: Evidence, cards: CardSet,
                 if not negated(sent, m.start(), m.end()):
                     _fail(fails, "medical_claim", section, sent, f"{cat}: '{m.group(0)}'")
                     break
-        # --- numbers
-        fails += _check_numbers(section, sent, ev, sent_issue_codes)
+        # --- numbers (a fix's sentences are about its issue: a rep there must be one the issue was seen on)
+        if section.startswith("fix_first:") and section.split(":", 1)[1] in detected:
+            sent_issue_codes.add(section.split(":", 1)[1])
+        fails += _check_numbers(section, sent, ev, sent_issue_codes, [(m.start, m.end) for m in iss])
     return fails
+
+
+def _placement(section: str, sent: str, m: "_Mention", bl: set[str], nj: set[str],
+               suppressed: dict[str, str]) -> list[CheckFailure]:
+    """A borderline finding named outside the borderline note, or a check that was not judged named outside the
+    not-judged note (as found or as absent: either says Spotter judged it). A check a variation explains may also be
+    named, as not judged, in that variation's note ("... is not judged as hips rising first")."""
+    out: list[CheckFailure] = []
+    if (nj and not bl and not m.positive and section.startswith("variation_notes:")
+            and all(c in suppressed for c in nj)):
+        return out
+    span = sent[m.start:m.end]
+    if bl and section != BORDERLINE_HOME:
+        _fail(out, "placement", section, sent,
+              f"'{span}' ({sorted(bl)[0]}) is borderline: it is named only in the borderline note")
+    elif nj and not bl and section != NOT_JUDGED_HOME:
+        _fail(out, "placement", section, sent,
+              f"'{span}' ({sorted(nj)[0]}) was not judged: it is named only in the not-judged note")
+    return out
+
+
+def _named(texts: list[str], code: str, lex: list[_Term]) -> bool:
+    """Does any of ``texts`` name ``code`` (through the cards' terms or the report's own label)?"""
+    for t in texts:
+        for term in lex:
+            if code in term.codes and term.rx.search(t):
+                return True
+    return False
 
 
 def _fault_word(sent: str) -> str:
@@ -306,7 +369,10 @@ def _fault_word(sent: str) -> str:
     return ""
 
 
-def _check_numbers(section: str, sent: str, ev: Evidence, issue_codes: set[str]) -> list[CheckFailure]:
+def _check_numbers(section: str, sent: str, ev: Evidence, issue_codes: set[str],
+                   names: list[tuple[int, int]] = ()) -> list[CheckFailure]:
+    """``names``: spans of issue names; an ordinal inside one is part of the name ("hips rising first on reps 2
+    and 3" names no first rep)."""
     fails: list[CheckFailure] = []
     used: list[tuple[int, int]] = []
     valid_reps = set(ev.rep_numbers)
@@ -320,6 +386,8 @@ def _check_numbers(section: str, sent: str, ev: Evidence, issue_codes: set[str])
         for n in _expand_rep_list(m.group(1), m.group(2) or ""):
             _rep_number(fails, section, sent, n, valid_reps, issue_reps, issue_codes)
     for m in ORD_RE.finditer(sent):
+        if any(a <= m.start(1) < b for a, b in names):
+            continue
         w = m.group(1).lower()
         n = ev.rep_count if w in ("last", "final") else ORDINALS.get(w) or int(re.sub(r"\D", "", w))
         _rep_number(fails, section, sent, n, valid_reps, issue_reps, issue_codes)
@@ -438,6 +506,24 @@ def verify_summary(summary: Summary, report: Report, cards: Optional[CardSet] = 
         if not any(kw.search(t) for t in texts):
             _fail(fails, "confidence_note", f"confidence_notes:{reason}", " | ".join(texts),
                   f"a {reason} note is required ({why})")
+    # placement: every borderline finding in the borderline note, every unjudged check in the not-judged note,
+    # one note per variation
+    lex = lexicon(cards) + evidence_terms(ev)
+    for reason, codes in (("borderline", ev.borderline_codes),
+                          ("not_judged", [c for c in ev.not_judged if c not in ev.issue_codes])):
+        texts = have.get(reason, [])
+        for code in codes:
+            if texts and not _named(texts, code, lex):
+                _fail(fails, "placement", f"confidence_notes:{reason}", " | ".join(texts),
+                      f"{code} is not named in the {reason.replace('_', '-')} note")
+    notes = [v.code for v in summary.variation_notes]
+    for code in ev.variations:
+        if notes.count(code) != 1:
+            _fail(fails, "placement", f"variation_notes:{code}", ", ".join(notes),
+                  f"the {code} variation needs exactly one note")
+    for code in notes:
+        if code not in ev.variations:
+            _fail(fails, "placement", f"variation_notes:{code}", code, "a note for a variation that was not detected")
     if not re.search(r"\bnot (?:a )?medical (?:device|advice)\b", summary.disclaimer or "", re.I):
         _fail(fails, "disclaimer", "disclaimer", summary.disclaimer or "", "must say Spotter is not a medical device")
     return fails

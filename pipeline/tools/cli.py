@@ -118,6 +118,10 @@ def cmd_eval(a: argparse.Namespace) -> int:
         from .teach_eval import run_taught_eval
 
         return run_taught_eval(a.manifest, a.json, movements=a.more or None)
+    if a.coach:  # the coach's words: the local model's summaries through the verifier (docs/coach.md)
+        from .coach_eval import run_coach_eval
+
+        return run_coach_eval([m for m in [a.manifest, *a.more] if m], a.llm, a.json, limit=a.limit)
     if a.faults:
         from .faults import run_faults
 
@@ -230,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("eval", help="evaluate rep counting and exercise routing on manifests of clips")
     ev.add_argument("manifest", nargs="?", default=None,
-                    help="a manifest.csv (default: the three dev sets in ../shared/data)")
+                    help="a manifest.csv (default: the three dev sets in ../shared/data; --coach: every dev clip)")
     ev.add_argument("more", nargs="*", help="more manifests, scored together")
     ev.add_argument("--faults", action="store_true",
                     help="judge form faults: the manifest's fault column vs the issues raised, per rule and per clip, "
@@ -243,6 +247,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--no-constructed", action="store_true", help="--faults: skip the constructed-fault table")
     ev.add_argument("--exercise-from-manifest", action="store_true",
                     help="count reps with the manifest's exercise instead of the router's")
+    ev.add_argument("--coach", action="store_true",
+                    help="the coach summary: local model's text through the verifier on every dev clip's report and "
+                         "a few training profiles (pass rate, failures by check, tokens per second)")
+    ev.add_argument("--llm", default=None, metavar="GGUF",
+                    help="--coach: model to evaluate (default: $SPOTTER_LLM_MODEL, else SmolLM2 if installed)")
+    ev.add_argument("--limit", type=int, default=None, help="--coach: only the first N reports")
     ev.add_argument("--json", action="store_true")
     ev.add_argument("--no-router-report", action="store_true",
                     help="skip the router's network-vs-baseline evaluation")
