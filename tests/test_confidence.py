@@ -63,7 +63,7 @@ def test_the_set_confidence_shown_live_is_the_reports_and_the_summarys():
 # ------------------------------------------------------------------------------------ not sure enough
 class _UnsureRouter(Router):
     """The shipped network's windows, but after its first eight moving windows (enough to commit to a squat) the
-    windows lean only weakly to the squat (0.40 squat, 0.35 deadlift, 0.25 unknown): still the top label, so the router
+    windows lean only weakly to the squat (0.36 squat, 0.33 deadlift, 0.31 unknown): still the top label, so the router
     stays committed, but the set's confidence ends well under count_min. Stateful in window order, which batch and
     live both score in."""
 
@@ -77,7 +77,7 @@ class _UnsureRouter(Router):
         for k in range(len(p)):
             if self.n >= 8:
                 out[k] = 0.0
-                out[k, 0], out[k, 3], out[k, 5] = 0.40, 0.35, 0.25
+                out[k, 0], out[k, 3], out[k, 5] = 0.36, 0.33, 0.31
             self.n += 1
         return out
 
@@ -90,7 +90,7 @@ def test_a_label_not_sure_enough_counts_nothing_live_or_batch_until_the_user_cho
     lp.finish()
     assert lp.total_reps == 0 and not lp.sets
     assert lp.uncounted and lp.uncounted[0][0] == "squat" and lp.uncounted[0][1] < lp._count_min
-    late = [s for s in states if s.t > 10.0]
+    late = [s for s in states if s.t > 15.0]
     assert late and all(s.count == 0 for s in late)
     assert all(s.exercise == "unknown" for s in late)
     assert any(s.suggestion and s.suggestion[0][0] == "squat" for s in late)  # "not sure which exercise: choose one"
