@@ -178,7 +178,8 @@ def page_channel(link, key: str, media: Path | None = None, push_panel: bool = F
     base = (st.get_option("server.baseUrlPath") or "").strip("/")
     prefix = f"/{base}" if base else ""
     args = {"token": token, "offer_url": prefix + peer.OFFER_ROUTE, "mode": "camera", "media_url": None,
-            "ice": rtc_configuration()["iceServers"], "push_panel": push_panel}
+            "ice": rtc_configuration()["iceServers"], "push_panel": push_panel,
+            "send_long_side": SessionConfig.pose_long_side}
     if media is not None:
         args.update(mode="file", media_url=prefix + peer.allow_media(token, media))
     value = component(**args, key=key, default=None)

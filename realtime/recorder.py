@@ -108,8 +108,11 @@ class VideoRecorder:
 
         name_os_thread()
         background_priority()  # the recording may lag (its queue drops frames): pose and the receive loop first
+        from av.video.reformatter import VideoReformatter
+
         c = s = None
         last_pts = -1
+        scaler = VideoReformatter()
         try:
             while True:
                 item = self._q.get()
@@ -127,7 +130,9 @@ class VideoRecorder:
                 if not isinstance(rgb, np.ndarray):  # (its pts/time_base are set below: nobody else reads them)
                     fr = rgb
                     if (fr.width, fr.height, fr.format.name) != (w, h, "yuv420p"):
-                        fr = fr.reformat(width=w, height=h, format="yuv420p")
+                        # with this thread's own scaler, never the frame's: the pose thread converts the same
+                        # frame at the same time (see realtime/session.py _scaler)
+                        fr = scaler.reformat(fr, width=w, height=h, format="yuv420p")
                 else:
                     if rgb.shape[1] != w or rgb.shape[0] != h:
                         import cv2

@@ -120,15 +120,33 @@ def _resize_long(rgb: np.ndarray, long_side: int) -> np.ndarray:
     return cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA)
 
 
+_SCALERS = threading.local()
+
+
+def _scaler():
+    """This thread's own swscale context. ``av.VideoFrame.to_ndarray``/``reformat`` use one context cached on the
+    frame object, and the same decoded frame also goes to the recorder thread: two threads converting one frame
+    at once (pose wants RGB, the recorder a smaller YUV picture, which happens whenever the picture is wider than
+    the pose size, e.g. a 1280x720 upload replayed in real time) raced on that context, and the pose thread hung
+    in it for good (no result after the first second, issue 23). A context per thread also avoids building a new
+    one for every frame."""
+    rf = getattr(_SCALERS, "rf", None)
+    if rf is None:
+        from av.video.reformatter import VideoReformatter
+
+        rf = _SCALERS.rf = VideoReformatter()
+    return rf
+
+
 def _rgb(frame, long_side: int) -> np.ndarray:
     """A decoded frame (``av.VideoFrame``, e.g. the browser's YUV picture) as RGB, scaled to ``long_side`` in
-    the same conversion (only frames the pose worker takes are converted)."""
+    the same conversion (only frames the pose worker takes are converted), with this thread's own scaler."""
     w, h = frame.width, frame.height
     if max(w, h) <= long_side:
-        return frame.to_ndarray(format="rgb24")
+        return _scaler().reformat(frame, format="rgb24").to_ndarray()
     s = long_side / float(max(w, h))
     nw, nh = max(2, int(round(w * s / 2)) * 2), max(2, int(round(h * s / 2)) * 2)
-    return frame.to_ndarray(format="rgb24", width=nw, height=nh, interpolation="AREA")
+    return _scaler().reformat(frame, width=nw, height=nh, format="rgb24", interpolation="AREA").to_ndarray()
 
 
 def _arr(a: np.ndarray, nd: int = 5):

@@ -378,6 +378,29 @@
     await video.play().catch(() => {});
     return s;
   }
+  // The picture is sent at most at the size pose uses (args.send_long_side, the server's pose size: 640 px on the
+  // long side), scaled down by the encoder. A 1280x720 upload sent at its own size spent four times the pixels of
+  // the same 1.2 Mbit/s: the first seconds arrived blurred (the encoder starts low and climbs), pose locked onto a
+  // wrong outline in them and kept tracking it (no push-up counted in 2 of 8 replays of pu01), and the browser's
+  // encoder and the server's decoder did four times the work for a picture the server shrinks anyway.
+  function sendScale(w, h, longSide) {
+    const L = Math.max(w || 0, h || 0), want = longSide || 640;
+    return L > want ? L / want : 1;
+  }
+  S.sendScale = sendScale;
+  async function sendSize(tr, track, a) {
+    let w = video.videoWidth, h = video.videoHeight;
+    if (!(w > 0 && h > 0) && track.getSettings) { const st = track.getSettings(); w = st.width; h = st.height; }
+    const k = sendScale(w, h, a.send_long_side);
+    S.sendScaleBy = k;
+    if (k === 1) return;
+    try {
+      const p = tr.sender.getParameters();
+      if (!p.encodings || !p.encodings.length) return;
+      p.encodings[0].scaleResolutionDownBy = k;
+      await tr.sender.setParameters(p);
+    } catch (e) { /* not supported: sent at its own size (the server scales it) */ }
+  }
   function iceDone(pc, ms) {
     if (pc.iceGatheringState === "complete") return Promise.resolve();
     return new Promise(res => {
@@ -395,7 +418,7 @@
     S.captures = []; S.rtps = []; S.K = null; S.last = null;
     S.firstResultAt = S.lastResultAt = null; S.cameraAt = null; rtpLast = null; rtpWrap = 0;
     S.rtpByT = new Map(); S.countChanges = []; S.layout = null; S.barsDrawn = 0; S.maxProgress = null;
-    S.sendCap = null; S.framesSent = 0;
+    S.sendCap = null; S.framesSent = 0; S.sendScaleBy = null;
     $("start").disabled = true; $("stop").disabled = false;
     $("placeholder").textContent = "Connecting to Spotter…";
     try {
@@ -439,6 +462,7 @@
       if (!track) throw new Error("no video track");
       await tr.sender.replaceTrack(track);
       if (tr.sender.setStreams) tr.sender.setStreams(stream);
+      await sendSize(tr, track, a);
       S.cameraAt = performance.now();
       $("placeholder").style.display = "none";
       if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(onPreviewFrame);
@@ -561,7 +585,7 @@
              camera_s: S.cameraAt === null ? 0 : (performance.now() - S.cameraAt) / 1000, ready: S.ready,
              server_ms_p50: pct(S.srv, 50), server_ms_p95: pct(S.srv, 95),
              lat_p50: pct(S.lat, 50), lat_p95: pct(S.lat, 95), clock_found: S.K !== null, last: S.last,
-             error: S.error, video: [video.videoWidth, video.videoHeight], send_cap: S.sendCap,
+             error: S.error, video: [video.videoWidth, video.videoHeight], send_cap: S.sendCap, send_scale: S.sendScaleBy,
              frames_sent: S.framesSent, panel_posts: S.panelPosts, sender: S.sender,
              wait_ms_p50: pct(S.wait, 50), wait_ms_p95: pct(S.wait, 95),
              pose_ms_p50: pct(S.pose, 50), pose_ms_p95: pct(S.pose, 95),
