@@ -219,7 +219,9 @@ class LiveSession:
                 self._event("start", 0.0, exercise=cfg.exercise, rest_s=cfg.rest_s, profile=cfg.profile,
                             pid=os.getpid())
         self.reporter = SetReporter(self.session_id, store=store, out_root=out_root, profile=cfg.profile,
-                                    llm=cfg.llm if out_root is not None else False)
+                                    llm=cfg.llm if out_root is not None else False,
+                                    video=self._video_source if out_root is not None else None,
+                                    video_covers=self._video_covers)
         self.speech = Speech(cfg.speech, threaded=threaded, log_event=self._event)  # the voice: own worker thread
         self._worker = self._stage2 = None
         if threaded:
@@ -254,7 +256,7 @@ class LiveSession:
                     if self._mailbox is not None:
                         self.frames_dropped += 1  # stale: the newer frame wins
                     self._mailbox = (small, t, arrival, tag)
-                    self._wake.notify()
+                    self._wake.notify_all()  # the pose stage (and a waiting file replay, see feed)
                     ov = self._overlay
             else:
                 with self._lock:
@@ -267,6 +269,23 @@ class LiveSession:
         except Exception as e:
             self._fail(e)
             return rgb if draw else None
+
+    def feed(self, rgb, t: float, timeout: float = 60.0) -> bool:
+        """A file replayed with the live overlay (realtime/filereplay.py): wait until the pose stage has taken the
+        previous frame, then hand this one in, so that no frame is dropped (the replay waits instead, as Analyse
+        does; the stages still overlap). Threaded sessions only. False if the session closed meanwhile or the
+        previous frame was not taken within ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self._mailbox is not None and not self._closed:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._wake.wait(min(left, 0.5))
+            if self._closed:
+                return False
+        self.on_frame(rgb, t, draw=False)
+        return True
 
     def process(self, rgb: np.ndarray, t: float) -> Overlay:
         """Synchronous: run the pipeline on this very frame (no dropping) and return its overlay."""
@@ -352,6 +371,8 @@ class LiveSession:
                                              name="spotter-idle-close", daemon=True).start()
                     item, self._mailbox = self._mailbox, None
                     closing = self._closed
+                    if item is not None:
+                        self._wake.notify_all()  # a file replay waits for the mailbox to empty (feed)
                 if item is not None:
                     posed = self._pose(*item)
                     if posed is not None:
@@ -515,6 +536,26 @@ class LiveSession:
         elif n % 100 == 0:
             log.error("live session error (%d so far): %s", n, self.last_error)
 
+    # ------------------------------------------------------------------ the session's video (set videos)
+    def _video_source(self):
+        """The video the sets' annotated videos are rendered from: the recording (in progress: its fragmented
+        file; once closed, the final one), or the file this session replays or analyses (the store's video)."""
+        if self.video is not None:
+            return self.video.result if self.video.closed else self.video.part
+        if self.store is None or not self.session_id:
+            return None
+        try:
+            sess = self.store.get_session(self.session_id)
+            return self.store.path_of(sess["video"]) if sess else None
+        except Exception:
+            return None
+
+    def _video_covers(self, t: float) -> bool:
+        """Whether the session's video holds second ``t`` on disk yet (a recording in progress writes a
+        fragment about every second; a file holds everything)."""
+        v = self.video
+        return v is None or v.closed or v.error is not None or v.t_on_disk >= t
+
     # ------------------------------------------------------------------ the page's view
     def overlay(self) -> Overlay:
         with self._lock:
@@ -595,7 +636,7 @@ class LiveSession:
             n_sets = len(self._entries)
             done_reps = sum(e.reps for e in self._entries)
             timeline = zlib.crc32(repr([(e.index, e.report is not None or e.report_in_store, e.summary_status,
-                                         e.error) for e in self._entries]).encode())
+                                         e.error, e.video) for e in self._entries]).encode())
             pt = self._proc_times
             fps = (len(pt) - 1) / (pt[-1] - pt[0]) if len(pt) > 2 and pt[-1] > pt[0] else 0.0
             counts = (self.frames_in, self.frames_processed, self.frames_dropped)

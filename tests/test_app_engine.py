@@ -58,3 +58,127 @@ def test_a_picture_wider_than_the_pose_size_keeps_flowing_with_the_recorder_on(t
         st = c.streams.video[0]
         assert (st.width, st.height) == (640, 360)
         assert sum(1 for _ in c.decode(video=0)) >= 140
+
+
+def _clip(name: str):
+    from conftest import clip_path
+
+    return clip_path(name)
+
+
+def test_the_set_video_is_rendered_in_the_background_from_the_recording_in_progress(tmp_path):
+    """A webcam set's annotated video and issue clips are rendered as soon as the recording holds the set (the
+    session goes on), and the stored report names them; then the page shows them (issue 23: they existed only
+    after pressing "Render" in History)."""
+    from pipeline.intake.video import VideoReader
+    from pipeline.pose.track import extract_pose
+    from realtime.sources import ReplayedPose
+
+    clip = _clip("sq05")
+    _, track = extract_pose(clip, use_cache=True)
+    frames = list(VideoReader(clip))
+    dur = frames[-1].t + 1 / 30
+    poses = list(track.frames())
+    import dataclasses
+
+    store = Store(tmp_path / "data")
+    # the clip, then the clip again (the user trains on): the first set is closed by hand after the first pass
+    s = LiveSession(SessionConfig(exercise="squat", rest_s=30.0), store=store,
+                    estimator=ReplayedPose(poses + [dataclasses.replace(p, t=p.t + dur) for p in poses]),
+                    threaded=False)
+    try:
+        for k in range(2):
+            for fr in frames:
+                s.process(fr.image, fr.t + k * dur)
+                while s.video._q.qsize() > 8:  # a camera's pace: the recorder keeps every frame
+                    time.sleep(0.002)
+            if k == 0:
+                s.end_set()
+        deadline = time.time() + 120
+        while time.time() < deadline and s.sets[0].video != "ready":
+            time.sleep(0.2)
+        e = s.sets[0]
+        assert e.video == "ready", (e.video, e.error)
+        assert not s._closed  # rendered while the session still records
+    finally:
+        s.close("stream_ended")
+    row = store.sets(s.session_id)[0]
+    import json
+
+    rep = json.loads(row["report_json"])
+    d = store.path_of(row["report_dir"])
+    assert rep["artifacts"]["annotated_video"] == "annotated.mp4" and (d / "annotated.mp4").stat().st_size > 10000
+    with av.open(str(d / "annotated.mp4")) as c:
+        n = sum(1 for _ in c.decode(video=0))
+    span = rep["reps"]["items"][-1]["end_s"] - rep["reps"]["items"][0]["start_s"]
+    assert n >= 0.8 * 30 * span, (n, span)  # the whole set, frame by frame
+
+
+class _Link:
+    def __init__(self, s):
+        self.s = s
+
+    def current(self):
+        return self.s
+
+
+def test_a_file_replay_analyses_every_frame_at_the_pace_of_the_page(tmp_path):
+    """Upload → "Replay in real time": the server decodes the file (1280x720 here) and hands every frame to the
+    session in order, never further ahead of the page's playback than LEAD_S; the count is Analyse's count, with
+    no frame dropped, however slow the machine (issue 23). The file becomes the session's video."""
+    import json as _json
+
+    from pipeline.movement.run import MovementRun
+    from pipeline.pose.track import clean_track, extract_pose
+    from realtime.filereplay import LEAD_S, FileReplay
+    from realtime.sources import ReplayedPose
+
+    clip = _clip("pu01")
+    _, track = extract_pose(clip, use_cache=True)
+    batch = MovementRun("push_up", clean_track(track)[0]).evidence.reps.count
+    store = Store(tmp_path / "data")
+    s = LiveSession(SessionConfig(exercise="push_up", source="upload", record_video=False, idle_close_s=None),
+                    store=store, estimator=ReplayedPose(track.frames()), threaded=True)
+    events = []
+    rp = FileReplay(_Link(s), clip, "my set.mp4", events.append)
+    rp.start()
+    try:
+        time.sleep(1.0)
+        assert rp.frames == 0  # nothing before the page plays
+        rp.clock(2.0, False, 1.0, at=1)  # the page shows 2.0 s, paused
+        deadline = time.time() + 30
+        while time.time() < deadline and (rp.last_t or 0) < 2.0:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        assert 2.0 <= rp.last_t <= 2.0 + LEAD_S, rp.last_t  # ahead of the picture by LEAD_S at most
+        rp.clock(1e9, False, 1.0, at=2)  # the page's file ended: the rest
+        assert rp.done.wait(120)
+    finally:
+        rp.stop()
+        s.close("stream_ended")
+    assert [_json.loads(e) for e in events][-1]["state"] == "end", events
+    assert s.frames_dropped == 0 and s.frames_processed == rp.frames == len(track), (s.timing(), rp.frames)
+    assert [(e.exercise, e.reps) for e in s.sets] == [("push_up", batch)] and batch == 4
+    sess = store.get_session(s.session_id)
+    kept = store.path_of(sess["video"])
+    assert kept.name == "source.mp4" and kept.stat().st_size == clip.stat().st_size
+
+
+def test_a_file_the_replay_cannot_read_ends_in_one_sentence(tmp_path):
+    from realtime.filereplay import FileReplay
+
+    bad = tmp_path / "upload.mp4"
+    bad.write_bytes(_clip("pu01").read_bytes()[:50_000])  # the first 50 KB of a real mp4 (its index is at the end)
+    s = LiveSession(SessionConfig(exercise="push_up", record=False), estimator=_NoPose(), threaded=True)
+    events = []
+    rp = FileReplay(_Link(s), bad, "holiday squats.mp4", events.append)
+    rp.start()
+    try:
+        assert rp.done.wait(30)
+    finally:
+        s.close()
+    import json as _json
+
+    msg = _json.loads(events[-1])
+    assert msg["state"] == "error" and msg["error"].startswith("holiday squats.mp4 cannot be read as a video"), msg
+    assert "Errno" not in msg["error"] and "upload.mp4" not in msg["error"] and "\n" not in msg["error"]
