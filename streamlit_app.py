@@ -57,6 +57,9 @@ def _store(root: str | None):
     except SpotterError as e:
         store.recovered = []
         st.warning(f"Interrupted sessions could not be recovered: {e}")
+    from realtime.history import clean_uploads
+
+    clean_uploads(store.root)  # upload copies a crash left behind (realtime/history.py UploadCopy)
     return store
 
 

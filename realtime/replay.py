@@ -313,11 +313,12 @@ def format_replay(r: dict) -> str:
 
 
 def run_replay(video: str, realtime: bool = False, json_out: bool = False, exercise: str | None = None,
-               speak_count: str = "every", mute: bool = False) -> int:
+               speak_count: str = "every", mute: bool = False, direct: bool = False) -> int:
     """CLI entry: prints the sets, timing and what the voice said (or one JSON object); bad input raises
     InputError. ``mute``: the utterances are still decided and listed (``"muted": true``, ``audio_ms`` 0), no
     audio is produced."""
-    r = replay(video, realtime=realtime, exercise=exercise, speech=SpeechConfig(count=speak_count, muted=mute))
+    r = replay(video, realtime=realtime, exercise=exercise, speech=SpeechConfig(count=speak_count, muted=mute),
+               webrtc=not direct)
     if json_out:
         keep = ("processed_fps", "dropped_ratio", "latency_ms_p50", "latency_ms_p95")
         print(json.dumps({"sets": r["sets"], "timing": {k: r["timing"][k] for k in keep}, "speech": r["speech"]}))
@@ -342,11 +343,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--exercise", choices=list(SUPPORTED), default=None)
     p.add_argument("--speak-count", choices=["every", "5", "off"], default="every", help="spoken rep count")
     p.add_argument("--mute", action="store_true", help="no audio (utterances still listed, muted)")
+    p.add_argument("--direct", action="store_true", help="no WebRTC: decoded frames straight into the session")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     try:
         return run_replay(a.video, realtime=a.realtime, json_out=a.json, exercise=a.exercise,
-                          speak_count=a.speak_count, mute=a.mute)
+                          speak_count=a.speak_count, mute=a.mute, direct=a.direct)
     except SpotterError as e:
         print(f"spotter: error: {e}", file=sys.stderr)
         return e.exit_code
