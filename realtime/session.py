@@ -165,6 +165,11 @@ class LiveSession:
         self.cfg = cfg = config or SessionConfig()
         self.store = store
         self.threaded = threaded
+        from pipeline.pose.estimator import StillPictureGuard
+
+        if estimator is None:  # MediaPipe; a picture that stopped changing keeps its pose (frozen: no motion)
+            estimator = StillPictureGuard()
+        self._still = estimator if isinstance(estimator, StillPictureGuard) else None
         self.lp = LivePipeline(exercise=cfg.exercise, estimator=estimator,
                                router=None if cfg.exercise else router, rest_s=cfg.rest_s)
         self.cues = CueGate(show_s=cfg.cue_show_s, gap_s=cfg.cue_gap_s)
@@ -304,11 +309,15 @@ class LiveSession:
         graph on the first call (seconds on a busy machine), which would otherwise swallow the first frames of a
         replay. Only for the real estimator (test estimators replay frames in order)."""
         try:
-            from pipeline.pose.estimator import MediaPipePose
+            from pipeline.pose.estimator import MediaPipePose, StillPictureGuard
 
             if self.lp.estimator is None:
                 self.lp.estimator = MediaPipePose()
             est = self.lp.estimator
+            if isinstance(est, StillPictureGuard):
+                if est.inner is None:
+                    est.inner = MediaPipePose()
+                est = est.inner
             if isinstance(est, MediaPipePose):
                 est.process(np.zeros((size[0], size[1], 3), np.uint8), 0.0)
                 est.reset()
@@ -644,7 +653,13 @@ class LiveSession:
         state, rest_left = self._state_name(st, closed, hints, n_sets > 0)
         return {"state": state, "rest_left_s": None if rest_left is None else round(rest_left, 1),
                 "sets_done": n_sets, "reps_done": done_reps, "timeline": timeline, "frames_in": counts[0],
-                "frames_processed": counts[1], "frames_dropped": counts[2], "processed_fps": round(fps, 1), "error": err, **self._display(st, state)}
+                "frames_processed": counts[1], "frames_dropped": counts[2], "frames_still": self.frames_still,
+                "processed_fps": round(fps, 1), "error": err, **self._display(st, state)}
+
+    @property
+    def frames_still(self) -> int:
+        """Frames whose picture had not changed: their pose is the previous one (StillPictureGuard)."""
+        return self._still.held if self._still is not None else 0
 
     @property
     def sets(self) -> list[SetEntry]:
