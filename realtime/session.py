@@ -598,7 +598,7 @@ class LiveSession:
         brk = self.speech.planner.break_left(t)
         if state in ("in_set", "resting"):
             set_state = state
-        elif st is not None and state != "ended" and st.phase in ("lowering", "rising"):
+        elif st is not None and state != "ended" and self._first_rep_under_way(st):
             set_state = "in_set"  # the first rep of a set, under way
         elif brk is not None and (st is None or st.count == 0):
             set_state = "set_done"
@@ -609,6 +609,16 @@ class LiveSession:
                 "progress_kind": mv.ex.target().kind if mv is not None else None,
                 "set_state": set_state, "break_left_s": None if brk is None else round(brk, 1),
                 "last_set_reps": self.speech.planner.last_set_reps, "speech_seq": self.speech.seq}
+
+    def _first_rep_under_way(self, st: LiveState) -> bool:
+        """The set's first rep has begun: going down or up, and once at least a quarter of the way to the
+        exercise's target in this set. Standing still between sets, a little sway turned the phase to "lowering" for
+        a frame now and then, and the picture flipped between "SET 2 · IN SET" and "SET 1 DONE / REST" (issue 23)."""
+        if st.phase not in ("lowering", "bottom", "rising"):
+            return False
+        if st.progress is not None and st.progress >= 0.25:
+            self._under_way_set = st.set_index
+        return getattr(self, "_under_way_set", None) == st.set_index
 
     # ------------------------------------------------------------------ the voice, for the page
 

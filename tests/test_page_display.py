@@ -38,6 +38,17 @@ def _bright(px: np.ndarray) -> np.ndarray:
     return (px[..., 3] > 200) & (px[..., :3].min(axis=-1) > 190)
 
 
+def _filled(px: np.ndarray) -> np.ndarray:
+    """The range bar's fill: opaque, a saturated blue (not white, not grey: it must read on a bright wall)."""
+    r, g, b = (px[..., k].astype(int) for k in range(3))
+    return (px[..., 3] > 200) & (b > 200) & (b - r > 100)
+
+
+def _dark(px: np.ndarray) -> np.ndarray:
+    """The bar's empty track: nearly opaque and dark."""
+    return (px[..., 3] > 190) & (px[..., :3].max(axis=-1) < 60)
+
+
 def _column(hs, bar, frac0: float, frac1: float) -> np.ndarray:
     """The bar's middle third between two fractions of its length (from its top)."""
     x, w = bar["x"] + bar["w"] / 3, bar["w"] / 3
@@ -60,14 +71,14 @@ def test_the_count_is_a_sixth_of_the_picture_and_the_bar_fills_toward_the_target
     assert bar["kind"] == "depth" and bar["direction"] == "down" and bar["progress"] == 0.5
     assert bar["label"] == "DEPTH 50%" and not bar["reached"]  # words, not only a colour
     # depth fills from the top: the upper half is filled, the lower half is not
-    assert _bright(_column(harness, bar, 0.05, 0.45)).mean() > 0.9
-    assert _bright(_column(harness, bar, 0.55, 0.95)).mean() < 0.05
+    assert _filled(_column(harness, bar, 0.05, 0.45)).mean() > 0.9
+    assert _dark(_column(harness, bar, 0.55, 0.95)).mean() > 0.9  # the empty part: a dark track
 
     lay = harness.show(result(count=3, progress=0.25, progress_kind="lockout", exercise="shoulder_press"))
     bar = lay["bar"]
     assert bar["direction"] == "up" and bar["label"] == "LOCKOUT 25%"
-    assert _bright(_column(harness, bar, 0.80, 0.97)).mean() > 0.9  # a press fills from the bottom
-    assert _bright(_column(harness, bar, 0.05, 0.70)).mean() < 0.05
+    assert _filled(_column(harness, bar, 0.80, 0.97)).mean() > 0.9  # a press fills from the bottom
+    assert _dark(_column(harness, bar, 0.05, 0.70)).mean() > 0.9
 
     lay = harness.show(result(count=8, progress=1.0))
     bar = lay["bar"]
@@ -105,6 +116,20 @@ def test_cue_set_state_and_set_up_are_drawn_in_words(harness):
     assert lay["banner"]["kind"] == "setup" and lay["banner"]["text"].startswith("SET UP: Body cut off")
     assert lay["state"]["text"] == "SET UP THE CAMERA" and "bar" not in lay  # no exercise yet: no bar
     assert lay["count"]["text"] == "0"
+
+
+@browser
+def test_a_long_set_up_hint_wraps_and_is_never_cut(harness):
+    """The set-up banner on a phone-sized picture (358x268 CSS pixels) and on a laptop's: every word of the hint is
+    drawn, on as many lines as it needs, inside the picture (issue 23: "…at a window or brigh")."""
+    from realtime.tools.page_demo import STATES
+
+    hint = "The video is overexposed: do not point the camera at a window or bright light."
+    r = dict(STATES["focus_setup"][0], hint=hint)
+    for size in ((358, 268), (640, 480), (1120, 840)):
+        b = harness.show(r, size=size)["banner"]
+        assert b["shown"] == "SET UP: " + hint and b["fits"], (size, b)
+        assert b["px"] >= 0.044 * size[1] and b["y"] >= 0.55 * size[1], (size, b)  # readable, the picture stays
 
 
 @browser

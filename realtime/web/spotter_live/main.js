@@ -646,6 +646,7 @@
     $("focus").textContent = on ? "Exit focus" : "Focus";
     $("focus").setAttribute("aria-pressed", String(on));
     setAspect();
+    fitStage();
     if (on && navigator.wakeLock && !wakeLock) {
       navigator.wakeLock.request("screen").then(l => { wakeLock = l; }, () => {});
     } else if (!on && wakeLock) { wakeLock.release().catch(() => {}); wakeLock = null; }
@@ -670,6 +671,43 @@
     }
   }
   $("focus").onclick = () => toggleFocus();
+
+  // ---------------------------------------------------------------------------------------- fit the window
+  // The picture with its overlay and the controls under it fit the browser's window, landscape or portrait: the
+  // picture is as wide as the column allows and no taller than what the window has left below this component's
+  // top (the Streamlit page is this frame's parent, same origin), at least 200 px. At 1280x800 with ?focus=1 the
+  // picture was 1120x840: the cue banner, the range bar's TARGET and the controls fell below the window.
+  const stage = $("stage");
+  let fitW = null;
+  function fitStage() {
+    if (document.body.classList.contains("focus")) {
+      if (fitW !== null) { stage.style.maxWidth = ""; fitW = null; }
+      return;
+    }
+    let avail = null;
+    try {
+      const fe = window.frameElement, pw = window.parent;
+      if (fe && pw && pw !== window) {
+        const top = fe.getBoundingClientRect().top + (pw.scrollY || 0);  // the component's top in the page
+        avail = pw.innerHeight - Math.max(0, top);
+      }
+    } catch (e) { /* another origin: as wide as the column */ }
+    if (avail === null) return;
+    const below = Math.max(0, document.body.scrollHeight - stage.offsetHeight) + 12;  // controls, notes
+    const ar = video.videoWidth && video.videoHeight ? video.videoWidth / video.videoHeight : 4 / 3;
+    const w = Math.floor(Math.max(200, avail - below) * ar);
+    if (fitW === null || Math.abs(w - fitW) > 2) {
+      fitW = w;
+      stage.style.maxWidth = w + "px";
+      setHeight();
+    }
+  }
+  S.fitStage = fitStage;
+  try { window.parent.addEventListener("resize", fitStage); } catch (e) { /* another origin */ }
+  window.addEventListener("resize", fitStage);
+  video.addEventListener("loadedmetadata", fitStage);
+  video.addEventListener("resize", fitStage);
+  setInterval(fitStage, 1000);  // the page above the component changes (a rerun): cheap, and only acts on a change
 
   // what the distance display drew (the tests read it with the canvas's pixels)
   window.spotterDisplay = function () {
