@@ -101,6 +101,9 @@ st.sidebar.toggle("Focus layout", key="focus_layout", on_change=_focus_changed,
                        "gets ?focus=1). Switch it before START: it reloads the live view. For the whole screen, "
                        "press Focus under the picture.")
 
+# a phone's narrow column: a title that takes two lines, not four
+st.markdown("<style>@media (max-width: 640px) { h1 { font-size: 1.9rem !important; } }</style>",
+            unsafe_allow_html=True)
 if not FOCUS:
     st.title("Spotter — local workout form coach")
     st.caption("Runs entirely on this computer. Not a medical device: it does not diagnose or prevent injuries.")
@@ -125,6 +128,31 @@ def _plural(n: int, word: str) -> str:
 _KIND_PREFIX = {"good": "✓ ", "fix": "→ ", "note": "Note: ", "next": "Next time: "}
 
 
+@st.cache_data(show_spinner=False, max_entries=256)
+def _video_size(path: str, mtime: float) -> tuple[int, int]:
+    from pipeline.intake.video import VideoReader
+
+    try:
+        r = VideoReader(path)
+        r.close()
+        return r.info.width, r.info.height  # upright (rotation applied)
+    except SpotterError:
+        return 0, 0
+
+
+def _video(path: str | Path, size: tuple[int, int] | None = None) -> None:
+    """A video at a size that leaves the page readable: across the column up to 720 px when it is landscape,
+    360 px wide when it is portrait (a phone video across a laptop's column was 1350 px tall)."""
+    p = Path(path)
+    if not size or not size[0] or not size[1]:
+        try:
+            size = _video_size(str(p), p.stat().st_mtime)
+        except OSError:
+            size = (0, 0)
+    w, h = size
+    st.video(str(p), width=360 if h > w else 720 if w else "stretch")
+
+
 def show_report(rep: dict, key: str, folder: str | Path | None = None, video: str | None = None,
                 set_id: str | None = None) -> None:
     """One set's report in the page, in plain words: the coach's text, the joint-angle chart, the per-rep table,
@@ -139,7 +167,10 @@ def show_report(rep: dict, key: str, folder: str | Path | None = None, video: st
     head = [t for k, t in lines if k == "headline"][:1]
     if head:
         st.markdown(_text(head[0]))
-    rest = "\n".join(_KIND_PREFIX.get(k, "") + t for k, t in lines if k != "headline")
+    issues = view.issue_items(rep, folder)
+    # the fixes are said once, under "What to work on" with their clips, when there are issues to show them with
+    rest = "\n".join(_KIND_PREFIX.get(k, "") + t for k, t in lines
+                     if k != "headline" and not (k == "fix" and issues))
     if rest:
         st.text(rest)
     med = view.media(rep, folder)
@@ -148,8 +179,8 @@ def show_report(rep: dict, key: str, folder: str | Path | None = None, video: st
                                             "issues, orange the borderline findings.")
     rows = view.rep_rows(rep)
     if rows:
-        st.dataframe(rows, hide_index=True, use_container_width=True, key=f"reps-{key}")
-    issues = view.issue_items(rep, folder)
+        st.table(rows, hide_index=True, border="horizontal")
+    size = ((rep.get("video") or {}).get("width") or 0, (rep.get("video") or {}).get("height") or 0)
     if issues:
         st.markdown("**What to work on**")
     for it in issues:
@@ -157,7 +188,7 @@ def show_report(rep: dict, key: str, folder: str | Path | None = None, video: st
         st.markdown(f"<div data-testid='spotter-issue'><b>{_text(it['title'])}</b>{_text(where)}: "
                     f"{_text(it['what'])}</div>", unsafe_allow_html=True)
         if it["clip"] is not None:
-            st.video(str(it["clip"]))
+            _video(it["clip"], size)
         elif video == "pending":
             st.caption("Its clip is being prepared…")
     border = view.borderline_items(rep)
@@ -171,7 +202,7 @@ def show_report(rep: dict, key: str, folder: str | Path | None = None, video: st
         st.caption(_text(w))
     if med["video"] is not None:
         st.markdown("**The set on video, with the skeleton and the count**")
-        st.video(str(med["video"]))
+        _video(med["video"], size)
     elif video == "pending":
         st.caption("The annotated video of this set is being prepared…")
     elif set_id is not None and video != "failed" and st.button("Make the annotated video", key=f"render-{key}"):
@@ -198,7 +229,7 @@ def show_report(rep: dict, key: str, folder: str | Path | None = None, video: st
         st.text("\n".join(view.details(rep)) or "No figures.")
         mrows = view.metric_rows(rep)
         if mrows:
-            st.dataframe(mrows, hide_index=True, use_container_width=True, key=f"metrics-{key}")
+            st.dataframe(mrows, hide_index=True, width="stretch", key=f"metrics-{key}")
         c1, c2 = st.columns(2)
         c1.download_button("report.json", json.dumps(rep, indent=2), file_name="report.json",
                            mime="application/json", key=f"dl-{key}")
@@ -288,8 +319,8 @@ def live_status(link, pushed: bool = False) -> None:
 def _live_panel(link, pushed: bool) -> None:
     s = link.current()
     if s is None:
-        st.info("Press START and allow the camera. Stand so your whole body is in view."
-                if link.replay_file is None else "Press START to replay this video with the live overlay.")
+        st.subheader("Session timeline")
+        st.caption("Each finished set's report appears here, with its chart, its reps and a video of it.")
         return
     stt = s.status()
     done = sum(e.reps for e in stt.sets)
@@ -400,7 +431,7 @@ def history_page() -> None:
         st.rerun()
     video = files["video"]
     if video is not None and video.suffix in (".mp4", ".webm", ".mov", ".m4v"):
-        st.video(str(video))
+        _video(video)
         if st.toggle("Replay this recording in real time with the live overlay", key=f"rt-{sid}"):
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(sess["created_at"]))
             realtime_replay(video, f"h{sid}", "replay", title=sess.get("title") or f"recording of {when}")

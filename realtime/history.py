@@ -234,8 +234,13 @@ def check_upload(name: str, size: int, head: bytes, max_bytes: int | None = None
     if size > max_bytes:
         raise InputError(f"file is larger than {max_bytes // (1024 * 1024)} MB (SPOTTER_MAX_MB)")
     if not _magic_ok(ext, bytes(head[:16])):
+        real = next((e for e in (".mp4", ".webm", ".avi") if _magic_ok(e, bytes(head[:16]))), None)
+        if real is not None:  # a real video with the wrong name: say which
+            what = {".mp4": "an MP4 or MOV", ".webm": "a WebM or MKV", ".avi": "an AVI"}[real]
+            raise InputError(f"This file is named {ext}, but its first bytes are those of {what} video: rename it to "
+                             f"{real} and upload it again.")
         kind = "a WebM" if ext == ".webm" else f"an {ext[1:].upper()}"  # MP4, MOV, M4V, MKV, AVI: vowel sounds
-        raise InputError(f"this is not {kind} video: its first bytes do not match the file type")
+        raise InputError(f"This is not {kind} video: its first bytes do not match the file type.")
     return ext
 
 

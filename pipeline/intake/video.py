@@ -125,8 +125,8 @@ class VideoReader:
             self._container = av.open(str(p), mode="r", metadata_errors="ignore")
         except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as e:
             log.info("cannot open %s: %s", p, e)
-            raise InputError(f"{name} cannot be read as a video: it is damaged or incomplete (cut off while "
-                             f"copying or downloading?). Copy or export it again and retry.") from None
+            raise InputError(f"{name} cannot be read as a video: the file is damaged or incomplete, perhaps cut off "
+                             f"while it was copied or downloaded; copy or export it again.") from None
         c = self._container
         if not c.streams.video:
             self.close()
