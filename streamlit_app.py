@@ -327,8 +327,9 @@ def _live_panel(link, pushed: bool) -> None:
     state = STATE_TEXT.get(stt.state, stt.state)
     mode = "pushed" if pushed else "polled"
     if pushed:  # redrawn when the finished sets or their reports change: nothing here that changes during a set
-        st.markdown(f"<div data-testid='spotter-state' data-mode='{mode}'>Live: "
-                    f"{_plural(len(stt.sets), 'set')} done, {_plural(done, 'rep')} in them</div>",
+        done_line = (f"{_plural(len(stt.sets), 'set')} done ({_plural(done, 'rep')})" if stt.sets
+                     else "no set finished yet")
+        st.markdown(f"<div data-testid='spotter-state' data-mode='{mode}'>Live · {done_line}</div>",
                     unsafe_allow_html=True)
         st.caption("The set, the count and the cues are on the picture.")
     else:
@@ -338,10 +339,10 @@ def _live_panel(link, pushed: bool) -> None:
             state += f" — the set ends in {stt.rest_left_s:.0f} s"
         ex = pretty(stt.exercise) if stt.exercise != "unknown" else "exercise not recognised yet"
         sets_line = f"{_plural(len(stt.sets), 'set')} done ({_plural(done, 'rep')})" if stt.sets else "no set done yet"
+        now = f"{_text(ex.capitalize())}: {_plural(int(stt.count), 'rep')} in this set · " if stt.state != "ended" else ""
         st.markdown(f"<div data-testid='spotter-state' data-mode='{mode}'><b>{_text(state)}</b></div>"
                     f"<div data-testid='spotter-reps' data-reps='{int(stt.count)}' "
-                    f"data-total='{int(stt.count + done)}'>{_text(ex.capitalize())}: "
-                    f"{_plural(int(stt.count), 'rep')} in this set · {_text(sets_line)}</div>",
+                    f"data-total='{int(stt.count + done)}'>{now}{_text(sets_line)}</div>",
                     unsafe_allow_html=True)
         if stt.cue:
             st.warning(stt.cue)

@@ -54,7 +54,7 @@ def _open(pw, url: str, viewport=(1280, 900), camera: Path | None = None, path: 
     ctx.grant_permissions(["camera"], origin=url)
     page = ctx.new_page()
     page.goto(url + path, wait_until="domcontentloaded")
-    page.locator("[data-testid=stSidebar], [data-testid=stSidebarCollapsedControl]").first.wait_for(timeout=90000)
+    page.locator("[data-testid=stSidebar]").wait_for(state="attached", timeout=90000)
     return browser, page
 
 

@@ -96,7 +96,8 @@ def rep_rows(rep: dict) -> list[dict]:
         row["Time (s)"] = f"{max(0.0, a or 0.0):.1f}–{max(0.0, b or 0.0):.1f}"
         m = it.get("metrics") or {}
         for k, name in have:
-            row[name] = _num(m.get(k), 0 if k.endswith("_deg") else 1)
+            x = _num(m.get(k), 0 if k.endswith("_deg") else 1)
+            row[name] = "" if x is None else (f"{x:.0f}" if k.endswith("_deg") else f"{x:.1f}")  # as shown
         rows.append(row)
     return rows
 

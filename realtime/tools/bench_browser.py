@@ -454,7 +454,8 @@ def bench_browser(clip: str, seconds: Optional[float] = None, json_out: bool = F
     try:
         from playwright.sync_api import sync_playwright
     except ImportError as e:
-        raise BrowserUnavailable("the playwright package is missing (pip install playwright)") from e
+        raise BrowserUnavailable("the playwright package is missing: .venv/bin/pip install -e '.[test]' (or bash "
+                                 ".ci/install_browser.sh, which also installs Debian's chromium)") from e
     if not Path(clip).is_file():
         raise InputError(f"file not found: {clip}")
     tmp = Path(tempfile.mkdtemp(prefix="spotter-bench-browser-"))
