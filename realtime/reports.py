@@ -120,10 +120,11 @@ class SetReporter:
                 entry.report, entry.report_dir = data, str(out) if out else None
                 entry.report_s = time.monotonic() - entry.ended_at
                 entry.summary_status = status
-                if self._render and out is not None:
+                render = self._render and out is not None and self._has_video()
+                if render:
                     entry.video = "pending"
-                if self._slow_th is not None and out is not None:
-                    self._slow.put((res, entry, report, run, out))
+                if out is not None and (self._model or render):
+                    self._slow.put((res, entry, report, run, out, render))
                 else:
                     _release(res)
             except Exception as e:  # a report failure never stops the session
@@ -153,11 +154,11 @@ class SetReporter:
             item = self._slow.get()
             if item is _STOP:
                 return
-            res, entry, report, run, out = item
+            res, entry, report, run, out, render = item
             try:
                 if self._model:
                     report = self._summary(res, entry, report, run, out)
-                if self._render:
+                if render:
                     self._video(res, entry, report, run, out)
             finally:
                 _release(res)
@@ -191,6 +192,14 @@ class SetReporter:
         self.on_update(entry)
         return report
 
+    def _has_video(self) -> bool:
+        """The session has a video to render sets from (a recording under way, or a file): else no set video."""
+        try:
+            src = self.video() if self.video is not None else None
+        except Exception:
+            return False
+        return src is not None and Path(src).exists()
+
     def _video(self, res, entry, report, run, out) -> None:
         """The set's annotated video and issue clips, from the session's video once it holds the set's last
         second and the clips' margin (``render_video_artifacts`` pads 1 s), then the stored report names them."""
@@ -204,7 +213,7 @@ class SetReporter:
             for attempt in range(2):  # a recording finalised meanwhile moves from .part.mp4 to its final name
                 src = self.video()
                 if src is None or not Path(src).exists():
-                    raise FileNotFoundError("no video to render the set from")
+                    raise FileNotFoundError(f"no video to render set {res.index} from")
                 try:
                     report = write_set_report(report, run, res, out, video_src=str(src), llm=False, summary=False)
                     break
@@ -217,6 +226,9 @@ class SetReporter:
             if not entry.report_in_store:  # (an older set's report is read from the store instead)
                 entry.report = data
             entry.video = "ready" if "annotated_video" in report.artifacts else "failed"
+        except FileNotFoundError as e:  # the recording went (the session deleted meanwhile): nothing to show
+            log.warning("set video not made: %s", e)
+            entry.video = "failed"
         except Exception:
             log.exception("set video failed")
             entry.video = "failed"

@@ -224,3 +224,25 @@ def test_a_frozen_picture_never_makes_a_rep():
     before, sets, s = run(guard)
     assert before == 1 and sets == [1], (before, sets)
     assert guard.held >= len(frozen) - 0.5 / dt - 2 and s.frames_still == guard.held, (guard.held, len(frozen))
+
+
+def test_between_sets_a_little_sway_does_not_show_a_set_in_progress():
+    """After a set, standing still: the phase can turn to "lowering" for a frame with a little sway. The picture
+    says "IN SET" only once the set's first rep has gone a quarter of the way to its target (issue 23: it flipped
+    between "SET 2 · IN SET" and "SET 1 DONE / REST 0:51")."""
+    from pipeline.live import LiveState
+
+    s = LiveSession(SessionConfig(exercise="squat", record=False), estimator=_NoPose(), threaded=False)
+    try:
+        def st(phase, progress, set_index=2):
+            return LiveState(t=30.0, valid=True, exercise="squat", confidence=1.0, committed=True, source="user",
+                             count=0, partial=0, phase=phase, progress=progress, set_index=set_index)
+
+        assert not s._first_rep_under_way(st("lowering", 0.08))  # sway
+        assert not s._first_rep_under_way(st("top", 0.0))
+        assert s._first_rep_under_way(st("lowering", 0.3))  # a real descent
+        assert s._first_rep_under_way(st("rising", 0.1))  # and the same rep on its way up
+        assert not s._first_rep_under_way(st("top", 0.0))
+        assert not s._first_rep_under_way(st("lowering", 0.1, set_index=3))  # the next set starts over
+    finally:
+        s.close()

@@ -217,3 +217,23 @@ def test_the_pages_voice_controls_reach_the_session():
         assert s.speech.cfg.muted is False and s.speech.cfg.count == "every"
     finally:
         s.speech.close()
+
+
+def test_delete_asks_first_and_history_names_an_upload_by_its_file(tmp_path, monkeypatch):
+    rep = {"exercise": {"label": "squat"}, "reps": {"count": 1, "items": [
+        {"index": 1, "start_s": -0.8, "end_s": 3.1, "bottom_s": 1.5, "partial": False, "metrics": {"duration_s": 3.1}}]}}
+    at = history_page(tmp_path, monkeypatch, rep, reps=1, end_s=4, title="my squats.mp4")
+    opts = [str(o) for o in at.selectbox[0].options]  # (as shown: formatted)
+    assert any("Upload “my squats.mp4” · 1 set, 1 rep · squat" in o for o in opts), opts
+    exp = [e.label for e in at.expander]
+    assert "Set 1: squat — 1 rep (0.0–4.0 s)" in exp, exp  # English, and no negative time
+    [b for b in at.button if b.label == "Delete this session…"][0].click().run()
+    assert any("cannot be undone" in w.value for w in at.warning), [w.value for w in at.warning]
+    assert len(at.selectbox[0].options) == 1  # not yet
+    [b for b in at.button if b.label == "Cancel"][0].click().run()
+    assert not at.warning and len(at.selectbox[0].options) == 1
+    [b for b in at.button if b.label == "Delete this session…"][0].click().run()
+    [b for b in at.button if b.label == "Yes, delete it"][0].click().run()
+    assert not at.exception, at.exception
+    assert any("Deleted" in s.value for s in at.success), [s.value for s in at.success]
+    assert any("No sessions yet" in i.value for i in at.info), [i.value for i in at.info]
