@@ -26,7 +26,13 @@ Messages (JSON objects with a ``type``; receivers ignore types and fields they d
   coach summary changes; the page asks Streamlit to redraw the session panel then, see ``streamlit_app.py``)
 * page → server ``{"type": "command", "name": "end_set"}``, ``{"type": "command", "name": "set_exercise",
   "exercise": "squat" | null}``, ``{"type": "command", "name": "speech", "muted": bool, "count": "every" | "5" |
-  "off"}`` (the voice's controls; ``volume`` 0..1 is accepted too, the page applies its own).
+  "off"}`` (the voice's controls; ``volume`` 0..1 is accepted too, the page applies its own), and for a file
+  replay ``{"type": "command", "name": "clock", "t": <s into the file>, "playing": bool, "rate": x, "at": <page
+  ms>}`` (where the page's playback is: ``realtime/filereplay.py``).
+* a file replay's offer says ``"mode": "file"`` and carries no video: the server decodes the file the page was
+  given (``LiveLink.replay_file``) and, on the events channel, says ``{"type": "replay", "state": "end" | "error",
+  "error": <one sentence>}``. Results also carry ``frames_still`` (frames whose picture had not changed: their pose
+  is the previous one).
 
 Two data channels, both opened by the page: ``spotter`` (unordered, no retransmission: per-frame results, each
 one the full state, so a lost one is simply replaced by the next; commands) and ``spotter-events`` (reliable,

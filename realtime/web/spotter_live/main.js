@@ -674,9 +674,11 @@
 
   // ---------------------------------------------------------------------------------------- fit the window
   // The picture with its overlay and the controls under it fit the browser's window, landscape or portrait: the
-  // picture is as wide as the column allows and no taller than what the window has left below this component's
-  // top (the Streamlit page is this frame's parent, same origin), at least 200 px. At 1280x800 with ?focus=1 the
-  // picture was 1120x840: the cue banner, the range bar's TARGET and the controls fell below the window.
+  // picture is as wide as the column allows and no taller than the window (the Streamlit page is this frame's
+  // parent, same origin) less the controls, and less what is above the component when that is little (the focus
+  // layout, the Live page: everything in view without scrolling; a replay further down a page is scrolled to and
+  // gets the whole window). At 1280x800 with ?focus=1 the picture was 1120x840: the cue banner, the range bar's
+  // TARGET and the controls fell below the window.
   const stage = $("stage");
   let fitW = null;
   function fitStage() {
@@ -689,7 +691,7 @@
       const fe = window.frameElement, pw = window.parent;
       if (fe && pw && pw !== window) {
         const top = fe.getBoundingClientRect().top + (pw.scrollY || 0);  // the component's top in the page
-        avail = pw.innerHeight - Math.max(0, top);
+        avail = pw.innerHeight - (top <= 0.35 * pw.innerHeight ? Math.max(0, top) : 16);
       }
     } catch (e) { /* another origin: as wide as the column */ }
     if (avail === null) return;
