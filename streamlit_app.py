@@ -413,7 +413,10 @@ def history_page() -> None:
         n = len(recovered)
         st.info(f"{_plural(n, 'session')} interrupted by a crash or a restart {'was' if n == 1 else 'were'} "
                 "recovered at start-up.")
-    sid = st.selectbox("Session", list(labels), format_func=lambda k: labels[k])
+    # keyed: the choice stays when the list changes under it (a replay adds its own session at the top)
+    if st.session_state.get("history_session") not in labels:
+        st.session_state.pop("history_session", None)
+    sid = st.selectbox("Session", list(labels), format_func=lambda k: labels[k], key="history_session")
     from realtime.history import export_paths, session_files
 
     try:

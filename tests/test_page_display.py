@@ -237,3 +237,15 @@ def test_delete_asks_first_and_history_names_an_upload_by_its_file(tmp_path, mon
     assert not at.exception, at.exception
     assert any("Deleted" in s.value for s in at.success), [s.value for s in at.success]
     assert any("No sessions yet" in i.value for i in at.info), [i.value for i in at.info]
+
+
+@browser
+def test_the_voice_caption_never_covers_the_range_bar_or_its_target(harness):
+    from realtime.tools.page_demo import result
+
+    for size in ((358, 268), (640, 480)):
+        lay = harness.show(result(cue=None, progress=0.9), {"kind": "setup", "text": "Step into view of the camera."},
+                           size=size)
+        cap, bar = lay["caption"] if "caption" in lay else None, lay["bar"]
+        if cap is not None:  # (left out when there is no room for it)
+            assert cap["x"] + cap["w"] <= bar["label_x"] + 0.5, (size, cap, bar)

@@ -189,7 +189,7 @@
     const ty = depth ? y1 : y0;
     ctx.lineWidth = Math.max(3, h / 90); ctx.strokeStyle = reached ? GOOD : CUE;
     ctx.beginPath(); ctx.moveTo(x - pad, ty); ctx.lineTo(x + bw + pad / 2, ty); ctx.stroke();
-    text(ctx, "TARGET", x - pad * 1.3, ty + lpx * 0.35, lpx * 0.8, "#fff", { align: "right" });
+    const tw = text(ctx, "TARGET", x - pad * 1.3, ty + lpx * 0.35, lpx * 0.8, "#fff", { align: "right" }).w;
     if (reached) {  // a check mark in the bar: the shape says it, not only the colour
       const cx = x + bw / 2, cy = depth ? y1 - bw * 0.7 : y0 + bw * 0.7, s = bw * 0.32;
       ctx.lineWidth = Math.max(3, bw / 7); ctx.strokeStyle = "#000"; ctx.lineCap = "round";
@@ -201,6 +201,7 @@
     text(ctx, kind, x + bw, y0 - pad * 0.9, lpx, "#fff", { align: "right" });
     text(ctx, value, x + bw, y1 + pad * 0.6 + lpx, lpx, reached ? GOOD : "#fff", { align: "right" });
     out.bar = { kind: r.progress_kind, progress: p, reached, label: kind + " " + value, x, y: y0, w: bw, h: L,
+                label_x: Math.min(x - pad, x - pad * 1.3 - tw),
                 fill: p === null ? 0 : p * L, direction: depth ? "down" : "up" };
   }
 
@@ -330,7 +331,8 @@
     }
     const c = ui.caption;
     if (c && c.text && CAPTIONED[c.kind]) {
-      caption(ctx, w, h, c, left, out.bar ? out.bar.x - 0.05 * h : w, bottom, out);
+      // up to the range bar's "TARGET" label, which sits left of the bar (the caption ran over it)
+      caption(ctx, w, h, c, left, out.bar ? out.bar.label_x - 0.02 * h : w, bottom, out);
     }
     return out;
   }
