@@ -234,7 +234,13 @@ def check_upload(name: str, size: int, head: bytes, max_bytes: int | None = None
     if size > max_bytes:
         raise InputError(f"file is larger than {max_bytes // (1024 * 1024)} MB (SPOTTER_MAX_MB)")
     if not _magic_ok(ext, bytes(head[:16])):
-        raise InputError(f"this is not a {ext[1:].upper()} video (its first bytes do not match the file type)")
+        real = next((e for e in (".mp4", ".webm", ".avi") if _magic_ok(e, bytes(head[:16]))), None)
+        if real is not None:  # a real video with the wrong name: say which
+            what = {".mp4": "an MP4 or MOV", ".webm": "a WebM or MKV", ".avi": "an AVI"}[real]
+            raise InputError(f"This file is named {ext}, but its first bytes are those of {what} video: rename it to "
+                             f"{real} and upload it again.")
+        kind = "a WebM" if ext == ".webm" else f"an {ext[1:].upper()}"  # MP4, MOV, M4V, MKV, AVI: vowel sounds
+        raise InputError(f"This is not {kind} video: its first bytes do not match the file type.")
     return ext
 
 
@@ -261,7 +267,8 @@ def analyse_upload(store: Store | None, name: str, data: bytes, *, exercise: str
         if store is not None:
             path = store.session_dir(session.session_id) / f"upload{ext}"
         path.write_bytes(data)
-        reader = VideoReader(str(path), limits)  # raises InputError for anything that is not a usable video
+        # raises InputError for anything that is not a usable video, naming the file as the user knows it
+        reader = VideoReader(str(path), limits, name=Path(str(name)).name[:120] or None)
         if store is not None:
             store.set_files(session.session_id, video=path)
         n_est = max(1, int(reader.info.duration_s * max(1.0, reader.info.fps)))
@@ -280,5 +287,102 @@ def analyse_upload(store: Store | None, name: str, data: bytes, *, exercise: str
             tmpdir.cleanup()
     session.close("stream_ended")
     progress(1.0)
+    # entries: the sets as the page follows them (their annotated videos are rendered in the background)
     return {"session_id": session.session_id, "sets": [e.brief() for e in session.sets],
-            "reports": [e.report for e in session.sets]}
+            "reports": [e.report for e in session.sets], "entries": session.sets}
+
+
+# ------------------------------------------------------------------------------------------------ upload copies
+_UPLOADS = "uploads"
+
+
+def _remove_quietly(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:
+        pass
+
+
+class UploadCopy:
+    """An uploaded file on disk for the page's player and a real-time replay (the browser holds the upload in
+    memory; the page's ``<video>`` and the replay need a file).
+
+    Written once, readable by this user only (0600, in a 0700 folder): the data folder's ``uploads/`` (the
+    store's file system, so a replay's session keeps the file by a hard link, not a second copy), or a private
+    temporary folder without a store. Removed by :meth:`remove` (another upload, the upload cleared), when the
+    object is garbage-collected (the browser tab's Streamlit session ended) and, for copies a crash left behind,
+    by :func:`clean_uploads` at the next start. Before issue 23 these were world-readable
+    ``/tmp/spotter-upload-<hash>.mp4`` files that were never removed."""
+
+    def __init__(self, root: Path | None, name: str, data: bytes, key: str = ""):
+        import secrets
+        import tempfile
+        import weakref
+
+        self.key = key
+        self.problem: str | None = None  # why this file cannot be analysed (set by the page), or None
+        self.name = Path(str(name)).name[:120] or "upload"
+        ext = Path(self.name).suffix.lower()
+        if ext not in UPLOAD_TYPES:
+            raise InputError(f"unsupported file type {ext or '(none)'}: use {', '.join(sorted(UPLOAD_TYPES))}")
+        if root is None:
+            self._dir = Path(tempfile.mkdtemp(prefix="spotter-upload-"))  # 0700, this copy's own
+        else:
+            self._dir = Path(root) / _UPLOADS
+            self._dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(self._dir, 0o700)
+        self.path = self._dir / f"{os.getpid()}-{secrets.token_hex(8)}{ext}"
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+        except BaseException:
+            _remove_quietly(self.path)
+            raise
+        self._finalizer = weakref.finalize(self, UploadCopy._cleanup, self.path, self._dir if root is None else None)
+
+    @staticmethod
+    def _cleanup(path: Path, own_dir: Path | None) -> None:
+        _remove_quietly(path)
+        if own_dir is not None:
+            try:
+                own_dir.rmdir()
+            except OSError:
+                pass
+
+    def remove(self) -> None:
+        self._finalizer()
+
+    @property
+    def removed(self) -> bool:
+        return not self._finalizer.alive
+
+
+def clean_uploads(root: Path) -> int:
+    """Upload copies whose process is gone (a crash, a kill): removed at start-up. Returns how many."""
+    d = Path(root) / _UPLOADS
+    n = 0
+    if not d.is_dir():
+        return 0
+    for p in d.iterdir():
+        pid = p.name.split("-", 1)[0]
+        if p.is_file() and pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+            _remove_quietly(p)
+            n += 1
+    return n
+
+
+def keep_replay_source(store: Store, session_id: str, src: Path) -> Path:
+    """A file replayed in real time becomes the session's video (History shows it, renders its annotated video):
+    a hard link in the session's folder when the file is on the store's file system (an upload copy, another
+    session's recording), else a copy."""
+    import shutil
+
+    dest = store.session_dir(session_id) / ("source" + Path(src).suffix.lower())
+    try:
+        os.link(src, dest)
+    except OSError:
+        shutil.copyfile(src, dest)
+        os.chmod(dest, 0o600)
+    store.set_files(session_id, video=dest)
+    return dest

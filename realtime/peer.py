@@ -26,7 +26,13 @@ Messages (JSON objects with a ``type``; receivers ignore types and fields they d
   coach summary changes; the page asks Streamlit to redraw the session panel then, see ``streamlit_app.py``)
 * page → server ``{"type": "command", "name": "end_set"}``, ``{"type": "command", "name": "set_exercise",
   "exercise": "squat" | null}``, ``{"type": "command", "name": "speech", "muted": bool, "count": "every" | "5" |
-  "off"}`` (the voice's controls; ``volume`` 0..1 is accepted too, the page applies its own).
+  "off"}`` (the voice's controls; ``volume`` 0..1 is accepted too, the page applies its own), and for a file
+  replay ``{"type": "command", "name": "clock", "t": <s into the file>, "playing": bool, "rate": x, "at": <page
+  ms>}`` (where the page's playback is: ``realtime/filereplay.py``).
+* a file replay's offer says ``"mode": "file"`` and carries no video: the server decodes the file the page was
+  given (``LiveLink.replay_file``) and, on the events channel, says ``{"type": "replay", "state": "end" | "error",
+  "error": <one sentence>}``. Results also carry ``frames_still`` (frames whose picture had not changed: their pose
+  is the previous one).
 
 Two data channels, both opened by the page: ``spotter`` (unordered, no retransmission: per-frame results, each
 one the full state, so a lost one is simply replaced by the next; commands) and ``spotter-events`` (reliable,
@@ -258,6 +264,7 @@ class Connection:
         self._task = None
         self.sent = self.skipped = 0
         self.ready = False
+        self.replay = None  # a file replay's feeder (realtime/filereplay.py), None for a camera
 
     def set_ready(self) -> None:  # loop thread
         self.ready = True
@@ -321,6 +328,8 @@ class Connection:
                 s.set_exercise(ex if isinstance(ex, str) else None)
             elif m.get("name") == "speech":
                 speech_command(s, m)
+            elif m.get("name") == "clock" and self.replay is not None:
+                self.replay.clock(m.get("t"), m.get("playing"), m.get("rate"), m.get("at"))
 
     async def consume(self, track) -> None:
         from aiortc.mediastreams import MediaStreamError
@@ -347,6 +356,8 @@ class Connection:
         self.closed = True
         Connection.live.discard(self)
         log.info("page connection closed (%s)", why)
+        if self.replay is not None:
+            self.replay.stop()
         try:
             if getattr(self.link, "connection", None) is self:  # a newer connection of this tab is not ours
                 self.link.connection = None
@@ -373,7 +384,7 @@ def speech_command(session, m: dict) -> None:
         session.set_speech(**kw)
 
 
-async def _accept(link, sdp: str, typ: str) -> dict:
+async def _accept(link, sdp: str, typ: str, mode: str = "camera") -> dict:
     from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
     from .replay import _loopback_candidates
@@ -386,10 +397,15 @@ async def _accept(link, sdp: str, typ: str) -> dict:
 
     install()  # frames leave aiortc's jitter buffer at their last packet (realtime/jitter.py)
     pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers()))
-    video = video_receiver(pc)
     remote = remote_allowed()
-    if not remote:  # browser and server on this machine: no network whose capacity the estimate could measure
-        hold_bitrate_estimate(video)
+    # a file replay: the server decodes the file the page plays, the page sends no video (realtime/filereplay.py)
+    replay_file = getattr(link, "replay_file", None) if mode == "file" else None
+    if mode == "file" and replay_file is None:
+        raise ValueError("this page has no file to replay: reload the page")
+    if replay_file is None:
+        video = video_receiver(pc)
+        if not remote:  # browser and server on this machine: no network whose capacity the estimate could measure
+            hold_bitrate_estimate(video)
     conn = Connection(link, pc, loop)
     Connection.live.add(conn)
     link.connection = conn
@@ -423,6 +439,11 @@ async def _accept(link, sdp: str, typ: str) -> dict:
         except Exception:
             log.exception("live session")
         if not conn.closed:
+            if replay_file is not None:
+                from .filereplay import FileReplay
+
+                conn.replay = FileReplay(link, replay_file, getattr(link, "replay_name", None), conn.send_event)
+                conn.replay.start()  # it waits for the page's playback clock
             conn.set_ready()
 
     asyncio.ensure_future(prepare())
@@ -479,7 +500,8 @@ async def offer_endpoint(request):
     try:
         m = json.loads(body)
         tok, sdp, typ = m["token"], m["sdp"], m["type"]
-        if not (isinstance(tok, str) and isinstance(sdp, str) and typ == "offer"):
+        mode = m.get("mode", "camera")
+        if not (isinstance(tok, str) and isinstance(sdp, str) and typ == "offer" and mode in ("camera", "file")):
             raise ValueError
     except (ValueError, KeyError, TypeError):
         return JSONResponse({"error": "expected {token, sdp, type: offer}"}, status_code=400)
@@ -487,7 +509,7 @@ async def offer_endpoint(request):
     if link is None:
         return JSONResponse({"error": "unknown or expired page session: reload the page"}, status_code=404)
     try:
-        fut = asyncio.run_coroutine_threadsafe(_accept(link, sdp, typ), _Loop.get().loop)
+        fut = asyncio.run_coroutine_threadsafe(_accept(link, sdp, typ, mode), _Loop.get().loop)
         ans = await asyncio.wait_for(asyncio.wrap_future(fut), 30)
     except Exception as e:  # a bad offer, no usable candidate…: one line to the page, details in the log
         log.exception("offer")

@@ -49,6 +49,9 @@ class VideoRecorder:
         self.error: str | None = None
         self._size: tuple[int, int] | None = None
         self._closed = False
+        self.closed = False  # close() has finished: ``result`` is the final file (or None)
+        self.result: Path | None = None
+        self.t_on_disk = float("-inf")  # frames up to this time (s) are in the file (complete fragments)
         self._th = threading.Thread(target=self._run, name="spotter-recorder", daemon=True)
         self._th.start()
 
@@ -71,6 +74,12 @@ class VideoRecorder:
         if self._closed:
             return self.result
         self._closed = True
+        try:
+            return self._close(timeout)
+        finally:
+            self.closed = True
+
+    def _close(self, timeout: float) -> Path | None:
         with contextlib.suppress(Exception):
             self._q.put(_STOP, timeout=timeout)
         self._th.join(timeout)
@@ -108,8 +117,11 @@ class VideoRecorder:
 
         name_os_thread()
         background_priority()  # the recording may lag (its queue drops frames): pose and the receive loop first
+        from av.video.reformatter import VideoReformatter
+
         c = s = None
         last_pts = -1
+        scaler = VideoReformatter()
         try:
             while True:
                 item = self._q.get()
@@ -127,7 +139,9 @@ class VideoRecorder:
                 if not isinstance(rgb, np.ndarray):  # (its pts/time_base are set below: nobody else reads them)
                     fr = rgb
                     if (fr.width, fr.height, fr.format.name) != (w, h, "yuv420p"):
-                        fr = fr.reformat(width=w, height=h, format="yuv420p")
+                        # with this thread's own scaler, never the frame's: the pose thread converts the same
+                        # frame at the same time (see realtime/session.py _scaler)
+                        fr = scaler.reformat(fr, width=w, height=h, format="yuv420p")
                 else:
                     if rgb.shape[1] != w or rgb.shape[0] != h:
                         import cv2
@@ -138,6 +152,8 @@ class VideoRecorder:
                 fr.pts, fr.time_base, last_pts = pts, Fraction(1, 1000), pts
                 for pkt in s.encode(fr):
                     c.mux(pkt)
+                    if pkt.is_keyframe and pkt.pts is not None:  # a keyframe starts a fragment: what came before
+                        self.t_on_disk = max(self.t_on_disk, float(pkt.pts * pkt.time_base) - 1e-3)  # is on disk
                 self.frames_written += 1
             if c is not None:
                 for pkt in s.encode(None):

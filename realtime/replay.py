@@ -341,11 +341,13 @@ def format_replay(r: dict) -> str:
 
 
 def run_replay(video: str, realtime: bool = False, json_out: bool = False, exercise: str | None = None,
-               speak_count: str = "every", mute: bool = False, save: bool = False, date: str | None = None) -> int:
+               speak_count: str = "every", mute: bool = False, save: bool = False, date: str | None = None,
+               direct: bool = False) -> int:
     """CLI entry: prints the sets, timing and what the voice said (or one JSON object); bad input raises
     InputError. ``mute``: the utterances are still decided and listed (``"muted": true``, ``audio_ms`` 0), no
     audio is produced. ``save``: the session is stored (``$SPOTTER_DATA``) as the app stores an upload;
-    ``date`` (YYYY-MM-DD or an ISO date and time, local time): when it took place."""
+    ``date`` (YYYY-MM-DD or an ISO date and time, local time): when it took place. ``direct``: no WebRTC, the decoded
+    frames go straight into the live session (for comparison)."""
     when = None
     if date is not None:
         if not save:
@@ -362,7 +364,7 @@ def run_replay(video: str, realtime: bool = False, json_out: bool = False, exerc
 
         store = Store()
     r = replay(video, realtime=realtime, exercise=exercise, speech=SpeechConfig(count=speak_count, muted=mute),
-               store=store, keep_video=save, date=when)
+               store=store, keep_video=save, date=when, webrtc=not direct)
     if json_out:
         keep = ("processed_fps", "dropped_ratio", "latency_ms_p50", "latency_ms_p95")
         out = {"sets": r["sets"], "timing": {k: r["timing"][k] for k in keep}, "speech": r["speech"]}
@@ -394,11 +396,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--mute", action="store_true", help="no audio (utterances still listed, muted)")
     p.add_argument("--save", action="store_true", help="store the session ($SPOTTER_DATA) as the app does")
     p.add_argument("--date", default=None, help="with --save: when it took place (YYYY-MM-DD[THH:MM])")
+    p.add_argument("--direct", action="store_true", help="no WebRTC: decoded frames straight into the session")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     try:
         return run_replay(a.video, realtime=a.realtime, json_out=a.json, exercise=a.exercise,
-                          speak_count=a.speak_count, mute=a.mute, save=a.save, date=a.date)
+                          speak_count=a.speak_count, mute=a.mute, save=a.save, date=a.date,
+                          direct=a.direct)
     except SpotterError as e:
         print(f"spotter: error: {e}", file=sys.stderr)
         return e.exit_code

@@ -1,9 +1,11 @@
-"""Set reports in the background: the deterministic report first (milliseconds + ~0.4 s of files), then, if a
-local model is configured (the app's settings: a GGUF path), the coach summary in a second, slower worker that
-updates the stored report. Each summary says who wrote it (``Summary.written_by``): the built-in writer "for now"
-while the model works, then the model, or the built-in writer with the reason the model's text was not used.
+"""Set reports in the background: the deterministic report first (milliseconds + ~0.4 s of files), then, in a
+second, slower worker at background priority: the coach summary if a local model is configured (the app's settings: a
+GGUF path), and the set's annotated video and issue clips as soon as the session's video covers the set (the recording
+in progress, or the replayed or analysed file itself). Each step updates the stored report; the page shows the video
+when it is there. Each summary says who wrote it (``Summary.written_by``): the built-in writer "for now" while the
+model works, then the model, or the built-in writer with the reason the model's text was not used.
 
-Both run on the landmarks the live pipeline already computed (no second pose pass). One reporter per session.
+All of it runs on the landmarks the live pipeline already computed (no second pose pass). One reporter per session.
 """
 from __future__ import annotations
 
@@ -43,6 +45,7 @@ class SetEntry:
     error: Optional[str] = None
     report_in_store: bool = False  # the report JSON was released from memory: read it with store.report(set_id)
     news: list = field(default_factory=list)  # personal bests this set beat, in words (realtime/progress.py)
+    video: Optional[str] = None  # the annotated video: None (no source) | pending | ready | failed
 
     def brief(self) -> dict:
         return {"exercise": self.exercise, "reps": self.reps, "start_s": round(max(0.0, self.start_s), 3),
@@ -64,6 +67,11 @@ class SetReporter:
     profile: Optional[dict] = None
     llm: object = False  # False: deterministic summary only; None or a path: model summary in the background
     on_update: Callable[[SetEntry], None] = lambda e: None
+    # the session's video for the annotated set video (None: none to render from), and whether it already holds
+    # a given second (a recording in progress writes its file a fragment at a time)
+    video: Optional[Callable[[], Optional[Path]]] = None
+    video_covers: Callable[[float], bool] = lambda t: True
+    video_wait_s: float = 120.0
     _q: queue.Queue = field(default_factory=queue.Queue)
     _slow: queue.Queue = field(default_factory=queue.Queue)
 
@@ -71,7 +79,9 @@ class SetReporter:
         self._th = threading.Thread(target=self._run, name="spotter-reports", daemon=True)
         self._th.start()
         self._slow_th = None
-        if self.llm is not False and self.out_root is not None:
+        self._model = self.llm is not False and self.out_root is not None
+        self._render = self.video is not None and self.out_root is not None
+        if self._model or self._render:
             self._slow_th = threading.Thread(target=self._run_slow, name="spotter-coach", daemon=True)
             self._slow_th.start()
 
@@ -108,7 +118,7 @@ class SetReporter:
                     # the deterministic text shows at once; say so, and that the model's version is on its way
                     report.summary.written_by = PENDING_WRITTEN_BY
                 data = json.loads(report.model_dump_json())
-                status = "pending" if self._slow_th is not None else "deterministic"
+                status = "pending" if self._model else "deterministic"
                 # the store first, the entry after: whoever sees the entry's status finds the same in the store
                 if self.store is not None and self.session_id:
                     entry.set_id = self.store.add_set(
@@ -118,8 +128,11 @@ class SetReporter:
                 entry.report, entry.report_dir = data, str(out) if out else None
                 entry.report_s = time.monotonic() - entry.ended_at
                 entry.summary_status = status
-                if self._slow_th is not None:
-                    self._slow.put((res, entry, report, run, out))
+                render = self._render and out is not None and self._has_video()
+                if render:
+                    entry.video = "pending"
+                if out is not None and (self._model or render):
+                    self._slow.put((res, entry, report, run, out, render))
                 else:
                     _release(res)
             except Exception as e:  # a report failure never stops the session
@@ -138,46 +151,96 @@ class SetReporter:
             self.on_update(entry)
 
     def _run_slow(self) -> None:
-        from pipeline.report.setreport import write_set_report
-
         from .threads import background_priority, name_os_thread
 
         name_os_thread()
-        # the coach model (seconds of CPU; threads started from here inherit this) must not take the CPU from the
-        # live loop when the user goes on training while it writes
+        # the coach model and the video rendering (seconds of CPU; threads started from here inherit this) must not
+        # take the CPU from the live loop when the user goes on training meanwhile
         background_priority()
 
         while True:
             item = self._slow.get()
             if item is _STOP:
                 return
-            res, entry, report, run, out = item
+            res, entry, report, run, out, render = item
             try:
-                report = write_set_report(report, run, res, out, llm=self.llm)
-                data = json.loads(report.model_dump_json())
-                # the coach falls back to the deterministic summary on any model problem (missing/corrupt
-                # file, crash, timeout, garbage output): say which path wrote the text, never "model" blindly
-                status = "model" if report.summary is not None and report.summary.source == "model" \
-                    else "deterministic"
-                if self.store is not None and entry.set_id:  # the store first, then the entry (see _run)
-                    self.store.update_set_report(entry.set_id, json.dumps(data), status)
-                if status != "model" and report.summary is not None:
-                    entry.error = f"coach summary: {report.summary.reason}"
-                entry.report = data
-                entry.summary_status = status
-            except Exception as e:
-                log.exception("model summary failed")
-                if self.store is not None and entry.set_id:
-                    try:
-                        self.store.set_summary_status(entry.set_id, "deterministic")
-                    except Exception:
-                        log.exception("store update failed")
-                entry.error = f"coach summary: {type(e).__name__}: {e}"
-                summ = (entry.report or {}).get("summary")
-                if isinstance(summ, dict):  # no longer "for now": the built-in writer's text stays
-                    summ["written_by"] = ("Written by Spotter's built-in writer from its own measurements (the "
-                                          "local model's answer could not be used).")
-                entry.summary_status = "deterministic"
+                if self._model:
+                    report = self._summary(res, entry, report, run, out)
+                if render:
+                    self._video(res, entry, report, run, out)
             finally:
                 _release(res)
             self.on_update(entry)
+
+    def _summary(self, res, entry, report, run, out):
+        from pipeline.report.setreport import write_set_report
+
+        try:
+            report = write_set_report(report, run, res, out, llm=self.llm)
+            data = json.loads(report.model_dump_json())
+            # the coach falls back to the deterministic summary on any model problem (missing/corrupt
+            # file, crash, timeout, garbage output): say which path wrote the text, never "model" blindly
+            status = "model" if report.summary is not None and report.summary.source == "model" \
+                else "deterministic"
+            if self.store is not None and entry.set_id:  # the store first, then the entry (see _run)
+                self.store.update_set_report(entry.set_id, json.dumps(data), status)
+            if status != "model" and report.summary is not None:
+                entry.error = f"coach summary: {report.summary.reason}"
+            entry.report = data
+            entry.summary_status = status
+        except Exception as e:
+            log.exception("model summary failed")
+            if self.store is not None and entry.set_id:
+                try:
+                    self.store.set_summary_status(entry.set_id, "deterministic")
+                except Exception:
+                    log.exception("store update failed")
+            entry.error = f"coach summary: {type(e).__name__}: {e}"
+            summ = (entry.report or {}).get("summary")
+            if isinstance(summ, dict):  # no longer "for now": the built-in writer's text stays
+                summ["written_by"] = ("Written by Spotter's built-in writer from its own measurements (the "
+                                      "local model's answer could not be used).")
+            entry.summary_status = "deterministic"
+        self.on_update(entry)
+        return report
+
+    def _has_video(self) -> bool:
+        """The session has a video to render sets from (a recording under way, or a file): else no set video."""
+        try:
+            src = self.video() if self.video is not None else None
+        except Exception:
+            return False
+        return src is not None and Path(src).exists()
+
+    def _video(self, res, entry, report, run, out) -> None:
+        """The set's annotated video and issue clips, from the session's video once it holds the set's last
+        second and the clips' margin (``render_video_artifacts`` pads 1 s), then the stored report names them."""
+        from pipeline.report.setreport import write_set_report
+
+        deadline = time.monotonic() + self.video_wait_s
+        need = res.t_end + 2.5  # the set's end, the clips' 1 s margin and a recording fragment (about 1 s)
+        while not self.video_covers(need) and time.monotonic() < deadline:
+            time.sleep(0.25)
+        try:
+            for attempt in range(2):  # a recording finalised meanwhile moves from .part.mp4 to its final name
+                src = self.video()
+                if src is None or not Path(src).exists():
+                    raise FileNotFoundError(f"no video to render set {res.index} from")
+                try:
+                    report = write_set_report(report, run, res, out, video_src=str(src), llm=False, summary=False)
+                    break
+                except FileNotFoundError:
+                    if attempt:
+                        raise
+            data = json.loads(report.model_dump_json())
+            if self.store is not None and entry.set_id:
+                self.store.update_set_report(entry.set_id, json.dumps(data), entry.summary_status)
+            if not entry.report_in_store:  # (an older set's report is read from the store instead)
+                entry.report = data
+            entry.video = "ready" if "annotated_video" in report.artifacts else "failed"
+        except FileNotFoundError as e:  # the recording went (the session deleted meanwhile): nothing to show
+            log.warning("set video not made: %s", e)
+            entry.video = "failed"
+        except Exception:
+            log.exception("set video failed")
+            entry.video = "failed"

@@ -128,15 +128,33 @@ def _resize_long(rgb: np.ndarray, long_side: int) -> np.ndarray:
     return cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA)
 
 
+_SCALERS = threading.local()
+
+
+def _scaler():
+    """This thread's own swscale context. ``av.VideoFrame.to_ndarray``/``reformat`` use one context cached on the
+    frame object, and the same decoded frame also goes to the recorder thread: two threads converting one frame
+    at once (pose wants RGB, the recorder a smaller YUV picture, which happens whenever the picture is wider than
+    the pose size, e.g. a 1280x720 upload replayed in real time) raced on that context, and the pose thread hung
+    in it for good (no result after the first second, issue 23). A context per thread also avoids building a new
+    one for every frame."""
+    rf = getattr(_SCALERS, "rf", None)
+    if rf is None:
+        from av.video.reformatter import VideoReformatter
+
+        rf = _SCALERS.rf = VideoReformatter()
+    return rf
+
+
 def _rgb(frame, long_side: int) -> np.ndarray:
     """A decoded frame (``av.VideoFrame``, e.g. the browser's YUV picture) as RGB, scaled to ``long_side`` in
-    the same conversion (only frames the pose worker takes are converted)."""
+    the same conversion (only frames the pose worker takes are converted), with this thread's own scaler."""
     w, h = frame.width, frame.height
     if max(w, h) <= long_side:
-        return frame.to_ndarray(format="rgb24")
+        return _scaler().reformat(frame, format="rgb24").to_ndarray()
     s = long_side / float(max(w, h))
     nw, nh = max(2, int(round(w * s / 2)) * 2), max(2, int(round(h * s / 2)) * 2)
-    return frame.to_ndarray(format="rgb24", width=nw, height=nh, interpolation="AREA")
+    return _scaler().reformat(frame, width=nw, height=nh, format="rgb24", interpolation="AREA").to_ndarray()
 
 
 def _arr(a: np.ndarray, nd: int = 5):
@@ -155,6 +173,11 @@ class LiveSession:
         self.cfg = cfg = config or SessionConfig()
         self.store = store
         self.threaded = threaded
+        from pipeline.pose.estimator import StillPictureGuard
+
+        if estimator is None:  # MediaPipe; a picture that stopped changing keeps its pose (frozen: no motion)
+            estimator = StillPictureGuard()
+        self._still = estimator if isinstance(estimator, StillPictureGuard) else None
         self.lp = LivePipeline(exercise=cfg.exercise, estimator=estimator,
                                router=None if cfg.exercise or cfg.source == "teach" else router, rest_s=cfg.rest_s)
         self.cues = CueGate(show_s=cfg.cue_show_s, gap_s=cfg.cue_gap_s)
@@ -214,7 +237,9 @@ class LiveSession:
                 self._event("start", 0.0, exercise=cfg.exercise, rest_s=cfg.rest_s, profile=cfg.profile,
                             pid=os.getpid())
         self.reporter = SetReporter(self.session_id, store=store, out_root=out_root, profile=cfg.profile,
-                                    llm=cfg.llm if out_root is not None else False)
+                                    llm=cfg.llm if out_root is not None else False,
+                                    video=self._video_source if out_root is not None else None,
+                                    video_covers=self._video_covers)
         self.speech = Speech(cfg.speech, threaded=threaded, log_event=self._event)  # the voice: own worker thread
         if cfg.exercise:
             self._want_progress(cfg.exercise)
@@ -251,7 +276,7 @@ class LiveSession:
                     if self._mailbox is not None:
                         self.frames_dropped += 1  # stale: the newer frame wins
                     self._mailbox = (small, t, arrival, tag)
-                    self._wake.notify()
+                    self._wake.notify_all()  # the pose stage (and a waiting file replay, see feed)
                     ov = self._overlay
             else:
                 with self._lock:
@@ -264,6 +289,23 @@ class LiveSession:
         except Exception as e:
             self._fail(e)
             return rgb if draw else None
+
+    def feed(self, rgb, t: float, timeout: float = 60.0) -> bool:
+        """A file replayed with the live overlay (realtime/filereplay.py): wait until the pose stage has taken the
+        previous frame, then hand this one in, so that no frame is dropped (the replay waits instead, as Analyse
+        does; the stages still overlap). Threaded sessions only. False if the session closed meanwhile or the
+        previous frame was not taken within ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self._mailbox is not None and not self._closed:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._wake.wait(min(left, 0.5))
+            if self._closed:
+                return False
+        self.on_frame(rgb, t, draw=False)
+        return True
 
     def process(self, rgb: np.ndarray, t: float) -> Overlay:
         """Synchronous: run the pipeline on this very frame (no dropping) and return its overlay."""
@@ -282,11 +324,15 @@ class LiveSession:
         graph on the first call (seconds on a busy machine), which would otherwise swallow the first frames of a
         replay. Only for the real estimator (test estimators replay frames in order)."""
         try:
-            from pipeline.pose.estimator import MediaPipePose
+            from pipeline.pose.estimator import MediaPipePose, StillPictureGuard
 
             if self.lp.estimator is None:
                 self.lp.estimator = MediaPipePose()
             est = self.lp.estimator
+            if isinstance(est, StillPictureGuard):
+                if est.inner is None:
+                    est.inner = MediaPipePose()
+                est = est.inner
             if isinstance(est, MediaPipePose):
                 est.process(np.zeros((size[0], size[1], 3), np.uint8), 0.0)
                 est.reset()
@@ -349,6 +395,8 @@ class LiveSession:
                                              name="spotter-idle-close", daemon=True).start()
                     item, self._mailbox = self._mailbox, None
                     closing = self._closed
+                    if item is not None:
+                        self._wake.notify_all()  # a file replay waits for the mailbox to empty (feed)
                 if item is not None:
                     posed = self._pose(*item)
                     if posed is not None:
@@ -600,6 +648,26 @@ class LiveSession:
         elif n % 100 == 0:
             log.error("live session error (%d so far): %s", n, self.last_error)
 
+    # ------------------------------------------------------------------ the session's video (set videos)
+    def _video_source(self):
+        """The video the sets' annotated videos are rendered from: the recording (in progress: its fragmented
+        file; once closed, the final one), or the file this session replays or analyses (the store's video)."""
+        if self.video is not None:
+            return self.video.result if self.video.closed else self.video.part
+        if self.store is None or not self.session_id:
+            return None
+        try:
+            sess = self.store.get_session(self.session_id)
+            return self.store.path_of(sess["video"]) if sess else None
+        except Exception:
+            return None
+
+    def _video_covers(self, t: float) -> bool:
+        """Whether the session's video holds second ``t`` on disk yet (a recording in progress writes a
+        fragment about every second; a file holds everything)."""
+        v = self.video
+        return v is None or v.closed or v.error is not None or v.t_on_disk >= t
+
     # ------------------------------------------------------------------ the page's view
     def overlay(self) -> Overlay:
         with self._lock:
@@ -633,7 +701,7 @@ class LiveSession:
         brk = self.speech.planner.break_left(t)
         if state in ("in_set", "resting"):
             set_state = state
-        elif st is not None and state != "ended" and st.phase in ("lowering", "rising"):
+        elif st is not None and state != "ended" and self._first_rep_under_way(st):
             set_state = "in_set"  # the first rep of a set, under way
         elif brk is not None and (st is None or st.count == 0):
             set_state = "set_done"
@@ -644,6 +712,16 @@ class LiveSession:
                 "progress_kind": mv.ex.target().kind if mv is not None else None,
                 "set_state": set_state, "break_left_s": None if brk is None else round(brk, 1),
                 "last_set_reps": self.speech.planner.last_set_reps, "speech_seq": self.speech.seq}
+
+    def _first_rep_under_way(self, st: LiveState) -> bool:
+        """The set's first rep has begun: going down or up, and once at least a quarter of the way to the
+        exercise's target in this set. Standing still between sets, a little sway turned the phase to "lowering" for
+        a frame now and then, and the picture flipped between "SET 2 · IN SET" and "SET 1 DONE / REST" (issue 23)."""
+        if st.phase not in ("lowering", "bottom", "rising"):
+            return False
+        if st.progress is not None and st.progress >= 0.25:
+            self._under_way_set = st.set_index
+        return getattr(self, "_under_way_set", None) == st.set_index
 
     # ------------------------------------------------------------------ the voice, for the page
 
@@ -681,7 +759,7 @@ class LiveSession:
             n_sets = len(self._entries)
             done_reps = sum(e.reps for e in self._entries)
             timeline = zlib.crc32(repr([(e.index, e.report is not None or e.report_in_store, e.summary_status,
-                                         e.error) for e in self._entries]).encode())
+                                         e.error, e.video) for e in self._entries]).encode())
             pt = self._proc_times
             fps = (len(pt) - 1) / (pt[-1] - pt[0]) if len(pt) > 2 and pt[-1] > pt[0] else 0.0
             counts = (self.frames_in, self.frames_processed, self.frames_dropped)
@@ -692,8 +770,13 @@ class LiveSession:
         state, rest_left = self._state_name(st, closed, hints, n_sets > 0)
         return {"state": state, "rest_left_s": None if rest_left is None else round(rest_left, 1),
                 "sets_done": n_sets, "reps_done": done_reps, "timeline": timeline, "frames_in": counts[0],
-                "frames_processed": counts[1], "frames_dropped": counts[2], "processed_fps": round(fps, 1),
-                "error": err, "last_session": last, **self._display(st, state)}
+                "frames_processed": counts[1], "frames_dropped": counts[2], "frames_still": self.frames_still,
+                "processed_fps": round(fps, 1), "error": err, "last_session": last, **self._display(st, state)}
+
+    @property
+    def frames_still(self) -> int:
+        """Frames whose picture had not changed: their pose is the previous one (StillPictureGuard)."""
+        return self._still.held if self._still is not None else 0
 
     @property
     def sets(self) -> list[SetEntry]:

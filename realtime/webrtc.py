@@ -85,6 +85,9 @@ class LiveLink:
         self.event_sink = None  # callable(json text): an event the page must get (realtime/peer.py send_event)
         self.connection = None  # the page connection feeding this link (realtime/peer.py)
         self.token: Optional[str] = None  # the page component's key to its offer route (realtime/peer.py)
+        # a file this tab replays with the live overlay (realtime/filereplay.py) and the name the user knows it by
+        self.replay_file = None
+        self.replay_name: Optional[str] = None
 
     def configure(self, cfg: SessionConfig) -> None:
         with self._lock:

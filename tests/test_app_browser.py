@@ -3,7 +3,8 @@ plus the page channel) and headless Chromium with a dev clip as the webcam (``--
 
 What these tests assert is what does not depend on the machine's speed: results reach the page and are drawn,
 and the session the server stores has the clip's sets and count — for the webcam, for the history replay of that
-session's recording and for an uploaded file (both replays go through the same page channel as the camera).
+session's recording and for an uploaded file (both replays: the server decodes the file and analyses every frame in
+step with the page's playback, realtime/filereplay.py).
 No frame-rate floor: speed is what ``spotter bench browser`` measures. The camera file starts and ends with a
 few seconds with no one in view, so the connection's set-up and STOP's timing never cut into a rep.
 
@@ -144,8 +145,8 @@ def test_webcam_session_counts_the_clip_and_its_recording_replays_through_the_sa
 
 
 def test_uploaded_video_replays_through_the_live_loop(app, sync_api, tmp_path):
-    """Upload page: the page plays the file and sends it over the page channel into a live session, like a
-    camera, from its first frame once the connection is up; the overlay comes back; the set is stored."""
+    """Upload page: the page plays the file while the server analyses every frame of it through a live session, in
+    step; the overlay comes back; the set is stored."""
     clip = tmp_path / "upload me.mp4"
     shutil.copy(CLIPS / CLIP, clip)  # a temporary copy for the upload widget, deleted with tmp
     with sync_api.sync_playwright() as pw:

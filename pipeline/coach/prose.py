@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Optional
 
-from ..schema import Report, Summary
+from ..schema import Summary
 from .cards import CardSet
 from .evidence import Evidence, fmt_value, unit_kind
 

@@ -93,46 +93,52 @@ class VideoReader:
     All problems a user can cause become :class:`InputError` with a one-line message.
     A decode error after some frames were read ends the iteration and sets
     ``info.truncated`` (QC turns it into a warning); with no frame at all it is an error.
+
+    Messages are one plain sentence about the file, named as the user knows it (``name``: an upload's own file
+    name, not the copy's), with no error numbers or library words; FFmpeg's own wording goes to the log.
     """
 
     def __init__(self, path: str | os.PathLike, limits: IntakeLimits | None = None,
-                 long_side: int | None = None):
+                 long_side: int | None = None, name: str | None = None):
         self.limits = limits or IntakeLimits()
         self.long_side = long_side or self.limits.pose_long_side
         self.path = Path(path)
+        self.name = name or self.path.name
         self._container = None
         self.info = self._open()
 
     # -- validation -------------------------------------------------------
     def _open(self) -> VideoInfo:
-        p = self.path
+        p, name = self.path, self.name
         if not p.exists():
             raise InputError(f"file not found: {p}")
         if p.is_dir():
             raise InputError(f"expected a video file, got a folder: {p}")
         size = p.stat().st_size
         if size == 0:
-            raise InputError(f"empty file (0 bytes): {p.name}")
+            raise InputError(f"{name} is empty (0 bytes).")
         if size > self.limits.max_bytes:
             raise InputError(
-                f"file is {size / 2**20:.0f} MB, over the {self.limits.max_bytes / 2**20:.0f} MB limit "
-                f"(set SPOTTER_MAX_MB to raise it): {p.name}")
+                f"{name} is {size / 2**20:.0f} MB, over the {self.limits.max_bytes / 2**20:.0f} MB limit "
+                f"(SPOTTER_MAX_MB raises it).")
         try:
             self._container = av.open(str(p), mode="r", metadata_errors="ignore")
         except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as e:
-            raise InputError(f"not a readable video file ({_short(e)}): {p.name}") from None
+            log.info("cannot open %s: %s", p, e)
+            raise InputError(f"{name} cannot be read as a video: the file is damaged or incomplete, perhaps cut off "
+                             f"while it was copied or downloaded; copy or export it again.") from None
         c = self._container
         if not c.streams.video:
-            kind = "audio only" if c.streams.audio else "no video stream"
             self.close()
-            raise InputError(f"no video in this file ({kind}): {p.name}")
+            raise InputError(f"{name} has no picture: it holds sound only." if c.streams.audio
+                             else f"{name} has no video in it.")
         s = c.streams.video[0]
         # default (single-threaded) decoding: frame threads occasionally deadlocked when a reader was closed
         # before the end of the file
         cc = s.codec_context
         if not cc.width or not cc.height:
             self.close()
-            raise InputError(f"video stream has no picture size (corrupt header): {p.name}")
+            raise InputError(f"{name} cannot be read as a video: its header is damaged.")
         duration = 0.0
         if s.duration and s.time_base:
             duration = float(s.duration * s.time_base)
@@ -141,8 +147,8 @@ class VideoReader:
         if duration > self.limits.max_duration_s:
             self.close()
             raise InputError(
-                f"video is {duration / 60:.1f} min long, over the {self.limits.max_duration_s / 60:.0f} min "
-                f"limit (set SPOTTER_MAX_MINUTES to raise it): {p.name}")
+                f"{name} is {duration / 60:.1f} minutes long, over the {self.limits.max_duration_s / 60:.0f} minute "
+                f"limit (SPOTTER_MAX_MINUTES raises it).")
         fps = float(s.average_rate) if s.average_rate else (float(s.guessed_rate) if s.guessed_rate else 30.0)
         self._stream = s
         # Peek at the first frame: rotation lives in frame side data on recent FFmpeg.
@@ -152,10 +158,12 @@ class VideoReader:
             self._first = next(self._decoder)
         except StopIteration:
             self.close()
-            raise InputError(f"no decodable video frames: {p.name}") from None
+            raise InputError(f"{name} has no picture that can be decoded: it is damaged or incomplete.") from None
         except av.error.FFmpegError as e:
             self.close()
-            raise InputError(f"cannot decode video ({_short(e)}): {p.name}") from None
+            log.info("cannot decode %s: %s", p, e)
+            raise InputError(f"{name} cannot be decoded: it is damaged, incomplete or in a format this computer "
+                             f"cannot play.") from None
         rot = _rotation_of(s, self._first)
         w, h = cc.width, cc.height
         if rot in (90, 270):
@@ -206,8 +214,8 @@ class VideoReader:
                     t = prev_t + 1e-3
                 info.intervals.append(t - prev_t)
             if t > self.limits.max_duration_s:
-                raise InputError(f"video runs past the {self.limits.max_duration_s / 60:.0f} min limit: "
-                                 f"{self.path.name}")
+                raise InputError(f"{self.name} runs past the {self.limits.max_duration_s / 60:.0f} minute limit "
+                                 f"(SPOTTER_MAX_MINUTES raises it).")
             img = fr.to_ndarray(format="rgb24", width=dw, height=dh)
             if k:
                 img = np.ascontiguousarray(np.rot90(img, k))
@@ -220,7 +228,7 @@ class VideoReader:
             med = float(np.median(iv))
             info.vfr = bool(med > 0 and np.mean(np.abs(iv - med) > 0.25 * med) > 0.05)
         if idx == 0:
-            raise InputError(f"no decodable video frames: {self.path.name}")
+            raise InputError(f"{self.name} has no picture that can be decoded: it is damaged or incomplete.")
         if info.duration_s <= 0 and prev_t is not None:
             info.duration_s = prev_t
         self.close()

@@ -85,3 +85,69 @@ class MediaPipePose:
         if self._pose is not None:
             self._pose.close()
             self._pose = None
+
+
+class StillPictureGuard:
+    """A picture that stopped changing gets its pose no more: once a frame has stayed (nearly) identical for
+    ``hold_after_s`` seconds, the pose measured then is repeated, at each frame's own time, until the picture
+    changes. Identical pictures carry no motion, and must never make one: a camera whose picture froze (or a file
+    that holds its last frame) otherwise fed pose the same picture again and again, and the tracker's small drift
+    on it, or the codec's noise, became motion downstream (issue 23: a replay counted a rep from a frozen picture
+    of a person standing on one leg).
+
+    "Nearly identical" is measured on a 64x48 grey thumbnail against the first picture of the still stretch (so
+    slow motion adds up and ends it): no cell more than ``max_diff`` grey levels apart and ``mean_diff`` on
+    average. A still picture through Chromium's VP8 encoder and back differs by at most 2 levels (mean 0.08;
+    docs/live.md); a moving person changes far more. Pictures repeated for less than ``hold_after_s`` (a 25 fps
+    video converted to 30 fps repeats every sixth frame) are posed as usual: the counts of every real clip stay
+    what they were (holding every repeated frame changed sp01's count, 4 → 3). ``held`` counts the frames whose
+    pose was repeated. Wraps any estimator (``inner``; MediaPipe by default)."""
+
+    name = "still-guard"
+
+    def __init__(self, inner: PoseEstimator | None = None, max_diff: float = 4.0, mean_diff: float = 0.3,
+                 hold_after_s: float = 0.5):
+        self.inner = inner
+        self.max_diff = max_diff
+        self.mean_diff = mean_diff
+        self.hold_after_s = hold_after_s
+        self._anchor: tuple[np.ndarray, float, tuple] | None = None  # thumbnail, time, frame shape
+        self._last: PoseFrame | None = None  # the last pose measured
+        self.held = 0
+
+    @staticmethod
+    def thumb(rgb: np.ndarray) -> np.ndarray:
+        import cv2
+
+        g = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) if rgb.ndim == 3 else rgb
+        return cv2.resize(g, (64, 48), interpolation=cv2.INTER_AREA).astype(np.int16)
+
+    def same(self, a: np.ndarray, b: np.ndarray) -> bool:
+        d = np.abs(a - b)
+        return bool(d.max() <= self.max_diff and d.mean() <= self.mean_diff)
+
+    def process(self, rgb: np.ndarray, t: float) -> PoseFrame:
+        th = self.thumb(rgb)
+        a = self._anchor
+        if a is None or a[2] != rgb.shape or not self.same(th, a[0]):
+            self._anchor = a = (th, t, rgb.shape)
+        last = self._last
+        if last is not None and t - a[1] >= self.hold_after_s:
+            self.held += 1
+            return PoseFrame(t=t, image=last.image.copy(), world=last.world.copy(),
+                             visibility=last.visibility.copy(), present=last.present, width=last.width,
+                             height=last.height)
+        if self.inner is None:
+            self.inner = MediaPipePose()
+        pf = self._last = self.inner.process(rgb, t)
+        return pf
+
+    def reset(self) -> None:
+        self._anchor = self._last = None
+        if self.inner is not None and hasattr(self.inner, "reset"):
+            self.inner.reset()
+
+    def close(self) -> None:
+        if self.inner is not None and hasattr(self.inner, "close"):
+            self.inner.close()
+        self.inner = None

@@ -86,7 +86,48 @@ def _image_data_uri(path: Path) -> Optional[str]:
     return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
+_FILE_NAMES = {"annotated_video": "The set on video, with the skeleton and the count", "angle_chart": "Joint-angle chart",
+               "report_json": "Everything in this report, as data (JSON)"}
+
+
+def _file_label(key: str, name: str) -> Optional[str]:
+    """A file of the report in words, or None for entries that are not files (e.g. the set's number)."""
+    if not isinstance(name, str) or "." not in name or "/" in name or name.startswith("."):
+        return None
+    if key in _FILE_NAMES:
+        return _FILE_NAMES[key]
+    kind, _, base = key.partition(":")
+    if kind in ("clip", "thumb") and base:
+        parts = base.split("_")  # issue_01_<code>_rep2
+        code = "_".join(p for p in parts[2:] if not p.startswith("rep"))
+        rep = next((p[3:] for p in parts if p.startswith("rep") and p[3:].isdigit()), None)
+        what = "clip" if kind == "clip" else "picture"
+        return f"Issue {what}: {_title(code)}" + (f", rep {rep}" if rep else "")
+    return name
+
+
+def _title(code: str, cards: Optional[CardSet] = None) -> str:
+    cards = cards or load_cards()
+    c = cards.get(code) if code else None
+    return c.title if c is not None else str(code).replace("_", " ").capitalize()
+
+
+def _when(iso: Any) -> str:
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(str(iso).replace("Z", "+00:00")).astimezone().strftime("%d %b %Y, %H:%M")
+    except ValueError:
+        return str(iso)
+
+
+VIEW_WORDS = {"side": "filmed from the side", "front": "filmed from the front", "diagonal": "filmed at an angle"}
+
+
 def render_report_html(report: Report, out_dir: str | Path | None = None, cards: Optional[CardSet] = None) -> str:
+    """The report as a person reads it: the coach's words, the chart, the reps, what to work on and what could not
+    be judged, in plain words; the figures (values against thresholds, measurement noise, confidences, codes,
+    the verifier's checks) under one *Details* fold at the end, and everything in report.json."""
     cards = cards or load_cards()
     out = Path(out_dir) if out_dir is not None else None
     ex = report.exercise
@@ -94,13 +135,18 @@ def render_report_html(report: Report, out_dir: str | Path | None = None, cards:
     s = report.summary
     v = report.verification
     parts: list[str] = []
+    det: list[str] = []  # the Details fold
     title = (cards.exercises[ex.label].title if ex and ex.label in cards.exercises else "Set") + " report"
     parts.append(f"<h1>{e(title)}</h1><p class=\"meta\">{e(report.video.path)} · {_num(report.video.duration_s)} s · "
-                 f"{e(report.created_at)} · schema {e(report.schema_version)}</p>")
+                 f"{e(_when(report.created_at))}</p>")
     if ex:
-        parts.append(f'<p class="meta">Exercise: <b>{e(ex.label)}</b> (confidence {_num(ex.confidence, ".2f")}, '
-                     f"{e(ex.source)}{', view ' + e(ex.view) if ex.view else ''}) · Reps: <b>{reps.count if reps else 0}"
-                     f"</b>{f' (+{reps.partial} partial)' if reps and reps.partial else ''}</p>")
+        n = reps.count if reps else 0
+        view = VIEW_WORDS.get(ex.view or "", "")
+        parts.append(f'<p class="meta">{e(ex.label.replace("_", " ").capitalize())}: <b>{n} rep{"" if n == 1 else "s"}'
+                     f"</b>{f' (+{reps.partial} partial)' if reps and reps.partial else ''}"
+                     f"{' · ' + e(view) if view else ''}</p>")
+        det.append(f"<p>Exercise: {e(ex.label)}, confidence {_num(ex.confidence, '.2f')}, decided by {e(ex.source)}"
+                   f"{', view ' + e(ex.view) if ex.view else ''}.</p>")
     # --- summary
     parts.append("<h2>Coach summary</h2>")
     if s is None:
@@ -109,18 +155,18 @@ def render_report_html(report: Report, out_dir: str | Path | None = None, cards:
         ver = ('<span class="badge ok">verified</span>' if v and v.passed else
                '<span class="badge bad">verification failed</span>' if v else
                '<span class="badge warn">not verified</span>')
-        parts.append(f'<div class="card"><p>{ver}<span class="badge src">{e(s.source)}</span>'
-                     f'{" <span class=small>model: " + e(s.model) + "</span>" if s.model else ""}</p>'
-                     f'<p class="small">Why this path: {e(s.reason)}</p><p><b>{e(s.headline)}</b></p>'
-                     f"<h3>What you did</h3><p>{e(s.what_you_did)}</p>"
+        det.append(f"<p>Summary: {ver}<span class=\"badge src\">{e(s.source)}</span>"
+                   f'{" <span class=small>model: " + e(s.model) + "</span>" if s.model else ""} — {e(s.reason)}</p>')
+        parts.append(f'<div class="card"><p><b>{e(s.headline)}</b></p><p>{e(s.what_you_did)}</p>'
                      + (f"<h3>What looked good</h3>{_ul(s.looked_good)}" if s.looked_good else "") + "</div>")
         if s.fix_first:
             parts.append("<h3>What to fix first</h3>")
             for k, f in enumerate(s.fix_first, 1):
-                reps_txt = ", ".join(map(str, f.reps)) if f.reps else "whole set"
-                parts.append(f'<div class="card fix"><b>{k}. {e(f.label)}</b> <span class="small">reps: {e(reps_txt)}'
-                             f" · severity {_num(f.severity, '.2f')}</span><p>{e(f.text)}</p>"
+                reps_txt = ", ".join(map(str, f.reps)) if f.reps else "the whole set"
+                parts.append(f'<div class="card fix"><b>{k}. {e(_title(f.code, cards) if f.code else f.label)}</b> '
+                             f'<span class="small">reps: {e(reps_txt)}</span><p>{e(f.text)}</p>'
                              f'<p>Cue: <span class="cue">{e(f.cue)}</span></p></div>')
+                det.append(f"<p>Fix {k}: {e(f.code)}, severity {_num(f.severity, '.2f')}</p>")
         if s.variation_notes:
             parts.append("<h3>Variation notes</h3>")
             for vn in s.variation_notes:
@@ -135,54 +181,73 @@ def render_report_html(report: Report, out_dir: str | Path | None = None, cards:
     if chart and out is not None:
         uri = _image_data_uri(out / chart)
         if uri:
-            parts.append(f'<h2>Joint angles</h2><img alt="joint angles over the set" src="{uri}">')
-    media = {k: p for k, p in report.artifacts.items() if k != "angle_chart" and k != "report_html"}
-    if media:
+            parts.append(f'<h2>Joint angles</h2><img alt="joint angles over the set" src="{uri}">'
+                         '<p class="small">Shaded bands are the reps, red marks the issues, orange the borderline '
+                         "findings.</p>")
+    files = [(k, p, _file_label(k, p)) for k, p in report.artifacts.items() if k not in ("angle_chart", "report_html")]
+    files = [(k, p, lab) for k, p, lab in files if lab]
+    if files:
         parts.append("<h2>Files</h2><ul>" + "".join(
-            f'<li>{e(k)}: <a href="{e(p)}">{e(p)}</a></li>' for k, p in media.items()) + "</ul>")
+            f'<li><a href="{e(p)}">{e(lab)}</a></li>' for _, p, lab in files) + "</ul>")
     # --- evidence
     parts.append("<h2>Reps</h2>")
     if reps:
-        keys = sorted({k for it in reps.items for k in it.metrics})[:6]
+        from .view import REP_COLUMNS
+
+        have = [(k, name) for k, name in REP_COLUMNS if any(k in it.metrics for it in reps.items)]
         sided = any(getattr(it, "side", None) for it in reps.items)  # one-sided reps (lunges): which leg led
-        parts.append(_table(["rep", *(["leg"] if sided else []), "start s", "bottom s", "end s",
-                             *[k.replace("_", " ") for k in keys]],
+        parts.append(_table(["rep", *(["leg"] if sided else []), "time (s)", *[name for _, name in have]],
                             [["partial" if it.partial or it.index <= 0 else it.index,
-                              *([it.side or "?"] if sided else []), _num(it.start_s, ".2f"),
-                              _num(it.bottom_s, ".2f"), _num(it.end_s, ".2f"),
-                              *[_num(it.metrics.get(k)) for k in keys]] for it in reps.items]))
+                              *([it.side or "?"] if sided else []),
+                              f"{max(0.0, it.start_s):.1f}–{max(0.0, it.end_s):.1f}",
+                              *[_num(it.metrics.get(k), ".0f" if k.endswith("_deg") else ".1f") for k, _ in have]]
+                             for it in reps.items]))
+        keys = sorted({k for it in reps.items for k in it.metrics})
+        if keys:
+            det.append("<h3>Every measurement, per rep</h3>" + _table(
+                ["rep", *keys], [[it.index, *[_num(it.metrics.get(k), ".3g") for k in keys]] for it in reps.items]))
     else:
         parts.append('<p class="small">No reps counted.</p>')
     parts.append("<h2>Issues</h2>" + _table(
-        ["issue", "rep", "metric", "value", "threshold", "margin", "unit", "time s", "severity", "confidence", "cue"],
-        [[i.label, i.rep or "", i.metric, _num(i.value), _num(i.threshold), _margin(i), i.unit,
-          f"{_num(i.t_start)}–{_num(i.t_end)}", _num(i.severity, ".2f"), _num(i.confidence, ".2f"), i.cue]
-         for i in report.issues]))
+        ["issue", "rep", "time (s)", "cue"],
+        [[_title(i.code, cards), i.rep or "", f"{_num(i.t_start)}–{_num(i.t_end)}", i.cue] for i in report.issues]))
+    if report.issues:
+        det.append("<h3>Issues: the measurements</h3>" + _table(
+            ["code", "rep", "metric", "value", "threshold", "margin", "unit", "severity", "confidence"],
+            [[i.code, i.rep or "", i.metric, _num(i.value), _num(i.threshold), _margin(i), i.unit,
+              _num(i.severity, ".2f"), _num(i.confidence, ".2f")] for i in report.issues]))
     if report.borderline:
-        parts.append("<h3>Borderline: inside the measurement uncertainty, not counted as faults</h3>"
-                     '<p class="small">Past the threshold, but by less than what this view, pose quality and frame '
-                     "rate can measure. Not cued live and not in the fixes; confidence is the probability that the "
-                     "true value is past the threshold.</p>" + _table(
-                         ["finding", "rep", "metric", "value", "threshold", "margin", "unit", "confidence"],
-                         [[i.label, i.rep or "", i.metric, _num(i.value), _num(i.threshold), _margin(i), i.unit,
-                           _num(i.confidence, ".2f")] for i in report.borderline]))
-    parts.append("<h2>Variations</h2>" + _table(["variation", "confidence", "explains"],
-                                                [[x.label, _num(x.confidence, ".2f"), ", ".join(x.suppresses)]
+        parts.append("<h3>Close to the line, not counted as faults</h3>"
+                     '<p class="small">Past a limit, but by less than this camera angle, the pose quality and the frame '
+                     "rate can measure: not cued live and not in the fixes.</p>"
+                     + _ul(f"{_title(i.code, cards)}" + (f" (rep {i.rep})" if i.rep else "") for i in report.borderline))
+        det.append("<h3>Borderline: the measurements</h3>" + _table(
+            ["code", "rep", "metric", "value", "threshold", "margin", "unit", "confidence"],
+            [[i.code, i.rep or "", i.metric, _num(i.value), _num(i.threshold), _margin(i), i.unit,
+              _num(i.confidence, ".2f")] for i in report.borderline]))
+    parts.append("<h2>Variations</h2>" + _table(["variation", "explains"],
+                                                [[x.label, ", ".join(_title(c, cards) for c in x.suppresses)]
                                                  for x in report.variations]))
+    if report.variations:
+        det.append("<p>Variations: " + e(", ".join(f"{x.code} {_num(x.confidence, '.2f')}" for x in report.variations))
+                   + "</p>")
     if report.not_judged:
-        parts.append("<h3>Not judged</h3>" + _ul(f"{n.code}{_reps_txt(n.reps)}: {n.reason}" for n in report.not_judged))
+        parts.append("<h3>Not judged from this camera angle</h3>"
+                     + _ul(f"{_title(n.code, cards)}{_reps_txt(n.reps)}: {n.reason}" for n in report.not_judged))
     # --- cards
     rc = cards.for_report(ex.label if ex else None, [i.code for i in report.issues],
                           [x.code for x in report.variations])
     if rc:
         parts.append("<h2>Knowledge cards</h2>" + "".join(_card_html(c) for c in rc))
-    # --- quality, profile, verification
+    # --- quality, profile
     p = report.pose
-    parts.append("<h2>Video and pose quality</h2>" + _table(
-        ["check", "value"], [["QC passed", "yes" if report.qc.ok else "no"],
-                             ["person found", f"{p.detected_ratio:.0%}"], ["usable pose", f"{p.valid_ratio:.0%}"],
-                             ["video", f"{report.video.width}x{report.video.height} @ {_num(report.video.fps)} fps"]]
-        + [[w.code, w.message] for w in report.qc.warnings]))
+    parts.append("<h2>Video and pose quality</h2>" + _ul(
+        [("The video passed the quality checks." if report.qc.ok else "The video did not pass the quality checks."),
+         f"A person was found on {p.detected_ratio:.0%} of the frames; the pose was usable on {p.valid_ratio:.0%}.",
+         *[w.message for w in report.qc.warnings]]))
+    det.append(f"<p>Video: {report.video.width}x{report.video.height} at {_num(report.video.fps)} fps, "
+               f"{report.video.frames} frames; quality codes: {e(', '.join(w.code for w in report.qc.warnings) or '-')}; "
+               f"report schema {e(report.schema_version)}.</p>")
     if report.profile is not None:
         pr = report.profile
         parts.append("<h2>Profile</h2>" + _table(["", ""], [
@@ -194,8 +259,10 @@ def render_report_html(report: Report, out_dir: str | Path | None = None, cards:
         for a in v.attempts:
             rows += [[a.source, f.check, f.section, f.detail, f.text] for f in a.failures] or [[a.source, "all passed",
                                                                                               "", "", ""]]
-        parts.append("<h2>Verification</h2><p class=\"small\">Checks: " + e(", ".join(v.checks)) + "</p>"
-                     + _table(["attempt", "check", "section", "detail", "text"], rows))
+        det.append("<h3>Verification</h3><p class=\"small\">Checks: " + e(", ".join(v.checks)) + "</p>"
+                   + _table(["attempt", "check", "section", "detail", "text"], rows))
+    parts.append('<details class="card"><summary><b>Details</b> — the figures behind the words</summary>'
+                 + "".join(det) + "</details>")
     body = "\n".join(parts)
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta http-equiv="Content-Security-Policy" content="{e(CSP)}">'

@@ -57,9 +57,28 @@ def cmd_analyze(a: argparse.Namespace) -> int:
     return 0
 
 
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Linux: the app gets SIGTERM if ``spotter app`` itself dies without a word (SIGKILL, a crash)."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
 def cmd_app(a: argparse.Namespace) -> int:
-    """Start the Streamlit app on this machine only (unless --address says otherwise)."""
+    """Start the Streamlit app on this machine only (unless --address says otherwise).
+
+    The app runs as a child process in its own process group. ``spotter app`` passes a stop on to it and waits
+    for it: SIGTERM (a service manager, ``docker stop``), SIGHUP (the terminal closed) and Ctrl+C each reach the
+    app exactly once as SIGTERM, which stores the sets in progress and ends (``realtime/app_server.py``); if it
+    has not ended after 30 s it is killed. If ``spotter app`` is killed outright, the app is told to stop by the
+    kernel (PR_SET_PDEATHSIG). Before issue 23 a SIGTERM ended ``spotter`` and left Streamlit serving the port."""
+    import signal
     import subprocess
+    import time
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
@@ -68,7 +87,33 @@ def cmd_app(a: argparse.Namespace) -> int:
     from realtime.app_server import command  # the page (streamlit_app.py) + the page channel's routes
 
     print(f"Spotter on http://{a.address}:{a.port}  (Ctrl+C to stop)", file=sys.stderr)
-    return subprocess.call(command(a.port, a.address), cwd=root)
+    proc = subprocess.Popen(command(a.port, a.address), cwd=root, start_new_session=True,
+                            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+    stopping: list[float] = []  # when the first stop signal came
+
+    def stop(_signum, _frame) -> None:
+        if not stopping:
+            stopping.append(time.monotonic())
+            print("spotter: stopping (the sets in progress are stored)…", file=sys.stderr)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+
+    old = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    try:
+        while True:
+            try:
+                rc = proc.wait(timeout=1.0)
+                break
+            except subprocess.TimeoutExpired:
+                if stopping and time.monotonic() - stopping[0] > 30:
+                    proc.kill()
+    finally:
+        for sig, h in old.items():
+            signal.signal(sig, h)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return 0 if stopping else rc
 
 
 def cmd_replay(a: argparse.Namespace) -> int:
@@ -78,7 +123,8 @@ def cmd_replay(a: argparse.Namespace) -> int:
 
     a.exercise = resolve_exercise(a.exercise)
     return int(run_replay(a.video, realtime=a.realtime, json_out=a.json, exercise=a.exercise,
-                          speak_count=a.speak_count, mute=a.mute, save=a.save, date=a.date) or 0)
+                          speak_count=a.speak_count, mute=a.mute, save=a.save, date=a.date,
+                          direct=a.direct) or 0)
 
 
 def cmd_progress(a: argparse.Namespace) -> int:
@@ -219,6 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="store the session ($SPOTTER_DATA) as the app does: it shows in History and Progress")
     rp.add_argument("--date", default=None, metavar="DATE",
                     help="with --save: when the session took place, YYYY-MM-DD or YYYY-MM-DDTHH:MM (local time)")
+    rp.add_argument("--direct", action="store_true",
+                    help="no WebRTC: the decoded frames go straight into the live session (for comparison)")
     rp.set_defaults(func=cmd_replay)
 
     pg = sub.add_parser("progress", help="progress across the stored sessions: per exercise, sets, bests, trends")

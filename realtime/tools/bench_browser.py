@@ -65,12 +65,13 @@ def chromium_path() -> Optional[str]:
 
 # ------------------------------------------------------------------------------------------------ camera file
 def camera_file(clip: str | Path, out: Path, size=(640, 480), fps: int = 30, lead_s: float = 2.0,
-                tail_s: float = 1.0) -> tuple[Path, float]:
+                tail_s: float = 1.0, hold_s: float = 0.0) -> tuple[Path, float]:
     """``clip`` as a camera file for Chromium's fake capture: raw Y4M (``out`` ending in ``.y4m``, like a
     webcam's uncompressed frames) or MJPEG (``.mjpeg``, much smaller); ``size``, ``fps``, letterboxed, frames
     repeated or skipped to the rate by timestamp; ``lead_s`` seconds with no one in view before the clip (the
-    user pressing START and stepping back; the connection comes up meanwhile) and ``tail_s`` after it.
-    Returns (path, duration of the whole file in seconds)."""
+    user pressing START and stepping back; the connection comes up meanwhile) and ``tail_s`` after it;
+    ``hold_s`` seconds of the clip's last picture, frozen, between the clip and the tail (a camera whose picture
+    stopped: identical frames). Returns (path, duration of the whole file in seconds)."""
     import av
     import cv2
     import numpy as np
@@ -112,6 +113,8 @@ def camera_file(clip: str | Path, out: Path, size=(640, 480), fps: int = 30, lea
         if last is None:
             raise InputError(f"no frames decoded from {clip}")
         emit(last)
+        for _ in range(int(round(hold_s * fps))):
+            emit(last)
         for _ in range(int(round(tail_s * fps))):
             emit(canvas)
         for p in s.encode(None):
@@ -451,7 +454,8 @@ def bench_browser(clip: str, seconds: Optional[float] = None, json_out: bool = F
     try:
         from playwright.sync_api import sync_playwright
     except ImportError as e:
-        raise BrowserUnavailable("the playwright package is missing (pip install playwright)") from e
+        raise BrowserUnavailable("the playwright package is missing: .venv/bin/pip install -e '.[test]' (or bash "
+                                 ".ci/install_browser.sh, which also installs Debian's chromium)") from e
     if not Path(clip).is_file():
         raise InputError(f"file not found: {clip}")
     tmp = Path(tempfile.mkdtemp(prefix="spotter-bench-browser-"))

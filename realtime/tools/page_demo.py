@@ -122,8 +122,10 @@ class Harness:
         self.page.wait_for_function("!!window.SpotterDraw && !!window.spotterVoice")
         self._pose = None
 
-    def show(self, r: dict, caption: Optional[dict] = None, muted: bool = False, pose: Optional[str] = None) -> dict:
-        """Put the synthetic picture in the video and draw ``r`` over it as the page does; returns the layout."""
+    def show(self, r: dict, caption: Optional[dict] = None, muted: bool = False, pose: Optional[str] = None,
+             size: tuple[int, int] = (W, H)) -> dict:
+        """Put the synthetic picture in the video and draw ``r`` over it as the page does, on a canvas of ``size``
+        pixels; returns the layout."""
         if pose is None:
             pose = "squat" if r.get("lm") == landmarks("squat") else "stand" if r.get("lm") else "room"
         if pose != self._pose:
@@ -132,12 +134,12 @@ class Harness:
                  v.poster = url; document.getElementById('placeholder').style.display = 'none';
                  const i = new Image(); i.onload = () => setTimeout(res, 50); i.src = url; })""", png_data_url(img))
             self._pose = pose
-        return self.page.evaluate("""([r, cap, muted]) => {
+        return self.page.evaluate("""([r, cap, muted, w, h]) => {
             const c = document.getElementById('overlay'), ctx = c.getContext('2d');
-            c.width = %d; c.height = %d;
+            c.width = w; c.height = h;
             const ui = {caption: cap ? Object.assign({status: 'ready'}, cap) : null, muted};
             return window.SpotterDraw.draw(ctx, c.width, c.height, r, ui);
-        }""" % (W, H), [r, caption, muted])
+        }""", [r, caption, muted, int(size[0]), int(size[1])])
 
     def focus(self) -> bool:
         """Click the page's Focus button (the Fullscreen API on the component's container)."""

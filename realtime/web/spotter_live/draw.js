@@ -25,6 +25,9 @@
     [16, 18], [16, 20], [18, 20], [0, 7], [0, 8]];
   const BONE = "rgb(80,220,120)", JOINT = "#fff", ISSUE = "rgb(255,60,60)", CUE = "rgb(255,210,60)";
   const GOOD = "rgb(90,230,130)", PANEL = "rgba(0,0,0,0.55)", FONT = "sans-serif";
+  // the range bar: a dark, nearly opaque track and a saturated fill, so that it reads the same way up on a white
+  // wall as on a dark one (a near-white fill on a see-through grey track read upside down on a bright wall)
+  const TRACK = "rgba(0,0,0,0.82)", FILL = "rgb(70,170,255)";
   const PHASE = { idle: "ready", top: "top", lowering: "lowering", bottom: "bottom", rising: "rising" };
   const COUNT_H = 0.29;  // the count's font size, in picture heights (its digits stand ~0.21 h tall: > 1/6)
   // the voice's captions worth showing: a count is the big number already and a cue is the banner
@@ -102,8 +105,8 @@
   }
 
   function panelLines(r) {
-    const ex = String(r.exercise || "unknown").replace(/_/g, " ");
-    const head = r.exercise === "unknown" ? ex
+    const ex = String(r.exercise || "unknown").replace("push_up", "push-up").replace(/_/g, " ");
+    const head = !r.exercise || r.exercise === "unknown" ? "which exercise?"
       : (r.source === "model" ? ex + " " + Math.round(100 * (r.confidence || 0)) + "%" : ex);
     return [head, stateText(r).text, PHASE[r.phase] || r.phase || ""];
   }
@@ -175,10 +178,10 @@
     const p = typeof r.progress === "number" && isFinite(r.progress) ? Math.max(0, Math.min(1, r.progress)) : null;
     const reached = p !== null && p >= 0.999;
     const depth = r.progress_kind !== "lockout";  // depth fills downwards (going down), lockout upwards
-    ctx.fillStyle = PANEL; ctx.fillRect(x - pad / 2, y0 - pad / 2, bw + pad, L + pad);
+    ctx.fillStyle = TRACK; ctx.fillRect(x - pad / 2, y0 - pad / 2, bw + pad, L + pad);
     if (p !== null && p > 0) {
       const fh = p * L;
-      ctx.fillStyle = reached ? GOOD : "rgb(235,235,235)";
+      ctx.fillStyle = reached ? GOOD : FILL;
       ctx.fillRect(x, depth ? y0 : y1 - fh, bw, fh);
     }
     ctx.lineWidth = Math.max(2, h / 160); ctx.strokeStyle = "#fff"; ctx.strokeRect(x, y0, bw, L);
@@ -186,7 +189,7 @@
     const ty = depth ? y1 : y0;
     ctx.lineWidth = Math.max(3, h / 90); ctx.strokeStyle = reached ? GOOD : CUE;
     ctx.beginPath(); ctx.moveTo(x - pad, ty); ctx.lineTo(x + bw + pad / 2, ty); ctx.stroke();
-    text(ctx, "TARGET", x - pad * 1.3, ty + lpx * 0.35, lpx * 0.8, "#fff", { align: "right" });
+    const tw = text(ctx, "TARGET", x - pad * 1.3, ty + lpx * 0.35, lpx * 0.8, "#fff", { align: "right" }).w;
     if (reached) {  // a check mark in the bar: the shape says it, not only the colour
       const cx = x + bw / 2, cy = depth ? y1 - bw * 0.7 : y0 + bw * 0.7, s = bw * 0.32;
       ctx.lineWidth = Math.max(3, bw / 7); ctx.strokeStyle = "#000"; ctx.lineCap = "round";
@@ -198,24 +201,34 @@
     text(ctx, kind, x + bw, y0 - pad * 0.9, lpx, "#fff", { align: "right" });
     text(ctx, value, x + bw, y1 + pad * 0.6 + lpx, lpx, reached ? GOOD : "#fff", { align: "right" });
     out.bar = { kind: r.progress_kind, progress: p, reached, label: kind + " " + value, x, y: y0, w: bw, h: L,
+                label_x: Math.min(x - pad, x - pad * 1.3 - tw),
                 fill: p === null ? 0 : p * L, direction: depth ? "down" : "up" };
   }
 
-  // words that fit the width: the largest size from px down to minPx, else two lines at minPx
-  function fit(ctx, s, maxW, px, minPx) {
-    for (let q = px; q >= minPx; q *= 0.92) {
-      ctx.font = font(q, true);
-      if (ctx.measureText(s).width <= maxW) return { px: q, lines: [s] };
-    }
-    ctx.font = font(minPx, true);
-    const words = s.split(/\s+/);
+  // words that fit the box: the largest size from px down to minPx on as few lines as fit maxW, the lines within
+  // maxH if possible; at minPx as many lines as the words need (the caller makes room). A word never broken, a
+  // line never cut (the set-up hint was cut mid-word: "…at a window or brigh").
+  function wrap(ctx, s, maxW, q) {
+    ctx.font = font(q, true);
+    const words = String(s).split(/\s+/).filter(Boolean), lines = [];
     let a = "";
-    for (let k = 0; k < words.length; k++) {
-      const tryA = a ? a + " " + words[k] : words[k];
-      if (ctx.measureText(tryA).width > maxW && a) return { px: minPx, lines: [a, words.slice(k).join(" ")] };
-      a = tryA;
+    for (const wd of words) {
+      const tryA = a ? a + " " + wd : wd;
+      if (a && ctx.measureText(tryA).width > maxW) { lines.push(a); a = wd; } else a = tryA;
     }
-    return { px: minPx, lines: [a] };
+    if (a) lines.push(a);
+    const widest = Math.max(0, ...lines.map(l => ctx.measureText(l).width));
+    return { lines, widest };
+  }
+  function fit(ctx, s, maxW, px, minPx, maxH) {
+    maxH = maxH || Infinity;
+    for (let q = px; q >= minPx; q *= 0.92) {
+      const w = wrap(ctx, s, maxW, q);
+      if (w.widest <= maxW && w.lines.length * q * 1.15 <= maxH) return { px: q, lines: w.lines };
+    }
+    let q = minPx, w = wrap(ctx, s, maxW, q);
+    if (w.widest > maxW) { q = Math.max(6, q * maxW / w.widest); w = wrap(ctx, s, maxW, q); }  // one very long word
+    return { px: q, lines: w.lines };
   }
 
   function warnIcon(ctx, cx, cy, s) {  // a warning triangle with "!"
@@ -238,17 +251,22 @@
   // bottom: the cue (a confident issue: triangle + words) or the camera set-up hint (viewfinder + "SET UP:")
   function banner(ctx, w, h, kind, s, out) {
     const pad = Math.round(0.02 * h), icon = 0.05 * h;
-    const bh = Math.round(0.18 * h), y = h - bh;
+    const tx = pad * 2 + icon * 2.4;
+    const words = kind === "cue" ? s : "SET UP: " + s;
+    // 18 % of the picture, taller (up to 40 %) when the words need more lines at the smallest size
+    const f = fit(ctx, words, w - tx - pad, 0.095 * h, 0.045 * h, 0.18 * h - pad);
+    const lh = f.px * 1.15;
+    const bh = Math.round(Math.min(0.4 * h, Math.max(0.18 * h, f.lines.length * lh + pad * 1.5))), y = h - bh;
     ctx.fillStyle = kind === "cue" ? "rgba(0,0,0,0.74)" : "rgba(10,40,95,0.82)";
     ctx.fillRect(0, y, w, bh);
     if (kind === "cue") { ctx.fillStyle = CUE; ctx.fillRect(0, y, w, Math.max(3, h / 120)); }
-    const tx = pad * 2 + icon * 2.4;
     if (kind === "cue") warnIcon(ctx, pad + icon * 1.2, y + bh / 2, icon); else cameraIcon(ctx, pad + icon * 1.2, y + bh / 2, icon);
-    const words = kind === "cue" ? s : "SET UP: " + s;
-    const f = fit(ctx, words, w - tx - pad, 0.095 * h, 0.05 * h);
-    const lh = f.px * 1.15, y0 = y + bh / 2 - (f.lines.length * lh) / 2 + f.px * 0.8;
+    const y0 = y + bh / 2 - (f.lines.length * lh) / 2 + f.px * 0.8;
     f.lines.forEach((ln, k) => text(ctx, ln, tx, y0 + k * lh, f.px, kind === "cue" ? CUE : "#fff"));
-    out.banner = { kind, text: words, px: Math.round(f.px), lines: f.lines.length, x: 0, y, w, h: bh };
+    ctx.font = font(f.px, true);
+    const widest = Math.max(...f.lines.map(l => ctx.measureText(l).width));
+    out.banner = { kind, text: words, px: Math.round(f.px), lines: f.lines.length, shown: f.lines.join(" "),
+                   fits: tx + widest <= w - pad / 2 + 0.5, x: 0, y, w, h: bh };
     return y;
   }
 
@@ -313,7 +331,8 @@
     }
     const c = ui.caption;
     if (c && c.text && CAPTIONED[c.kind]) {
-      caption(ctx, w, h, c, left, out.bar ? out.bar.x - 0.05 * h : w, bottom, out);
+      // up to the range bar's "TARGET" label, which sits left of the bar (the caption ran over it)
+      caption(ctx, w, h, c, left, out.bar ? out.bar.label_x - 0.02 * h : w, bottom, out);
     }
     return out;
   }

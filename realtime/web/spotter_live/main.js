@@ -225,7 +225,7 @@
   function paint() {
     const r = pending;
     pending = null;
-    if (!r) return;
+    if (!r || !S.pc) return;  // nothing new, or stopped: the canvas stays clear
     const [w, h] = canvasSize();
     if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
     const ui = window.spotterVoice ? window.spotterVoice.ui() : null;
@@ -246,6 +246,8 @@
     }
   }
   function onMessage(ev) {
+    // a message of a connection that is closed already (STOP): dropped, or it would paint an overlay after STOP
+    if (!S.pc || (ev.target !== S.dc && ev.target !== S.events)) return;
     let r;
     try { r = JSON.parse(ev.data); } catch (e) { return; }
     if (!r || typeof r.type !== "string") return;
@@ -279,6 +281,7 @@
     dispatch(r);
     showSuggestion(r.suggestion);
     panelUpdate(r);
+    if (isFile()) { fileResult(r); return; }  // painted over its own frame (file replays, below)
     if (!pending) requestAnimationFrame(paint);
     pending = r;
   }
@@ -352,31 +355,35 @@
 
   // ---------------------------------------------------------------------------------------- connection
   async function sourceStream(a) {
-    if (a.mode === "file") {  // a replay: the page plays the file and sends what it shows, like a camera
-      if (video.getAttribute("src") !== a.media_url) { video.srcObject = null; video.src = a.media_url; }
-      video.autoplay = false; video.muted = true; video.loop = false;
-      const unplayable = new Error("this browser cannot play this video file (use \"Analyse\" instead)");
-      if (video.error) throw unplayable;
-      if (video.readyState < 1) {
-        await new Promise((res, rej) => {
-          const t = setTimeout(() => rej(unplayable), 30000);
-          video.onloadedmetadata = () => { clearTimeout(t); res(); };
-          video.onerror = () => { clearTimeout(t); rej(unplayable); };
-        });
-      }
-      video.pause(); video.currentTime = 0;
-      const cs = video.captureStream();
-      if (!cs.getVideoTracks().length) {
-        await new Promise(res => { cs.onaddtrack = res; setTimeout(res, 3000); });
-      }
-      return cs;
-    }
     const s = await navigator.mediaDevices.getUserMedia({
       audio: false,
       video: { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 30 } } });
     video.srcObject = s;
     await video.play().catch(() => {});
     return s;
+  }
+  // The picture is sent at most at the size pose uses (args.send_long_side, the server's pose size: 640 px on the
+  // long side), scaled down by the encoder. A 1280x720 upload sent at its own size spent four times the pixels of
+  // the same 1.2 Mbit/s: the first seconds arrived blurred (the encoder starts low and climbs), pose locked onto a
+  // wrong outline in them and kept tracking it (no push-up counted in 2 of 8 replays of pu01), and the browser's
+  // encoder and the server's decoder did four times the work for a picture the server shrinks anyway.
+  function sendScale(w, h, longSide) {
+    const L = Math.max(w || 0, h || 0), want = longSide || 640;
+    return L > want ? L / want : 1;
+  }
+  S.sendScale = sendScale;
+  async function sendSize(tr, track, a) {
+    let w = video.videoWidth, h = video.videoHeight;
+    if (!(w > 0 && h > 0) && track.getSettings) { const st = track.getSettings(); w = st.width; h = st.height; }
+    const k = sendScale(w, h, a.send_long_side);
+    S.sendScaleBy = k;
+    if (k === 1) return;
+    try {
+      const p = tr.sender.getParameters();
+      if (!p.encodings || !p.encodings.length) return;
+      p.encodings[0].scaleResolutionDownBy = k;
+      await tr.sender.setParameters(p);
+    } catch (e) { /* not supported: sent at its own size (the server scales it) */ }
   }
   function iceDone(pc, ms) {
     if (pc.iceGatheringState === "complete") return Promise.resolve();
@@ -390,68 +397,182 @@
   async function start() {
     const a = S.args;
     if (!a || S.pc) return;
+    const file = a.mode === "file";
     S.state = "connecting"; S.error = null; $("error").textContent = ""; S.ready = false; S.onReady = null;
     S.results = S.drawn = 0; S.lat = []; S.latAt = []; S.srv = []; S.wait = []; S.pose = []; S.rest = []; S.sender = null;
     S.captures = []; S.rtps = []; S.K = null; S.last = null;
     S.firstResultAt = S.lastResultAt = null; S.cameraAt = null; rtpLast = null; rtpWrap = 0;
     S.rtpByT = new Map(); S.countChanges = []; S.layout = null; S.barsDrawn = 0; S.maxProgress = null;
-    S.sendCap = null; S.framesSent = 0;
+    S.sendCap = null; S.framesSent = 0; S.sendScaleBy = null;
+    fileReset();
     $("start").disabled = true; $("stop").disabled = false;
     $("placeholder").textContent = "Connecting to Spotter…";
+    showNote();
     try {
-      // 1. the connection, with an empty video sender and the data channel for results and commands
+      if (file) await fileReady(a);  // the file must play here before anything starts
+      // 1. the connection: the data channels for results and commands, and for the camera a video sender
       const pc = S.pc = new RTCPeerConnection({ iceServers: a.ice || [] });
       const dc = S.dc = pc.createDataChannel("spotter", { ordered: false, maxRetransmits: 0 });
       dc.onmessage = onMessage;
       const ev = S.events = pc.createDataChannel("spotter-events");  // reliable, ordered: events sent once
       ev.onmessage = onMessage;
-      const tr = S.tr = pc.addTransceiver("video", { direction: "sendonly" });
+      const tr = S.tr = file ? null : pc.addTransceiver("video", { direction: "sendonly" });
       pc.onconnectionstatechange = () => {
-        if (pc.connectionState === "failed") fail("The connection to Spotter failed.");
+        if (pc.connectionState === "failed" && S.pc === pc) { stop("error"); fail("The connection to Spotter failed."); }
       };
       await pc.setLocalDescription(await pc.createOffer());
       await iceDone(pc, 3000);
       const resp = await fetch(a.offer_url, {
         method: "POST", headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ token: a.token, sdp: pc.localDescription.sdp, type: "offer" }) });
+        body: JSON.stringify({ token: a.token, sdp: pc.localDescription.sdp, type: "offer", mode: file ? "file" : "camera" }) });
       const ans = await resp.json().catch(() => ({ error: `HTTP ${resp.status}` }));
       if (!resp.ok || ans.error) throw new Error(ans.error || `HTTP ${resp.status}`);
       if (S.pc !== pc) return;  // stopped meanwhile
       await pc.setRemoteDescription(ans);
       // the camera's picture at full size: drop frames under load rather than shrink the image pose sees
       // and at most 1.2 Mbit/s: plenty for pose at 640x480, fewer packets for the server to handle
-      try {
-        const p = tr.sender.getParameters();
-        p.degradationPreference = "maintain-resolution";
-        if (p.encodings && p.encodings.length) p.encodings[0].maxBitrate = 1200000;  // = peer.SEND_MAX_BPS
-        await tr.sender.setParameters(p);
-      } catch (e) { /* not supported: the browser's defaults */ }
+      if (tr) {
+        try {
+          const p = tr.sender.getParameters();
+          p.degradationPreference = "maintain-resolution";
+          if (p.encodings && p.encodings.length) p.encodings[0].maxBitrate = 1200000;  // = peer.SEND_MAX_BPS
+          await tr.sender.setParameters(p);
+        } catch (e) { /* not supported: the browser's defaults */ }
+      }
       S.state = "live";
       $("endset").disabled = false;
       // 2. the server's session and pose model are loaded (seconds on a busy machine) ...
       $("placeholder").textContent = "Loading the pose model…";
       if (!S.ready) await new Promise(res => { S.onReady = res; setTimeout(res, 120000); });
       if (S.pc !== pc) return;
-      // 3. ... then the picture: the analysis starts with the camera's (or the file's) first frame
+      if (file) { await filePlay(pc); return; }
+      // 3. ... then the picture: the analysis starts with the camera's first frame
       const stream = S.stream = await sourceStream(a);
       if (S.pc !== pc) { stop("stopped"); return; }
       const track = stream.getVideoTracks()[0];
       if (!track) throw new Error("no video track");
       await tr.sender.replaceTrack(track);
       if (tr.sender.setStreams) tr.sender.setStreams(stream);
+      await sendSize(tr, track, a);
       S.cameraAt = performance.now();
       $("placeholder").style.display = "none";
       if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(onPreviewFrame);
-      if (a.mode === "file") {  // play from the start, and stop at the end
-        video.onended = () => setTimeout(() => { if (S.pc === pc) finish("file ended"); }, 1500);
-        await video.play();
-      }
     } catch (e) {
       const msg = String(e && e.message || e);
       stop("error");
       fail(/Permission|NotAllowed/i.test(msg) ? "Camera access was refused: allow the camera and press START."
-        : /NotFound|Requested device/i.test(msg) ? "No camera found." : "Could not start: " + msg);
+        : /NotFound|Requested device/i.test(msg) ? "No camera found."
+        : e && e.plain ? msg : "Could not start: " + msg);
     }
+  }
+
+  // ---------------------------------------------------------------------------------------- file replays
+  // Upload → "Replay in real time" and History's replays (realtime/filereplay.py): the server decodes the file
+  // itself and analyses every frame; the page plays the same file in its <video>, tells the server where its
+  // playback is (a "clock" command every 150 ms: the server keeps at most 0.25 s ahead), paints each result over
+  // its own frame (the video's frame callback) and slows its playback down, or waits, while the analysis is
+  // behind. So a replay counts what "Analyse" counts on any machine; a slow one replays slower, and says so.
+  const F = S.file = { buf: [], lastT: null, painted: -1, waiting: false, rate: 1, started: false, ended: false,
+                       done: null, okSince: null, rateAt: 0 };
+  function fileReset() {
+    Object.assign(F, { buf: [], lastT: null, painted: -1, waiting: false, rate: 1, started: false, ended: false,
+                       done: null, okSince: null, rateAt: 0 });
+    try { video.playbackRate = 1; } catch (e) {}
+  }
+  const isFile = () => !!(S.args && S.args.mode === "file");
+  function plainError(msg) { const e = new Error(msg); e.plain = true; return e; }
+  async function fileReady(a) {
+    if (video.getAttribute("src") !== a.media_url) { video.srcObject = null; video.src = a.media_url; }
+    video.autoplay = false; video.muted = true; video.loop = false;
+    const unplayable = plainError("This browser cannot play this video, so it cannot be replayed here. "
+      + "\u201cAnalyse\u201d reads it without playing it.");
+    if (video.error) throw unplayable;
+    if (video.readyState < 1) {
+      await new Promise((res, rej) => {
+        const t = setTimeout(() => rej(unplayable), 30000);
+        video.onloadedmetadata = () => { clearTimeout(t); res(); };
+        video.onerror = () => { clearTimeout(t); rej(unplayable); };
+      });
+    }
+    video.pause();
+  }
+  async function filePlay(pc) {
+    video.onended = () => { F.ended = true; fileClock(); fileFinish(pc); };
+    video.onplay = video.onpause = video.onratechange = video.onseeked = () => fileClock();
+    if (video.currentTime !== 0) {
+      await new Promise(res => { video.addEventListener("seeked", res, { once: true }); video.currentTime = 0; setTimeout(res, 3000); });
+    }
+    if (S.pc !== pc) return;
+    F.started = true;
+    $("placeholder").style.display = "none";
+    if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(onFileFrame);
+    fileClock();
+    await video.play();
+  }
+  // the end of the file: once the server has analysed its last frame (the "replay" end event), close the set
+  async function fileFinish(pc) {
+    const t0 = performance.now();
+    showNote();
+    while (S.pc === pc && !F.done && performance.now() - t0 < 60000) await new Promise(r => setTimeout(r, 200));
+    if (S.pc === pc) finish("file ended");
+  }
+  function fileClock() {
+    if (!S.pc || !isFile() || !F.started) return;
+    command({ name: "clock", t: F.ended ? 1e9 : video.currentTime, playing: !video.paused && !video.ended,
+              rate: video.playbackRate, at: performance.now() });
+  }
+  // the playback follows the analysis: waits when it is more than 0.6 s behind the picture, and runs slower when it
+  // keeps falling behind (faster again, up to 1x, while it keeps up)
+  function filePace() {
+    if (S.state !== "live" || !isFile() || !F.started || F.ended) return;
+    const now = performance.now();
+    const behind = video.currentTime - (F.lastT === null ? 0 : F.lastT);
+    if (!F.waiting && !video.paused && behind > 0.6) { F.waiting = true; video.pause(); }
+    else if (F.waiting && behind < 0.1) { F.waiting = false; video.play().catch(() => {}); }
+    if (now - F.rateAt > 1000) {
+      F.rateAt = now;
+      let r = F.rate;
+      if (behind > 0.25 || F.waiting) r = Math.max(0.2, r * 0.85);
+      else if (behind < 0.12 && r < 1) r = Math.min(1, r * 1.1);
+      if (r !== F.rate) { F.rate = r; video.playbackRate = Math.round(r * 100) / 100; }
+    }
+    showNote();
+  }
+  setInterval(() => { fileClock(); filePace(); }, 150);
+  // each result is painted over its own frame: the newest one at or before the frame on the screen
+  function fileShow(mediaTime) {
+    let pick = null;
+    while (F.buf.length && F.buf[0].t <= mediaTime + 0.02) pick = F.buf.shift();
+    if (pick && pick.t > F.painted) { F.painted = pick.t; pending = pick; paint(); }
+  }
+  function onFileFrame(now, md) {
+    if (!S.pc || !isFile()) return;
+    fileShow(md && typeof md.mediaTime === "number" ? md.mediaTime : video.currentTime);
+    video.requestVideoFrameCallback(onFileFrame);
+  }
+  function fileResult(r) {
+    if (F.lastT === null || r.t > F.lastT) F.lastT = r.t;
+    if (r.t <= F.painted) return;
+    let i = F.buf.length;  // in order of time (the results channel may reorder)
+    while (i > 0 && F.buf[i - 1].t > r.t) i--;
+    F.buf.splice(i, 0, r);
+    if (F.buf.length > 600) F.buf.shift();
+    if (video.paused || !video.requestVideoFrameCallback) fileShow(video.currentTime);  // no frame callback while paused
+  }
+  window.Spotter.on("replay", m => {
+    if (m.state === "end") F.done = m;
+    else if (m.state === "error" && S.pc) { stop("error"); fail(m.error || "The replay stopped."); }
+  });
+  // what a person needs to know about a replay, in words
+  function showNote() {
+    let t = "";
+    if (isFile() && S.state === "live" && F.started) {
+      if (F.ended) t = "Finishing the analysis of the last frames…";
+      else if (F.waiting) t = "Waiting for the analysis to catch up (every frame is analysed)…";
+      else if (video.playbackRate < 0.97) t = `Replaying at ${video.playbackRate.toFixed(2).replace(/0$/, "")}\u00d7 speed: `
+        + "this computer analyses every frame, slower than the video plays.";
+    }
+    if ($("note").textContent !== t) { $("note").textContent = t; setHeight(); }
   }
   // STOP, or the end of a replayed file: a set in progress is closed first ("End set") so that its end is said
   // ("Set done, N reps.") and heard before the connection goes; at most a few seconds, then stop() anyway
@@ -486,9 +607,13 @@
       if (!S.args || S.args.mode !== "file") S.stream.getTracks().forEach(t => t.stop());
       S.stream = null;
     }
-    if (S.args && S.args.mode === "file") { try { video.pause(); } catch (e) {} }
-    else video.srcObject = null;
+    if (S.args && S.args.mode === "file") {
+      try { video.pause(); video.playbackRate = 1; } catch (e) {}
+      video.onended = video.onplay = video.onpause = video.onratechange = video.onseeked = null;
+      F.started = false;
+    } else video.srcObject = null;
     pending = null;
+    showNote();
     panelStopped();
     ctx.clearRect(0, 0, canvas.width, canvas.height);
     $("placeholder").style.display = "";
@@ -521,6 +646,7 @@
     $("focus").textContent = on ? "Exit focus" : "Focus";
     $("focus").setAttribute("aria-pressed", String(on));
     setAspect();
+    fitStage();
     if (on && navigator.wakeLock && !wakeLock) {
       navigator.wakeLock.request("screen").then(l => { wakeLock = l; }, () => {});
     } else if (!on && wakeLock) { wakeLock.release().catch(() => {}); wakeLock = null; }
@@ -546,6 +672,45 @@
   }
   $("focus").onclick = () => toggleFocus();
 
+  // ---------------------------------------------------------------------------------------- fit the window
+  // The picture with its overlay and the controls under it fit the browser's window, landscape or portrait: the
+  // picture is as wide as the column allows and no taller than the window (the Streamlit page is this frame's
+  // parent, same origin) less the controls, and less what is above the component when that is little (the focus
+  // layout, the Live page: everything in view without scrolling; a replay further down a page is scrolled to and
+  // gets the whole window). At 1280x800 with ?focus=1 the picture was 1120x840: the cue banner, the range bar's
+  // TARGET and the controls fell below the window.
+  const stage = $("stage");
+  let fitW = null;
+  function fitStage() {
+    if (document.body.classList.contains("focus")) {
+      if (fitW !== null) { stage.style.maxWidth = ""; fitW = null; }
+      return;
+    }
+    let avail = null;
+    try {
+      const fe = window.frameElement, pw = window.parent;
+      if (fe && pw && pw !== window) {
+        const top = fe.getBoundingClientRect().top + (pw.scrollY || 0);  // the component's top in the page
+        avail = pw.innerHeight - (top <= 0.35 * pw.innerHeight ? Math.max(0, top) : 16);
+      }
+    } catch (e) { /* another origin: as wide as the column */ }
+    if (avail === null) return;
+    const below = Math.max(0, document.body.scrollHeight - stage.offsetHeight) + 12;  // controls, notes
+    const ar = video.videoWidth && video.videoHeight ? video.videoWidth / video.videoHeight : 4 / 3;
+    const w = Math.floor(Math.max(200, avail - below) * ar);
+    if (fitW === null || Math.abs(w - fitW) > 2) {
+      fitW = w;
+      stage.style.maxWidth = w + "px";
+      setHeight();
+    }
+  }
+  S.fitStage = fitStage;
+  try { window.parent.addEventListener("resize", fitStage); } catch (e) { /* another origin */ }
+  window.addEventListener("resize", fitStage);
+  video.addEventListener("loadedmetadata", fitStage);
+  video.addEventListener("resize", fitStage);
+  setInterval(fitStage, 1000);  // the page above the component changes (a rerun): cheap, and only acts on a change
+
   // what the distance display drew (the tests read it with the canvas's pixels)
   window.spotterDisplay = function () {
     return { layout: S.layout, bars_drawn: S.barsDrawn, max_progress: S.maxProgress, count_changes: S.countChanges.slice(),
@@ -561,7 +726,7 @@
              camera_s: S.cameraAt === null ? 0 : (performance.now() - S.cameraAt) / 1000, ready: S.ready,
              server_ms_p50: pct(S.srv, 50), server_ms_p95: pct(S.srv, 95),
              lat_p50: pct(S.lat, 50), lat_p95: pct(S.lat, 95), clock_found: S.K !== null, last: S.last,
-             error: S.error, video: [video.videoWidth, video.videoHeight], send_cap: S.sendCap,
+             error: S.error, video: [video.videoWidth, video.videoHeight], send_cap: S.sendCap, send_scale: S.sendScaleBy,
              frames_sent: S.framesSent, panel_posts: S.panelPosts, sender: S.sender,
              wait_ms_p50: pct(S.wait, 50), wait_ms_p95: pct(S.wait, 95),
              pose_ms_p50: pct(S.pose, 50), pose_ms_p95: pct(S.pose, 95),
