@@ -243,31 +243,28 @@ def _pct(v) -> str:
 
 
 def format_table(res: dict, by: str = "per_class") -> str:
-    """Markdown table: one row per exercise (or view), the file and live-over-codec figures side by side."""
+    """Markdown table: one row per exercise (or view); each cell the file's figure / the webcam stream's (VP8)."""
     s = res["summary"]
     modes = [m for m in ("batch", "codec") if m in s] or ["batch"]
     auto = res["auto"]
-    head = ["exercise" if by == "per_class" else "view", "sets"]
-    for m in modes:
-        w = "file" if m == "batch" else "webcam (VP8)"
-        head += [f"exact ({w})", f"off by ≤1 ({w})", f"MAE ({w})"]
-        if auto:
-            head += [f"router ({w})", f"negatives with reps ({w})"]
+    both = " (file / webcam)" if len(modes) == 2 else ""
+    head = ["exercise" if by == "per_class" else "camera view", "counted sets", f"exact{both}", f"off by ≤ 1{both}",
+            f"MAE{both}"]
+    if auto:
+        head += [f"router{both}", "negatives", f"negatives given reps{both}"]
     L = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     keys = LABELS if by == "per_class" else VIEWS
     for k in (*keys, "overall"):
-        cells = [k if k != "overall" else "**all**"]
-        first = s[modes[0]]["overall"] if k == "overall" else s[modes[0]][by][k]
-        if not first.get("router_n") and not first.get("n"):
+        stats = [s[m]["overall"] if k == "overall" else s[m][by][k] for m in modes]
+        if not stats[0].get("router_n") and not stats[0].get("n"):
             continue
-        cells.append(str(first.get("n", 0)))
-        for m in modes:
-            st = s[m]["overall"] if k == "overall" else s[m][by][k]
-            cells += [_pct(st.get("exact")), _pct(st.get("off_by_one")),
-                      "-" if st.get("mae") is None else f"{st['mae']:.2f}"]
-            if auto:
-                cells += [_pct(st.get("router_acc")),
-                          "-" if not st.get("negatives") else f"{len(st['negatives_with_reps'])}/{st['negatives']}"]
+        cell = lambda f: " / ".join(f(x) for x in stats)  # noqa: E731
+        cells = [k.replace("_", " ") if k != "overall" else "**all**", str(stats[0].get("n", 0)),
+                 cell(lambda x: _pct(x.get("exact"))), cell(lambda x: _pct(x.get("off_by_one"))),
+                 cell(lambda x: "-" if x.get("mae") is None else f"{x['mae']:.2f}")]
+        if auto:
+            cells += [cell(lambda x: _pct(x.get("router_acc"))), str(stats[0].get("negatives") or "-"),
+                      cell(lambda x: "-" if not x.get("negatives") else str(len(x["negatives_with_reps"])))]
         L.append("| " + " | ".join(cells) + " |")
     return "\n".join(L)
 
