@@ -33,12 +33,22 @@ SHORT = {"squat": "squat", "push_up": "push_up", "shoulder_press": "press", "dea
          "unknown": "unknown"}
 
 
+def _shared() -> Path:
+    return Path(os.environ.get("SPOTTER_SHARED") or Path(__file__).resolve().parents[1] / ".." / "shared").resolve()
+
+
 def default_manifest() -> str:
-    return str((Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "clips" / "manifest.csv").resolve())
+    return str(_shared() / "data" / "clips" / "manifest.csv")
 
 
 def more_manifest() -> str:
-    return str((Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "more_clips" / "manifest.csv").resolve())
+    return str(_shared() / "data" / "more_clips" / "manifest.csv")
+
+
+def dev_manifests() -> list[str]:
+    """The three dev sets' manifests present here."""
+    return [m for m in (str(_shared() / "data" / d / "manifest.csv") for d in ("clips", "more_clips", "more_clips2"))
+            if Path(m).exists()]
 
 
 def _clip_key(manifest_path: Path, file: str) -> str:
@@ -208,7 +218,7 @@ def format_router_eval(res: dict) -> str:
 def evaluate_all(weights_dir: Path | None = None, manifests: list[str] | None = None, kinds=("model", "baseline"),
                  fit: bool = True) -> dict:
     """Everything the model card reports: per manifest and kind, held out; plus the shipped network's fit."""
-    manifests = manifests or [m for m in (default_manifest(), more_manifest()) if Path(m).exists()]
+    manifests = manifests or dev_manifests()
     out = {"heldout": {}, "fit": {}}
     for m in manifests:
         name = Path(m).parent.name
@@ -386,7 +396,7 @@ def main(argv=None) -> int:
         print(f"model card written to {write_model_card(meta, res, lines)}")
     else:
         kinds = ["model", "baseline"] if a.kind == "both" else [a.kind]
-        mans = [a.manifest] if a.manifest else [m for m in (default_manifest(), more_manifest()) if Path(m).exists()]
+        mans = [a.manifest] if a.manifest else dev_manifests()
         res = {}
         for m in mans:
             for k in kinds:

@@ -67,8 +67,9 @@ def read_manifest(path: str | Path) -> tuple[Path, list[dict]]:
 
 
 def view_of(text: str) -> str:
-    """The manifest's camera view in one of ``VIEWS`` (diagonal wins over front/side: "front-diagonal")."""
-    v = (text or "").lower()
+    """The manifest's camera view in one of ``VIEWS`` (diagonal wins over front/side: "front-diagonal"); what follows a
+    parenthesis is a note ("front (despite 'side' in the original file name)")."""
+    v = (text or "").lower().split("(")[0]
     if "diag" in v:
         return "diagonal"
     if "side" in v:

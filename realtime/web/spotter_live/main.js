@@ -334,7 +334,7 @@
     const box = $("suggest");
     box.textContent = "";
     if (sg == null) { box.style.display = "none"; setHeight(); return; }
-    const text = typeof sg === "string" ? sg : (sg.text || "Not sure which exercise this is — choose:");
+    const text = typeof sg === "string" ? sg : (sg.text || "Not sure which exercise: choose one");
     box.appendChild(document.createTextNode(text + " "));
     const opts = Array.isArray(sg) ? sg : (sg.options || []);
     for (const o of opts) {
