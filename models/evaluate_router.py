@@ -241,6 +241,13 @@ def write_model_card(meta: dict, results: dict, train_log: list[str], path: Path
 
     path = path or Path(__file__).resolve().parent / "MODEL_CARD.md"
     d = meta["decision"]
+    calib_txt = ""
+    if meta.get("calibration"):
+        from .calibrate import format_calibration
+
+        calib_txt = ("## Calibration (`python -m models.calibrate`)\nThe confidence Spotter shows is a calibrated "
+                     "probability: the networks' logits are divided by a temperature fitted on held-out windows.\n\n"
+                     + format_calibration(meta["calibration"]) + "\n")
     real = meta.get("real") or {}
     n_members = len(set((real.get("folds") or {0: 0}).values()))
     H, F = results["heldout"], results.get("fit", {})
@@ -322,9 +329,10 @@ Labels: {', '.join(meta['labels'])}.
 lean, tempo, pauses, arm styles), push-ups (full, knee, wide, close, incline, decline), presses (seated/standing,
 dumbbell, barbell, Arnold, machine, push press, single-arm), deadlifts (conventional, sumo, trap bar and dumbbell from
 the floor; Romanian, dumbbell Romanian and stiff-legged from the top: hips lead the descent, knees bend late),
-lunges (static split squat, forward, reverse, walking with the trailing foot joining; the back heel up), and
+lunges (static split squat, forward, reverse, walking with the trailing foot joining, lateral; the back heel up; some
+shallow), a fifth of the squats deliberately shallow, and
 negatives: hinges that are not deadlifts (good mornings, kettlebell swings, bent-over/hinge rows, Pendlay rows,
-one-arm rows), side lunges, arm work (curls, hammer, front/lateral/Y raises, upright row, overhead triceps, fly),
+one-arm rows), hanging from a bar (pull-ups, chin-ups, knee and leg raises, kips), burpees, arm work (curls, hammer, front/lateral/Y raises, upright row, overhead triceps, fly),
 jumping jacks, gait (walking, treadmill, marching, high knees, jogging), idle (standing, sitting, gestures, planks,
 kneeling, lying), floor moves (mountain climbers, shoulder taps, down-dog, sit-ups, bridges), dancing (bounces and
 drops to a beat, side steps, sways, twists, turns, arm waves/pumps/claps), jumps (countermovement, squat and tuck
@@ -337,7 +345,8 @@ when still (< {NEG_RANGE}) or a negative, and left out in between.
 Synthetic held-out window accuracy (split by clip): {meta['synthetic_val_window_acc']}.
 
 **Real** (`models/realdata.py`, network only): the pose landmarks of the {len(real.get('clips', []))} dev clips (never the
-clips), {real.get('augmented_copies', 0)} copies each (time stretch 0.8-1.25x, later start, every/every other/irregular
+clips), {real.get('augmented_copies', 0)} copies each, every other one from the clip as a webcam stream delivers it (640x480,
+VP8 at 1 Mbit/s and back: `pipeline/tools/webcam.py`) (time stretch 0.8-1.25x, later start, every/every other/irregular
 8-15 fps frames, flip, roll, jitter, visibility noise, dropped detections), {real.get('windows', 0)} labelled windows;
 a window of a positive clip takes the exercise when half of it lies in the clip's exercise spans
 (`models/data/dev_segments.json`, from the rep counter or the span of movement), `unknown` when >= 0.75 s away from
@@ -353,6 +362,7 @@ every other frame, and an irregular 8-15 fps pattern (each through its own clean
 `un04`/`un10` are scored as lunges and `un01` (a dumbbell Romanian deadlift) as a deadlift (`models/manifest.py`).
 
 {chr(10).join(tables)}
+{calib_txt}
 ## Limits
 {chr(10).join(limits)}
 * Real movement in training comes from {len(real.get('clips', []))} dev clips only (two real lunges, five deadlifts); the
