@@ -877,6 +877,34 @@ def _keyposes(t: np.ndarray, keys: list[tuple[float, np.ndarray]]) -> np.ndarray
     return P
 
 
+_LIMB_TREE = [(11, 13), (13, 15), (15, 17), (15, 19), (15, 21), (12, 14), (14, 16), (16, 18), (16, 20), (16, 22),
+              (23, 25), (25, 27), (27, 29), (27, 31), (24, 26), (26, 28), (28, 30), (28, 32)]
+
+
+def _keep_bones(P: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Put the limbs' bone lengths back to those of ``ref`` (33, 3) after blending key poses (a straight-line blend
+    between two poses shortens a limb mid-way): each bone keeps its direction, from the shoulders and hips out,
+    and the rest of the limb follows its end."""
+    P = P.copy()
+    kids: dict[int, list[int]] = {}
+    for a, c in _LIMB_TREE:
+        kids.setdefault(a, []).append(c)
+
+    def below(j):
+        out = [j]
+        for c in kids.get(j, []):
+            out += below(c)
+        return out
+
+    for a, c in _LIMB_TREE:
+        L = float(np.linalg.norm(ref[c] - ref[a]))
+        v = P[:, c] - P[:, a]
+        n = np.linalg.norm(v, axis=-1, keepdims=True)
+        d = P[:, a] + v / np.maximum(n, 1e-9) * L - P[:, c]
+        P[:, below(c)] += d[:, None, :]
+    return P
+
+
 def m_burpee(b, t, rng):
     """Burpees and sprawls: squat down, hands to the floor, jump the feet back to a plank (with or without a push-up),
     jump them in again, stand up and jump. Hard negative for the squat, the deadlift and the push-up: each piece
@@ -917,7 +945,8 @@ def m_burpee(b, t, rng):
         for dt, pose in seq:
             cur += dt * sp
             keys.append((cur, pose))
-    P = _keyposes(t, keys)
+    P = _keep_bones(_keyposes(t, keys), stand)
+    P[..., 1] += np.maximum(0.0, -P[..., 1].min(1))[:, None]  # a limb put back to length lifts the body off the floor
     P += smooth_noise(t, rng, 0.01, 1.0, 3)[:, None, :]
     return Motion(P=P, active=np.zeros(Tn), label="unknown", kind="burpee")
 

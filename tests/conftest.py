@@ -20,6 +20,57 @@ os.environ.setdefault("SPOTTER_CACHE", str(ROOT / ".cache" / "spotter"))
 os.environ.setdefault("GLOG_minloglevel", "2")
 
 
+DEV_SETS = ("clips", "more_clips", "more_clips2")
+# test files that read every dev clip (their pose, and for test_wire.py their pose over the webcam codec)
+EVERY_CLIP = {"test_router.py", "test_wire.py", "test_realtime_session.py", "test_coach_dev_clips.py",
+              "test_foundation_clips.py", "test_movement.py"}
+
+
+def dev_clip_paths() -> list[Path]:
+    out = []
+    for d in DEV_SETS:
+        m = SHARED / "data" / d / "manifest.csv"
+        if m.exists():
+            with open(m, newline="") as f:
+                out += [m.parent / r["file"] for r in csv.DictReader(f)]
+    return [p for p in out if p.is_file()]
+
+
+def pytest_collection_finish(session):
+    """Before a run that reads every dev clip, fill the pose cache (and the webcam-codec cache, when test_wire.py
+    runs) on every core at once: pose and the VP8 round trip each use one core, so a cold cache on a 2-core machine
+    fills in half the time (SPOTTER_PREFILL=0 turns it off)."""
+    if os.environ.get("SPOTTER_PREFILL", "1") == "0":
+        return
+    files = {Path(str(i.fspath)).name for i in session.items}
+    if not files & EVERY_CLIP:
+        return
+    paths = dev_clip_paths()
+    if not paths:
+        return
+    from pipeline.tools.webcam import fill_caches
+
+    tr = session.config.pluginmanager.get_plugin("terminalreporter")
+    say = tr.write_line if tr is not None else print
+    last = [0.0]
+
+    def progress(done, total):
+        import time
+
+        if time.time() - last[0] > 30 or done == total:
+            last[0] = time.time()
+            say(f"pose cache: {done}/{total} clips")
+
+    try:
+        res = fill_caches(paths, codec="test_wire.py" in files, progress=progress)
+    except Exception as e:  # the tests fill what they need themselves
+        say(f"pose cache: not filled ahead ({type(e).__name__}: {e})")
+        return
+    for kind, path, err in res:
+        if err:
+            say(f"pose cache: {kind} of {path} failed: {err}")
+
+
 def manifest_rows() -> list[dict]:
     if not MANIFEST.exists():
         return []

@@ -58,13 +58,14 @@ def test_analyze_writes_every_artifact(tmp_path):
 
 
 def test_issue_clips_and_thumbnails(tmp_path):
-    """A constructed hip sag on a real push-up clip gives one clip per issue (about 1 s either side) and a
+    """A constructed hip pike on a real push-up clip gives one clip per issue (about 1 s either side) and a
     thumbnail at the bottom of the rep, with the hips highlighted."""
     path = clip_path("pu01")
     info, tr = extract_pose(path, use_cache=True)
     tp = torso_px(tr)
-    sag = modified(tr, lambda t: shift_img(t, [23, 24], 0, 0.5 * tp, np.ones(len(t.t))))
-    clean, _ = clean_track(sag)
+    # hips raised (a sag would push them below the bottom of this picture, where no ring can be seen)
+    pike = modified(tr, lambda t: shift_img(t, [23, 24], 0, -0.6 * tp, np.ones(len(t.t))))
+    clean, _ = clean_track(pike)
     run = MovementRun("push_up", clean)
     ev = run.evidence
     rep = Report.model_validate({"video": {"path": "pu01", "duration_s": info.duration_s, "fps": 30, "width": 1280,
@@ -76,8 +77,8 @@ def test_issue_clips_and_thumbnails(tmp_path):
     fill_evidence(rep, ev, Decision("push_up", 1.0, "user"))
     assert len(rep.issues) == 4
     write_artifacts(rep, tmp_path, clean=clean, movement=run, video_src=path, llm=False)
-    clips = sorted(tmp_path.glob("issue_*_hip_sag_rep*.mp4"))
-    thumbs = sorted(tmp_path.glob("issue_*_hip_sag_rep*.jpg"))
+    clips = sorted(tmp_path.glob("issue_*_hip_pike_rep*.mp4"))
+    thumbs = sorted(tmp_path.glob("issue_*_hip_pike_rep*.jpg"))
     assert len(clips) == 4 and len(thumbs) == 4
     for iss, clip in zip(rep.issues, clips):
         codec, pix, dur = probe_codec(clip)

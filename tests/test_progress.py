@@ -236,9 +236,9 @@ def test_load_correction_and_deletion_are_stored_and_the_corrected_count_is_used
     assert not at.exception, at.exception
     labels = [e.label for e in at.expander]
     assert any(lab.startswith("Set 1: squat — 10 reps (corrected)") for lab in labels), labels
-    assert any(m.value.startswith("**squat** — 10 reps") for m in at.markdown), [m.value for m in at.markdown]
+    assert any(m.value.startswith("**Squat — 10 reps") for m in at.markdown), [m.value for m in at.markdown]
     assert any("Spotter counted 8" in c.value for c in at.caption)
-    assert not any(m.value.startswith("**squat** — 8 reps") for m in at.markdown)
+    assert not any(m.value.startswith("**Squat — 8 reps") for m in at.markdown)
     hist = next(s for s in at.selectbox if s.label == "Session")
     assert "16 reps" in hist.format_func(s1)
 
@@ -279,7 +279,7 @@ def test_the_progress_page_lists_bests_with_links_and_opens_a_sets_report(tmp_pa
     at2.run()
     assert not at2.exception, at2.exception
     assert any("spotter-set-report" in m.value for m in at2.markdown)
-    assert any(m.value.startswith("**squat** — 13 reps") for m in at2.markdown)
+    assert any(m.value.startswith("**Squat — 13 reps") for m in at2.markdown)
     load = next(x for x in at2.number_input if x.label.startswith("Load"))
     load.set_value(80.0)
     next(b for b in at2.button if b.label == "Save load and count").click().run()
@@ -413,8 +413,8 @@ def test_the_live_timeline_shows_the_corrected_count_the_new_best_and_the_set_co
     at.run()
     assert not at.exception, at.exception
     n = entry.reps + 3
-    assert [e.label for e in at.expander] == [f"Set 1: squat — {n} reps (corrected)"]
-    assert any(m.value.startswith(f"**squat** — {n} reps") for m in at.markdown), [m.value for m in at.markdown]
+    assert [e.label for e in at.expander if e.label.startswith("Set ")] == [f"Set 1: squat — {n} reps (corrected)"]
+    assert any(m.value.startswith(f"**Squat — {n} reps") for m in at.markdown), [m.value for m in at.markdown]
     total = s.status().count + n  # the count on screen + the reps in finished sets (corrected)
     assert any(f"data-total='{total}'" in m.value for m in at.markdown), [m.value for m in at.markdown]
     assert [x.value for x in at.success][:1] == entry.news[:1]

@@ -228,6 +228,8 @@ def evidence_terms(ev: Evidence) -> list[_Term]:
            for f in [*ev.issues, *ev.borderline] if f.label]
     out += [_Term(frozenset([c]), "variation", re.compile(rf"\b{re.escape(lab)}\b", re.I))
             for c, lab in ev.variations.items() if lab]
+    if "form" in ev.not_judged:  # a taught exercise: no form rules at all, named as form, technique or form rules
+        out.append(_Term(frozenset(["form"]), "not_judged", re.compile(r"\b(?:form|technique)\b", re.I)))
     return out
 
 

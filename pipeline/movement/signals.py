@@ -160,6 +160,7 @@ def frame_signals(cf: CleanFrame) -> dict[str, float]:
     s["hand_reach"] = 100.0 * s["wrist_reach"]
     s["yaw"] = view_yaw(W)
     _hinge_lunge_signals(s, W, P, v, scale, max(cf.width, cf.height))
+    s["segment"] = float(cf.segment)  # picture positions compare within one camera segment (pose/cleaning.py)
     return s
 
 

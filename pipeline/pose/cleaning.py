@@ -78,6 +78,9 @@ class CleanFrame:
     width: int
     height: int
     raw_present: bool = False
+    # camera segment: how many times the subject was started afresh (camera cut or moved, a new person, the athlete
+    # back after a while); picture positions compare only within one segment
+    segment: int = 0
 
     @classmethod
     def invalid(cls, t: float, reason: str, width: int = 0, height: int = 0) -> "CleanFrame":
@@ -127,6 +130,7 @@ class PoseCleaner:
         self.jumps = 0
         self.reanchors = 0
         self.view_changes = 0
+        self.segment = 0
         self._last_angles = None
 
     def _same_athlete(self, pf: PoseFrame, tol_deg: float = 12.0) -> bool:
@@ -137,6 +141,7 @@ class PoseCleaner:
         return bool(ok.sum() >= 6 and float(np.mean(np.abs(a[ok] - self._last_angles[ok]))) < tol_deg)
 
     def _start_subject(self, centre, size) -> None:
+        self.segment += 1
         self._f_img.reset()
         self._f_world.reset()
         self._f_vis.reset()
@@ -211,7 +216,8 @@ class PoseCleaner:
             self._ref_centre = 0.7 * self._ref_centre + 0.3 * c
             self._ref_size = 0.9 * self._ref_size + 0.1 * s
         out = CleanFrame(t=t, image=img, world=world, visibility=vis, mask=mask, valid=True, filled=False,
-                         reason=None, scale_px=scale, norm=norm, width=w, height=h, raw_present=True)
+                         reason=None, scale_px=scale, norm=norm, width=w, height=h, raw_present=True,
+                         segment=self.segment)
         self._last = out
         self._last_good_t = t
         self._last_angles = pose_angles(pf.world)
@@ -223,7 +229,7 @@ class PoseCleaner:
                 t - self._last_good_t <= self.max_gap_s:
             return CleanFrame(t=t, image=last.image, world=last.world, visibility=last.visibility,
                               mask=last.mask, valid=True, filled=True, reason=None, scale_px=last.scale_px,
-                              norm=last.norm, width=w, height=h, raw_present=False)
+                              norm=last.norm, width=w, height=h, raw_present=False, segment=last.segment)
         if self._last_good_t is None or t - self._last_good_t > self.max_gap_s:
             self._f_img.reset()
             self._f_world.reset()

@@ -36,6 +36,7 @@ def _pack(items: list[tuple[PoseFrame, CleanFrame, FrameStats]]) -> dict[str, np
         c_reason=np.array([_REASONS.index(c.reason) if c.reason in _REASONS else 1 for c in C], np.int8),
         c_scale=np.array([c.scale_px for c in C], np.float32),
         c_norm=np.stack([c.norm for c in C]).astype(np.float32),
+        c_seg=np.array([c.segment for c in C], np.int32),
         stats=np.array([(s.brightness, s.blur, s.motion) for s in S], np.float32),
     )
 
@@ -43,6 +44,7 @@ def _pack(items: list[tuple[PoseFrame, CleanFrame, FrameStats]]) -> dict[str, np
 def _unpack(npz) -> list[tuple[PoseFrame, CleanFrame, FrameStats]]:
     z = {k: npz[k] for k in npz.files}  # read every array once (indexing an NpzFile re-reads the member)
     out = []
+    seg = z.get("c_seg", np.zeros(len(z["t"]), np.int32))
     for i in range(len(z["t"])):
         t = float(z["t"][i])
         w, h = (int(v) for v in z["wh"][i])
@@ -51,7 +53,8 @@ def _unpack(npz) -> list[tuple[PoseFrame, CleanFrame, FrameStats]]:
         valid, filled, raw = (bool(v) for v in z["c_flags"][i])
         cf = CleanFrame(t=t, image=z["c_image"][i], world=z["c_world"][i], visibility=z["c_vis"][i],
                         mask=z["c_mask"][i], valid=valid, filled=filled, reason=_REASONS[int(z["c_reason"][i])],
-                        scale_px=float(z["c_scale"][i]), norm=z["c_norm"][i], width=w, height=h, raw_present=raw)
+                        scale_px=float(z["c_scale"][i]), norm=z["c_norm"][i], width=w, height=h, raw_present=raw,
+                        segment=int(seg[i]))
         b, bl, m = (float(v) for v in z["stats"][i])
         out.append((pf, cf, FrameStats(t=t, brightness=b, blur=bl, motion=m)))
     return out

@@ -122,6 +122,13 @@ def _cache_key(path: Path, long_side: int, backend: str) -> str:
     return h.hexdigest()[:20]
 
 
+def pose_cache_path(path: str | os.PathLike, limits: IntakeLimits | None = None,
+                    backend: str = "mediapipe-blazepose-full") -> Path:
+    """Where ``extract_pose(path, use_cache=True)`` keeps the clip's pose."""
+    limits = limits or IntakeLimits()
+    return cache_dir() / "pose" / f"{_cache_key(Path(path), limits.pose_long_side, backend)}.npz"
+
+
 def extract_pose(path: str | os.PathLike, estimator: PoseEstimator | None = None,
                  limits: IntakeLimits | None = None, progress: Callable[[int, int], None] | None = None,
                  use_cache: bool = False) -> tuple[VideoInfo, PoseTrack]:
@@ -135,7 +142,7 @@ def extract_pose(path: str | os.PathLike, estimator: PoseEstimator | None = None
     backend = getattr(estimator, "name", "mediapipe-blazepose-full")
     cpath = None
     if use_cache and p.is_file():
-        cpath = cache_dir() / "pose" / f"{_cache_key(p, limits.pose_long_side, backend)}.npz"
+        cpath = pose_cache_path(p, limits, backend)
         if cpath.exists():
             try:
                 track, meta = PoseTrack.load(cpath)

@@ -143,6 +143,17 @@ def evaluate(manifests=None, exercise_from_manifest: bool = False, use_cache: bo
     for m in manifests:
         base, rows = read_manifest(m)
         items += [(base, r) for r in rows]
+    if use_cache:  # pose (and the codec's pose) of every clip first, on every core
+        from .webcam import fill_caches
+
+        def _filled(done, total):
+            if progress:
+                print(f"pose cache: {done}/{total}", file=sys.stderr, flush=True)
+
+        for kind, path, err in fill_caches([base / r["file"] for base, r in items], codec=bool(codec_kbps),
+                                           kbps=codec_kbps or 1000, progress=_filled):
+            if err:
+                print(f"pose cache: {kind} of {path} failed: {err}", file=sys.stderr, flush=True)
     clips = []
     for k, (base, r) in enumerate(items):
         path = base / r["file"]

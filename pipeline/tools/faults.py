@@ -252,6 +252,12 @@ def torso_px(tr: PoseTrack) -> float:
     return float(np.nanmedian(np.linalg.norm(sh - hp, axis=1)))
 
 
+def bow(w):
+    """0 at both ends of the movement (``w`` = 0 or 1), 1 half way: a path that bends out and comes back."""
+    w = np.asarray(w, float)
+    return 4.0 * w * (1.0 - w)
+
+
 def shift_img(tr: PoseTrack, idx, dx_px, dy_px, w) -> None:
     tr.image[:, idx, 0] += (w * dx_px / tr.width)[:, None]
     tr.image[:, idx, 1] += (w * dy_px / tr.height)[:, None]
@@ -423,21 +429,21 @@ def constructed_cases() -> list[Constructed]:
         return modified(tr, lambda t: scale_world_x(t, [13, 14], 2.4, depth_weight(tr, "push_up")))
 
     def soft_lockout_side(tr):
-        return modified(tr, lambda t: bend_forearms_img(t, 45, 1 - depth_weight(tr, "shoulder_press")))
+        return modified(tr, lambda t: bend_forearms_img(t, 50, 1 - depth_weight(tr, "shoulder_press")))
 
     def soft_lockout_front(tr):
-        return modified(tr, lambda t: bend_arms_frontal(t, 35, 1 - depth_weight(tr, "shoulder_press")))
+        return modified(tr, lambda t: bend_arms_frontal(t, 25, 1 - depth_weight(tr, "shoulder_press")))
 
     def arch(tr):
         return modified(tr, lambda t: rotate_upper_body(t, -30, 1 - depth_weight(tr, "shoulder_press")))
 
     def uneven(tr):
-        return modified(tr, lambda t: shift_img(t, [15, 17, 19, 21], 0, 0.8 * torso_px(tr),
+        return modified(tr, lambda t: shift_img(t, [15, 17, 19, 21], 0, 0.5 * torso_px(tr),
                                                 1 - depth_weight(tr, "shoulder_press")))
 
     def drift(tr):
         return modified(tr, lambda t: shift_img(t, list(range(13, 23)), 0.9 * torso_px(tr), 0,
-                                                1 - depth_weight(tr, "shoulder_press")))
+                                                bow(1 - depth_weight(tr, "shoulder_press"))))
 
     return [
         Constructed("sq09", "squat", "forward_lean", "upper body leaned 45° more at the bottom", lean),
@@ -449,13 +455,13 @@ def constructed_cases() -> list[Constructed]:
         Constructed("pu01", "push_up", "hip_pike", "hips 0.6 torso lengths above the line", pike),
         Constructed("pu01", "push_up", "shallow_push_up", "shoulders stop 0.45 torso lengths higher", shallow_push),
         Constructed("pu08", "push_up", "elbow_flare", "elbows 2.4x wider at the bottom", flare),
-        Constructed("sp05", "shoulder_press", "incomplete_lockout", "forearms turned 45° down at the top (side view)",
+        Constructed("sp05", "shoulder_press", "incomplete_lockout", "forearms turned 50° down at the top (side view)",
                     soft_lockout_side),
-        Constructed("sp01", "shoulder_press", "incomplete_lockout", "upper arms turned 35° out at the top, "
+        Constructed("sp01", "shoulder_press", "incomplete_lockout", "upper arms turned 25° out at the top, "
                     "forearms vertical (front view)", soft_lockout_front),
         Constructed("sp05", "shoulder_press", "back_arch", "upper body leaned back 30° at the top", arch),
-        Constructed("sp03", "shoulder_press", "uneven_press", "one hand 0.8 torso lower at the top", uneven),
-        Constructed("sp05", "shoulder_press", "bar_path_drift", "arms moved 0.9 torso forward at the top", drift),
+        Constructed("sp03", "shoulder_press", "uneven_press", "one hand half a torso lower at the top", uneven),
+        Constructed("sp05", "shoulder_press", "bar_path_drift", "hands bowed 0.9 torso forward mid-press, back over the shoulders at lockout", drift),
     ]
 
 

@@ -318,11 +318,15 @@ def body_rise(w: Signals, signal: str) -> float | None:
     height while the counting ``signal`` is in the top tenth of its range (the athlete upright), the rise is their
     highest point above it. A squat or a deadlift stands up to standing height and no higher (a few hundredths of
     landmark jitter); a jump carries the whole body up by a fifth of a torso or more. The hips, not the feet: a bar
-    passing the shins hides the ankles, and their landmarks jump up with it."""
+    passing the shins hides the ankles, and their landmarks jump up with it. Only the frames of the window's last
+    camera segment count: after a camera cut the hips sit elsewhere in the picture without the body moving."""
     sc, y, x = _scale(w), w.get("hip_px_y"), w.get(signal)
     if sc is None or y is None or x is None:
         return None
     ok = np.isfinite(y) & np.isfinite(x)
+    seg = w.get("segment")
+    if seg is not None and ok.any():
+        ok &= seg == seg[np.flatnonzero(ok)[-1]]
     if ok.sum() < 5:
         return None
     hi, lo = float(np.max(x[ok])), float(np.min(x[ok]))
