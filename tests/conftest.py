@@ -40,7 +40,7 @@ def pytest_collection_finish(session):
     """Before a run that reads every dev clip, fill the pose cache (and the webcam-codec cache, when test_wire.py
     runs) on every core at once: pose and the VP8 round trip each use one core, so a cold cache on a 2-core machine
     fills in half the time (SPOTTER_PREFILL=0 turns it off)."""
-    if os.environ.get("SPOTTER_PREFILL", "1") == "0":
+    if os.environ.get("SPOTTER_PREFILL", "1") == "0" or session.config.option.collectonly:
         return
     files = {Path(str(i.fspath)).name for i in session.items}
     if not files & EVERY_CLIP:
