@@ -154,6 +154,16 @@ def _fill_one(job: tuple[str, str, int]) -> tuple[str, str, str | None]:
         return kind, path, f"{type(e).__name__}: {e}"
 
 
+def _quiet_worker() -> None:
+    """A cache worker's C++ logging (MediaPipe's start-up lines) would interleave with the caller's output: errors come
+    back as return values instead."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+    except OSError:
+        pass
+
+
 def fill_caches(paths, codec: bool = True, kbps: int = DEFAULT_KBPS, workers: int | None = None,
                 progress=None) -> list[tuple[str, str, str | None]]:
     """Put the pose of many clips -- from the file, and with ``codec`` as a webcam stream delivers it -- into the cache,
@@ -184,7 +194,8 @@ def fill_caches(paths, codec: bool = True, kbps: int = DEFAULT_KBPS, workers: in
 
     # spawn, not fork: the parent may already hold MediaPipe's and torch's threads
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as ex:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                                 initializer=_quiet_worker) as ex:
             for f in as_completed([ex.submit(_fill_one, j) for j in jobs]):
                 out.append(f.result())
                 if progress:
