@@ -37,9 +37,8 @@ def dev_clip_paths() -> list[Path]:
 
 
 def pytest_collection_finish(session):
-    """Before a run that reads every dev clip, fill the pose cache (and the webcam-codec cache, when test_wire.py
-    runs) on every core at once: pose and the VP8 round trip each use one core, so a cold cache on a 2-core machine
-    fills in half the time (SPOTTER_PREFILL=0 turns it off)."""
+    """Before a run that reads every dev clip, fill the pose cache (and, when test_wire.py runs, the webcam-codec cache
+    of the clips it sends through the codec) on every core at once (SPOTTER_PREFILL=0 turns it off)."""
     if os.environ.get("SPOTTER_PREFILL", "1") == "0" or session.config.option.collectonly:
         return
     files = {Path(str(i.fspath)).name for i in session.items}
@@ -62,7 +61,11 @@ def pytest_collection_finish(session):
             say(f"pose cache: {done}/{total} clips")
 
     try:
-        res = fill_caches(paths, codec="test_wire.py" in files, progress=progress)
+        res = fill_caches(paths, codec=False, progress=progress)
+        if "test_wire.py" in files:  # the clips test_wire sends through the webcam codec
+            from test_wire import ROWS, WIRE
+
+            res += fill_caches([ROWS[k]["path"] for k in sorted(WIRE)], codec=True, progress=progress)
     except Exception as e:  # the tests fill what they need themselves
         say(f"pose cache: not filled ahead ({type(e).__name__}: {e})")
         return

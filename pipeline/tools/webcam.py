@@ -167,8 +167,8 @@ def _quiet_worker() -> None:
 def fill_caches(paths, codec: bool = True, kbps: int = DEFAULT_KBPS, workers: int | None = None,
                 progress=None) -> list[tuple[str, str, str | None]]:
     """Put the pose of many clips -- from the file, and with ``codec`` as a webcam stream delivers it -- into the cache,
-    on ``workers`` processes (default: one per core). MediaPipe's pose and the VP8 round trip each run on one core,
-    so on a 2-core machine the cache of the 63 dev clips fills in half the time. What is cached already is skipped;
+    on ``workers`` processes (default: one per core; a clip's pose and its VP8 round trip each run on about one core).
+    What is cached already is skipped;
     ``progress(done, total)`` after each clip. Returns ``(kind, path, error or None)`` per job run."""
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
