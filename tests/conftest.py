@@ -74,6 +74,15 @@ def pytest_collection_finish(session):
             say(f"pose cache: {kind} of {path} failed: {err}")
 
 
+def free_port() -> int:
+    """A TCP port on localhost that nothing listens on now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def manifest_rows() -> list[dict]:
     if not MANIFEST.exists():
         return []

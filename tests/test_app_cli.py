@@ -15,16 +15,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
 linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process tree via /proc (Linux)")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _children(pid: int) -> list[int]:
@@ -55,7 +50,7 @@ def _listening(port: int) -> bool:
 
 
 def _start(tmp_path):
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, SPOTTER_DATA=str(tmp_path / "data"), GLOG_minloglevel="2")
     log = open(tmp_path / "app.log", "w")
     p = subprocess.Popen([sys.executable, "-m", "pipeline.tools.cli", "app", "--port", str(port)], cwd=ROOT, env=env,

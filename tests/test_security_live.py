@@ -18,7 +18,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import history_page
+from conftest import free_port, history_page
 
 from pipeline.errors import InputError
 from realtime import history
@@ -163,12 +163,6 @@ def test_upload_size_limit_is_checked_first():
 
 
 # ------------------------------------------------------------------------------------------- the server binds localhost
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _listen_addresses(port: int) -> list[str]:
     """Local addresses of the LISTEN sockets on ``port`` (from /proc/net/tcp and tcp6)."""
     out = []
@@ -198,7 +192,7 @@ def _non_loopback_ipv4() -> list[str]:
 def test_streamlit_listens_on_localhost_only_by_default(tmp_path):
     """``streamlit run streamlit_app.py`` with no address option: the project config binds 127.0.0.1 and turns
     usage statistics off; the port is not reachable on the machine's other addresses."""
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, SPOTTER_DATA=str(tmp_path / "data"), GLOG_minloglevel="2")
     log = open(tmp_path / "st.log", "w")
     p = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
