@@ -27,12 +27,14 @@ EVERY_CLIP = {"test_router.py", "test_wire.py", "test_realtime_session.py", "tes
 
 
 def dev_clip_paths() -> list[Path]:
+    from pipeline.tools.evaluate import read_manifest
+
     out = []
     for d in DEV_SETS:
         m = SHARED / "data" / d / "manifest.csv"
         if m.exists():
-            with open(m, newline="") as f:
-                out += [m.parent / r["file"] for r in csv.DictReader(f)]
+            base, rows = read_manifest(m)
+            out += [base / r["file"] for r in rows]
     return [p for p in out if p.is_file()]
 
 

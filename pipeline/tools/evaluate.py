@@ -144,14 +144,14 @@ def evaluate(manifests=None, exercise_from_manifest: bool = False, use_cache: bo
         base, rows = read_manifest(m)
         items += [(base, r) for r in rows]
     if use_cache:  # pose (and the codec's pose) of every clip first, on every core
-        from .webcam import fill_caches
+        from .webcam import DEFAULT_KBPS, fill_caches
 
         def _filled(done, total):
             if progress:
                 print(f"pose cache: {done}/{total}", file=sys.stderr, flush=True)
 
         for kind, path, err in fill_caches([base / r["file"] for base, r in items], codec=bool(codec_kbps),
-                                           kbps=codec_kbps or 1000, progress=_filled):
+                                           kbps=codec_kbps or DEFAULT_KBPS, progress=_filled):
             if err:
                 print(f"pose cache: {kind} of {path} failed: {err}", file=sys.stderr, flush=True)
     clips = []
